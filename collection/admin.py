@@ -1,0 +1,3 @@
+"""Django admin registrations of the collection app."""
+
+from django.contrib import admin  # noqa: F401

@@ -1,0 +1,29 @@
+"""``python manage.py demo``: load the demo data (idempotent) and print the logins."""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from creditfactory.organisations.demo import STAFF, demo_password, seed_organisation
+from products.demo import seed_products
+
+
+class Command(BaseCommand):
+    help = "Load demo products, branches, roles, staff and work groups. Safe to run again."
+
+    def handle(self, *args, **options):
+        log = self.stdout.write
+        log("Loading demo data …")
+        with transaction.atomic():
+            org = seed_organisation(log=log)
+            seed_products(actor=org["admin"], log=log)
+        password = demo_password()
+        log(self.style.SUCCESS("Demo data ready."))
+        log("")
+        log("  Back office:  http://127.0.0.1:8000/")
+        log("  Django admin: http://127.0.0.1:8000/admin/")
+        log("  API docs:     http://127.0.0.1:8000/api/docs/")
+        log("")
+        log(f"  admin login:  admin / {password}")
+        for username, (role, branch, _name) in STAFF.items():
+            log(f"  staff login:  {username:<13} / {password}   ({role}, {branch})")
+        log("  (set DEMO_PASSWORD before the first run to choose another password)")

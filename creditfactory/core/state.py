@@ -1,0 +1,63 @@
+"""Status changes go through one function that refuses an illegal move and records the change."""
+
+from dataclasses import dataclass, field
+
+from django.contrib.contenttypes.models import ContentType
+from django.utils.translation import gettext as _
+
+from .models import StateTransition
+
+
+class IllegalTransition(Exception):
+    def __init__(self, obj, from_state, to_state):
+        self.from_state, self.to_state = from_state, to_state
+        super().__init__(
+            _("%(model)s cannot move from %(from)s to %(to)s.")
+            % {"model": obj._meta.verbose_name, "from": from_state, "to": to_state}
+        )
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    """Allowed moves: {from_state: {to_state, ...}}."""
+
+    transitions: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def allows(self, from_state: str, to_state: str) -> bool:
+        return to_state in self.transitions.get(from_state, frozenset())
+
+
+def record_transition(obj, *, from_state, to_state, actor=None, actor_label="", reason="", field="status"):
+    return StateTransition.objects.create(
+        content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True),
+        object_id=str(obj.pk),
+        field=field,
+        from_state=from_state or "",
+        to_state=to_state,
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_label=actor_label or ("" if getattr(actor, "pk", None) else "system"),
+        reason=reason,
+    )
+
+
+def change_state(obj, *, to_state, machine: StateMachine, actor=None, actor_label="", reason="", field="status",
+                 extra_update_fields=()):
+    """Move ``obj.<field>`` to ``to_state`` if the machine allows it; save and log. Call inside a
+    transaction with ``obj`` locked (select_for_update) when concurrent moves are possible."""
+    from_state = getattr(obj, field)
+    if not machine.allows(from_state, to_state):
+        raise IllegalTransition(obj, from_state, to_state)
+    setattr(obj, field, to_state)
+    update_fields = [field, *extra_update_fields]
+    if any(f.name == "updated_at" for f in obj._meta.concrete_fields):
+        update_fields.append("updated_at")
+    obj.save(update_fields=update_fields)
+    return record_transition(
+        obj, from_state=from_state, to_state=to_state, actor=actor, actor_label=actor_label, reason=reason, field=field
+    )
+
+
+def transitions_for(obj):
+    return StateTransition.objects.filter(
+        content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True), object_id=str(obj.pk)
+    ).select_related("actor")

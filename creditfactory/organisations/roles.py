@@ -1,0 +1,97 @@
+"""The standard roles (角色) and the model permissions they start with.
+
+Roles are auth groups with a ``Role`` row holding a stable code. Admins edit them in Django
+admin; this module only seeds them. ``sync_standard_roles`` is additive and idempotent: it
+creates missing roles and grants missing permissions, never removes what an admin granted.
+Later apps extend ``ROLE_PERMISSIONS`` and call it again from a data migration.
+"""
+
+from django.utils.translation import gettext_noop as _noop
+
+# Apps whose models the auditor may read. Extended as apps gain models.
+AUDITED_APPS = ("core", "organisations", "products", "risk", "workflows", "servicing", "collections")
+
+# code → (group name, description). Group names are bilingual because groups have no translation.
+STANDARD_ROLES = {
+    "customer_manager": ("客户经理 Customer manager", _noop("Takes applications and looks after customers.")),
+    "credit_reviewer": ("审查岗 Credit reviewer", _noop("Reviews referred applications (审查).")),
+    "credit_approver": ("审批岗 Credit approver", _noop("Approves or rejects after review (审批); four-eyes.")),
+    "disbursement_reviewer": ("放款审核 Disbursement reviewer", _noop("Checks drawdowns before payout.")),
+    "post_loan_manager": ("贷后管理 Post-loan manager", _noop("Monitors loans, handles warnings and lines.")),
+    "collector": ("催收员 Collector", _noop("Works collection cases.")),
+    "risk_policy_admin": ("风控策略管理 Risk policy admin", _noop("Configures rules, scorecards and strategies.")),
+    "product_admin": ("产品管理 Product admin", _noop("Configures and publishes loan products.")),
+    "auditor": ("审计 Auditor", _noop("Reads everything, changes nothing.")),
+}
+
+_READ_REFERENCE = ("products.view_loanproduct", "products.view_productversion", "organisations.view_branch",
+                   "organisations.view_workgroup")
+
+# role code → permission strings "app_label.codename". Missing permissions are skipped, so a
+# role may name models of an app that a later migration creates.
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "customer_manager": _READ_REFERENCE,
+    "credit_reviewer": _READ_REFERENCE,
+    "credit_approver": _READ_REFERENCE,
+    "disbursement_reviewer": _READ_REFERENCE,
+    "post_loan_manager": _READ_REFERENCE,
+    "collector": ("organisations.view_branch", "organisations.view_workgroup"),
+    "risk_policy_admin": _READ_REFERENCE,
+    "product_admin": (
+        *_READ_REFERENCE,
+        "products.add_loanproduct",
+        "products.change_loanproduct",
+        "products.publish_loanproduct",
+    ),
+    "auditor": (
+        "core.view_statetransition",
+        "organisations.view_all_branches",
+    ),
+}
+
+
+def _ensure_permissions(apps):
+    """Permissions are normally created after ``migrate``; create them now so a data migration
+    on a fresh database can grant them."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+
+def sync_standard_roles(apps, schema_editor=None):
+    """Create the standard roles and grant their permissions (additive). ``apps`` is a
+    migration's app registry or ``django.apps.apps``."""
+    _ensure_permissions(apps)
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    Role = apps.get_model("organisations", "Role")
+
+    for code, (group_name, description) in STANDARD_ROLES.items():
+        role = Role.objects.filter(code=code).select_related("group").first()
+        if role is None:
+            group, _created = Group.objects.get_or_create(name=group_name)
+            role = Role.objects.create(group=group, code=code, description=description, is_standard=True)
+        wanted = set(ROLE_PERMISSIONS.get(code, ()))
+        if code == "auditor":
+            wanted |= {
+                f"{app_label}.{codename}"
+                for app_label, codename in Permission.objects.filter(
+                    content_type__app_label__in=AUDITED_APPS, codename__startswith="view_"
+                ).values_list("content_type__app_label", "codename")
+            }
+        permissions = []
+        for spec in sorted(wanted):
+            app_label, codename = spec.split(".", 1)
+            permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if permission is not None:
+                permissions.append(permission)
+        role.group.permissions.add(*permissions)
+
+
+def role_group(code: str):
+    from .models import Role
+
+    return Role.objects.select_related("group").get(code=code).group

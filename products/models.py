@@ -1,0 +1,204 @@
+"""Loan products (产品参数可配置): the six product elements plus conditions, as a working copy
+that admins edit and immutable published versions that originations point to."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from creditfactory.core.fields import MoneyField, PercentField
+from creditfactory.core.models import TimeStampedModel
+
+
+class ProductType(models.TextChoices):
+    CONSUMER = "consumer", _("Consumer loan (消费贷)")
+    CASH = "cash", _("Cash loan (现金贷)")
+    SCENARIO_INSTALLMENT = "scenario_installment", _("Scenario installment (场景分期)")
+    SMALL_BUSINESS = "small_business", _("Small-business loan (经营贷)")
+    REVOLVING_LINE = "revolving_line", _("Revolving line (循环额度)")
+
+
+class ProductStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    RETIRED = "retired", _("Retired")
+
+
+class TermUnit(models.TextChoices):
+    MONTHS = "months", _("Months")
+    DAYS = "days", _("Days")
+
+
+class RateBasis(models.TextChoices):
+    ANNUAL = "annual", _("Annual rate (年利率)")
+    DAILY = "daily", _("Daily rate (日利率)")
+
+
+class DayCount(models.TextChoices):
+    ACT_360 = "ACT/360", _("ACT/360")
+    ACT_365 = "ACT/365", _("ACT/365")
+
+
+class RepaymentMethod(models.TextChoices):
+    EQUAL_INSTALLMENT = "equal_installment", _("Equal installment (等额本息)")
+    EQUAL_PRINCIPAL = "equal_principal", _("Equal principal (等额本金)")
+    INTEREST_FIRST = "interest_first", _("Interest first, principal at maturity (先息后本)")
+    BULLET = "bullet", _("Bullet: principal and interest at maturity (一次性还本付息)")
+    REVOLVING = "revolving", _("Revolving, daily interest (随借随还)")
+
+
+class Purpose(models.TextChoices):
+    CONSUMPTION = "consumption", _("Daily consumption")
+    EMERGENCY = "emergency", _("Emergency / short-term needs")
+    EDUCATION = "education", _("Education")
+    RENOVATION = "renovation", _("Home renovation")
+    TRAVEL = "travel", _("Travel")
+    MEDICAL = "medical", _("Medical")
+    DURABLE_GOODS = "durable_goods", _("Durable goods")
+    WORKING_CAPITAL = "working_capital", _("Business working capital")
+    EQUIPMENT = "equipment", _("Business equipment")
+    INVENTORY = "inventory", _("Business inventory")
+
+
+class ProductTerms(models.Model):
+    """The parameters of a product, shared by the working copy and its published versions."""
+
+    name = models.CharField(_("name"), max_length=120)
+    product_type = models.CharField(_("product type"), max_length=32, choices=ProductType.choices)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY", editable=False)
+    description = models.TextField(_("description"), blank=True)
+
+    amount_min = MoneyField(_("minimum amount"))
+    amount_max = MoneyField(_("maximum amount"))
+
+    term_unit = models.CharField(_("term unit"), max_length=8, choices=TermUnit.choices, default=TermUnit.MONTHS)
+    term_min = models.PositiveIntegerField(_("minimum term"))
+    term_max = models.PositiveIntegerField(_("maximum term"))
+
+    rate_basis = models.CharField(_("rate quoted as"), max_length=8, choices=RateBasis.choices, default=RateBasis.ANNUAL)
+    rate_min_percent = PercentField(_("minimum rate (%)"))
+    rate_default_percent = PercentField(_("default rate (%)"))
+    rate_max_percent = PercentField(_("maximum rate (%)"))
+    day_count = models.CharField(_("day count"), max_length=8, choices=DayCount.choices, default=DayCount.ACT_360)
+
+    repayment_methods = models.JSONField(
+        _("repayment methods"), default=list, help_text=_("Allowed repayment methods (还款方式).")
+    )
+    interest_every_months = models.PositiveSmallIntegerField(
+        _("interest every (months)"),
+        default=1,
+        choices=[(1, _("Monthly")), (3, _("Quarterly"))],
+        help_text=_("For interest-first (先息后本): how often interest is paid."),
+    )
+    purposes = models.JSONField(_("allowed purposes"), default=list)
+
+    grace_days = models.PositiveSmallIntegerField(_("grace days"), default=3)
+    penalty_rate_multiplier = models.DecimalField(
+        _("penalty rate multiplier"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("1.50"),
+        help_text=_("Penalty interest (罚息) rate as a multiple of the contract rate."),
+    )
+    prepayment_allowed = models.BooleanField(_("prepayment allowed"), default=True)
+    prepayment_fee_percent = PercentField(
+        _("prepayment fee (% of prepaid principal)"), default=Decimal("0"), blank=True
+    )
+    upfront_fee_percent = PercentField(_("upfront fee (% of principal)"), default=Decimal("0"), blank=True)
+
+    age_min = models.PositiveSmallIntegerField(_("minimum applicant age"), default=18)
+    age_max = models.PositiveSmallIntegerField(_("maximum applicant age"), default=60)
+    line_validity_months = models.PositiveSmallIntegerField(_("credit line validity (months)"), default=12)
+    apr_cap_percent = PercentField(
+        _("APR cap (%)"), default=Decimal("24"), help_text=_("IRR-annualised rate the worst case may not exceed.")
+    )
+
+    class Meta:
+        abstract = True
+
+    # Names of the parameter fields, copied verbatim into a published version.
+    @classmethod
+    def term_field_names(cls) -> list[str]:
+        return [f.name for f in ProductTerms._meta.get_fields() if f.concrete]
+
+    def clean(self):
+        from .validation import validate_product_terms
+
+        errors = validate_product_terms(self)
+        if errors:
+            raise ValidationError(errors)
+
+
+class LoanProduct(ProductTerms, TimeStampedModel):
+    """The editable working copy of a product. Originations never point here: they point to the
+    ``ProductVersion`` that was current when they started."""
+
+    code = models.SlugField(
+        _("code"), max_length=32, unique=True, help_text=_("Stable identifier used by the API, e.g. EDUCATION.")
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=ProductStatus.choices, default=ProductStatus.DRAFT, editable=False
+    )
+    current_version = models.ForeignKey(
+        "ProductVersion",
+        verbose_name=_("current version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("loan product")
+        verbose_name_plural = _("loan products")
+        ordering = ["code"]
+        permissions = [
+            ("publish_loanproduct", _("Can publish and retire loan products")),
+        ]
+
+    def __str__(self):
+        return f"{self.code} · {self.name}"
+
+
+class ProductVersion(ProductTerms):
+    """An immutable published snapshot of a product's parameters."""
+
+    product = models.ForeignKey(
+        LoanProduct, verbose_name=_("product"), on_delete=models.PROTECT, related_name="versions"
+    )
+    version = models.PositiveIntegerField(_("version"))
+    published_at = models.DateTimeField(_("published at"), auto_now_add=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("product version")
+        verbose_name_plural = _("product versions")
+        ordering = ["product__code", "-version"]
+        constraints = [models.UniqueConstraint(fields=["product", "version"], name="uniq_product_version")]
+
+    def __str__(self):
+        return f"{self.product.code} v{self.version}"
+
+    @property
+    def code(self) -> str:
+        return self.product.code
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError(_("A published product version cannot be changed."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("A published product version cannot be deleted."))

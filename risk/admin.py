@@ -1,0 +1,3 @@
+"""Django admin registrations of the risk app."""
+
+from django.contrib import admin  # noqa: F401

@@ -1,0 +1,9 @@
+"""API v1 routes of the servicing app (mounted under /api/v1/)."""
+
+from django.urls import path
+
+from .api import ScheduleCalculatorApi
+
+urlpatterns = [
+    path("calculator/schedule", ScheduleCalculatorApi.as_view(), name="calculator-schedule"),
+]

@@ -1,0 +1,3 @@
+"""Django admin registrations of the workflows app."""
+
+from django.contrib import admin  # noqa: F401
