@@ -9,7 +9,9 @@ from viewflow.contrib.auth import AuthViewset
 
 from .backoffice import site
 
-api_v1 = [path("", include(f"{app}.urls")) for app in ("products", "risk", "workflows", "servicing", "collection")]
+API_URL_MODULES = ("creditfactory.core.api.urls", "products.urls", "risk.urls", "workflows.urls", "servicing.urls",
+                   "collection.urls")
+api_v1 = [path("", include(module)) for module in API_URL_MODULES]
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -60,3 +60,7 @@ def seed_products(*, actor=None, log=print) -> None:
         if product.status != ProductStatus.ACTIVE:
             version = services.product_publish(product=product, actor=actor)
             log(f"  product {code} published as version {version.version}")
+
+
+def seed(*, context: dict, log) -> None:
+    seed_products(actor=context.get("admin"), log=log)

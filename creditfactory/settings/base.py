@@ -206,3 +206,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Capability settings -------------------------------------------------------------------
+from .components.pii import *  # noqa: E402,F401,F403
+from .components.risk import *  # noqa: E402,F401,F403
+from .components.partners import *  # noqa: E402,F401,F403
+from .components.messaging import *  # noqa: E402,F401,F403
+from .components.workflows import *  # noqa: E402,F401,F403

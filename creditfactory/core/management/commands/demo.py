@@ -2,20 +2,24 @@
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils.module_loading import import_string
 
-from creditfactory.organisations.demo import STAFF, demo_password, seed_organisation
-from products.demo import seed_products
+from creditfactory.demo import SEEDERS
+from creditfactory.organisations.demo import STAFF, demo_password
 
 
 class Command(BaseCommand):
-    help = "Load demo products, branches, roles, staff and work groups. Safe to run again."
+    help = "Load demo products, branches, roles, staff, work groups and more. Safe to run again."
 
     def handle(self, *args, **options):
         log = self.stdout.write
         log("Loading demo data …")
+        context: dict = {}
         with transaction.atomic():
-            org = seed_organisation(log=log)
-            seed_products(actor=org["admin"], log=log)
+            for dotted in SEEDERS:
+                result = import_string(dotted)(context=context, log=log)
+                if result:
+                    context.update(result)
         password = demo_password()
         log(self.style.SUCCESS("Demo data ready."))
         log("")

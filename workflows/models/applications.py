@@ -15,6 +15,9 @@ from creditfactory.organisations.models import Branch
 from products.models import ProductVersion, Purpose, RepaymentMethod, TermUnit
 
 
+__all__ = ["ApplicationStatus", "Channel", "CreditApplication"]
+
+
 class ApplicationStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     SUBMITTED = "submitted", _("Submitted")

@@ -1,0 +1,3 @@
+"""Partner-platform API routes (mounted under /api/v1/, names in the "api" namespace)."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Partner API plumbing: idempotency keys, webhooks (outbox and deliveries), usage statistics."""

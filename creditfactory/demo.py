@@ -1,0 +1,9 @@
+"""The demo seeders ``python manage.py demo`` runs, in order. Each is a dotted path to a
+function ``seed(*, context: dict, log) -> dict | None``; what it returns is merged into the
+context the next seeders receive (e.g. ``admin``, ``users``, ``branches``). Each must be
+idempotent."""
+
+SEEDERS = [
+    "creditfactory.organisations.demo.seed",
+    "products.demo.seed",
+]

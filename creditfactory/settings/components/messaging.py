@@ -1,0 +1,1 @@
+"""Settings for messaging (see docs/configuration.md)."""

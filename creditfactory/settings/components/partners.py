@@ -1,0 +1,1 @@
+"""Settings for partners (see docs/configuration.md)."""

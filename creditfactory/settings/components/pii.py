@@ -1,0 +1,1 @@
+"""Settings for pii (see docs/configuration.md)."""

@@ -1,0 +1,1 @@
+"""Settings for risk (see docs/configuration.md)."""

@@ -1,0 +1,1 @@
+"""Settings for workflows (see docs/configuration.md)."""

@@ -1,0 +1,1 @@
+"""Risk models: lists."""

@@ -1,0 +1,1 @@
+"""Remote signing (远程面签): schedules, slots and appointments."""
