@@ -210,6 +210,7 @@ LOGGING = {
 # --- Capability settings -------------------------------------------------------------------
 from .components.pii import *  # noqa: E402,F401,F403
 from .components.risk import *  # noqa: E402,F401,F403
+from .components.decisioning import *  # noqa: E402,F401,F403
 from .components.partners import *  # noqa: E402,F401,F403
 from .components.messaging import *  # noqa: E402,F401,F403
 from .components.workflows import *  # noqa: E402,F401,F403

@@ -1,0 +1,1 @@
+"""Settings for risk decisioning (see docs/configuration.md)."""

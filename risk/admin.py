@@ -1,3 +1,0 @@
-"""Django admin registrations of the risk app."""
-
-from django.contrib import admin  # noqa: F401

@@ -1,0 +1,3 @@
+"""Admin: applicants."""
+
+from django.contrib import admin  # noqa: F401

@@ -1,0 +1,3 @@
+"""Admin: datasources."""
+
+from django.contrib import admin  # noqa: F401

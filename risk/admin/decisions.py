@@ -1,0 +1,3 @@
+"""Admin: decisions."""
+
+from django.contrib import admin  # noqa: F401

@@ -1,0 +1,3 @@
+"""Admin: lists."""
+
+from django.contrib import admin  # noqa: F401

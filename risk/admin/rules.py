@@ -1,0 +1,3 @@
+"""Admin: rules."""
+
+from django.contrib import admin  # noqa: F401

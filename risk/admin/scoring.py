@@ -1,0 +1,3 @@
+"""Admin: scoring."""
+
+from django.contrib import admin  # noqa: F401

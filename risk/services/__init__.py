@@ -1,0 +1,1 @@
+"""Risk services, one module per concern."""

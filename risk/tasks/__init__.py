@@ -1,0 +1,4 @@
+"""Celery tasks of the risk app (autodiscovered through this package)."""
+
+from .lists import *  # noqa: F401,F403
+from .decisions import *  # noqa: F401,F403

@@ -1,0 +1,1 @@
+"""Risk tasks: lists."""
