@@ -6,12 +6,33 @@ boundaries (installment, accrual, posting). Rates are held as percentages in the
 This module has no Django imports so pure domain code can use it.
 """
 
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from contextlib import AbstractContextManager
+from decimal import (
+    ROUND_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
 CURRENCY = "CNY"
+
+# 34 digits (decimal128) leave ~20 digits below the fen for any principal up to 10^12, so
+# intermediate products and quotients are exact or rounded far below the fen. Traps turn a
+# silent NaN/Infinity into an exception: money must never become NaN.
+MONEY_CONTEXT = Context(prec=34, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
+
+
+def money_context() -> AbstractContextManager[Context]:
+    """The explicit decimal context for arithmetic on amounts and rates."""
+    return localcontext(MONEY_CONTEXT)
 
 
 class MoneyError(ValueError):
@@ -34,7 +55,15 @@ def to_decimal(value) -> Decimal:
 
 
 def quantize_fen(value: Decimal) -> Decimal:
-    return to_decimal(value).quantize(FEN, rounding=ROUND_HALF_UP)
+    """Round to the fen (0.01 CNY), half up, independently of the global decimal context."""
+    if value.__class__ is not Decimal:  # exact type test first: this is on the engine's hot path
+        if isinstance(value, Decimal) or (isinstance(value, int) and not isinstance(value, bool)):
+            value = Decimal(value)
+        elif isinstance(value, str):
+            value = to_decimal(value)
+        else:
+            raise TypeError(f"quantize_fen() needs a Decimal, got {type(value).__name__}")
+    return value.quantize(FEN, rounding=ROUND_HALF_UP, context=MONEY_CONTEXT)
 
 
 def floor_to_step(value: Decimal, step: Decimal) -> Decimal:
