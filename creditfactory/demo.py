@@ -6,4 +6,8 @@ idempotent."""
 SEEDERS = [
     "creditfactory.organisations.demo.seed",
     "products.demo.seed",
+    "workflows.demo_signing.seed",
+    "risk.demo.seed",
+    "risk.demo_policy.seed",
+    "workflows.demo_flow.seed",
 ]

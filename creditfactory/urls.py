@@ -2,12 +2,13 @@
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from viewflow.contrib.auth import AuthViewset
 
 from .backoffice import site
+from .core.api.errors import api_not_found
 
 API_URL_MODULES = ("creditfactory.core.api.urls", "products.urls", "risk.urls", "workflows.urls", "servicing.urls",
                    "collection.urls")
@@ -22,6 +23,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    re_path(r"^api/", api_not_found),  # the API's own 404 for unrouted API paths
     path("", include("creditfactory.core.urls")),
     path("", site.urls),
 ]

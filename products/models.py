@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from creditfactory.core.fields import MoneyField, PercentField
@@ -24,7 +24,7 @@ class ProductType(models.TextChoices):
 class ProductStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     ACTIVE = "active", _("Active")
-    RETIRED = "retired", _("Retired")
+    RETIRED = "retired", pgettext_lazy("product status", "Retired")
 
 
 class TermUnit(models.TextChoices):
@@ -105,8 +105,10 @@ class ProductTerms(models.Model):
     )
     prepayment_allowed = models.BooleanField(_("prepayment allowed"), default=True)
     prepayment_fee_percent = PercentField(
+        # xgettext:no-python-format
         _("prepayment fee (% of prepaid principal)"), default=Decimal("0"), blank=True
     )
+    # xgettext:no-python-format
     upfront_fee_percent = PercentField(_("upfront fee (% of principal)"), default=Decimal("0"), blank=True)
 
     age_min = models.PositiveSmallIntegerField(_("minimum applicant age"), default=18)

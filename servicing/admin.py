@@ -1,3 +1,34 @@
-"""Django admin registrations of the servicing app."""
+"""Django admin registrations of the servicing app: credit lines, read-only."""
 
-from django.contrib import admin  # noqa: F401
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from creditfactory.organisations.scoping import BranchScopedAdminMixin
+
+from .models import CreditLine
+
+
+@admin.register(CreditLine)
+class CreditLineAdmin(BranchScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("__str__", "application", "applicant_masked", "product_version", "limit", "used", "rate_percent",
+                    "rate_basis", "grade", "valid_until", "status", "created_at")
+    list_filter = ("status", "grade", "product_version__product")
+    search_fields = ("application__number",)
+    list_select_related = ("application", "applicant", "product_version__product")
+    date_hierarchy = "created_at"
+
+    @admin.display(description=_("applicant"))
+    def applicant_masked(self, obj):
+        return f"{obj.applicant.name} ({obj.applicant.id_number_masked})"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.concrete_fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,14 +1,17 @@
-"""Servicing API: the schedule calculator."""
+"""Servicing API: the schedule calculator (public) and the partner's view of a granted credit line."""
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import permissions, status
+from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
+from creditfactory.core.api.auth import PartnerApiMixin
 from creditfactory.core.api.schema import error_responses
+from creditfactory.core.api.scoping import get_partner_object_or_404
 
 from .calculator import CalculatorError, schedule_calculate
+from .models import CreditLine, CreditLineStatus
 from .serializers import CalculatorInputSerializer, ScheduleOutputSerializer, quote_to_dict
 
 
@@ -52,3 +55,41 @@ class ScheduleCalculatorApi(APIView):
 
             raise ValidationError(exc.errors) from exc
         return Response(quote_to_dict(quote), status=status.HTTP_200_OK)
+
+
+# --- credit lines (partner API) -------------------------------------------------------------------
+
+
+class CreditLineOutputSerializer(serializers.ModelSerializer):
+    """A granted credit line (授信额度) as its partner sees it."""
+
+    application = serializers.IntegerField(source="application_id", read_only=True,
+                                           help_text="Id of the application the line was granted for.")
+    application_number = serializers.CharField(source="application.number", read_only=True)
+    product = serializers.CharField(source="product_version.product.code", read_only=True)
+    status = serializers.ChoiceField(choices=CreditLineStatus.choices, read_only=True)
+    available = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True,
+                                         help_text="limit − used, CNY.")
+
+    class Meta:
+        model = CreditLine
+        fields = ["id", "application", "application_number", "product", "status", "limit", "used", "available",
+                  "rate_percent", "rate_basis", "grade", "valid_from", "valid_until", "created_at"]
+        read_only_fields = fields
+
+
+def credit_line_queryset():
+    return CreditLine.objects.select_related("application", "product_version__product")
+
+
+class CreditLineDetailApi(PartnerApiMixin, APIView):
+    """One credit line of the calling partner (another partner's id answers 404)."""
+
+    @extend_schema(
+        operation_id="credit_lines_retrieve",
+        responses={200: CreditLineOutputSerializer, **error_responses(401, 404, 429)},
+        tags=["credit lines"],
+    )
+    def get(self, request, pk):
+        line = get_partner_object_or_404(credit_line_queryset(), request, pk=pk)
+        return Response(CreditLineOutputSerializer(line).data)

@@ -2,8 +2,9 @@
 
 from django.urls import path
 
-from .api import ScheduleCalculatorApi
+from .api import CreditLineDetailApi, ScheduleCalculatorApi
 
 urlpatterns = [
     path("calculator/schedule", ScheduleCalculatorApi.as_view(), name="calculator-schedule"),
+    path("credit-lines/<int:pk>", CreditLineDetailApi.as_view(), name="credit-line-detail"),
 ]

@@ -9,7 +9,7 @@ Later apps extend ``ROLE_PERMISSIONS`` and call it again from a data migration.
 from django.utils.translation import gettext_noop as _noop
 
 # Apps whose models the auditor may read. Extended as apps gain models.
-AUDITED_APPS = ("core", "organisations", "products", "risk", "workflows", "servicing", "collections")
+AUDITED_APPS = ("core", "organisations", "products", "risk", "workflows", "servicing", "collections", "viewflow")
 
 # code → (group name, description). Group names are bilingual because groups have no translation.
 STANDARD_ROLES = {
@@ -27,21 +27,48 @@ STANDARD_ROLES = {
 _READ_REFERENCE = ("products.view_loanproduct", "products.view_productversion", "organisations.view_branch",
                    "organisations.view_workgroup")
 
+# Risk configuration (rule sets, scorecards, strategies, policies): the working copies and the rows
+# edited inline with them; published versions are read-only for everyone.
+_RISK_CONFIG = tuple(
+    f"risk.{action}_{model}"
+    for model in ("ruleset", "rule", "scorecard", "characteristic", "scorebin", "limitstrategy", "limitbandrow",
+                  "pricingstrategy", "pricinggraderow", "riskpolicy")
+    for action in ("add", "change", "view", "delete")
+) + (
+    "risk.publish_ruleset", "risk.publish_scorecard", "risk.publish_limitstrategy", "risk.publish_pricingstrategy",
+    "risk.view_rulesetversion", "risk.view_scorecardversion", "risk.view_limitstrategyversion",
+    "risk.view_pricingstrategyversion", "risk.view_decision",
+)
+_VIEW_DECISIONS = ("risk.view_decision",)
+# The credit flow's back office (workflows): applications, their documents, viewflow's process
+# pages; reviewers and approvers may reveal an applicant's identifiers (with a logged reason).
+_ORIGINATION = ("workflows.view_creditapplication", "workflows.add_creditapplication",
+                "workflows.view_applicationdocument", "workflows.add_applicationdocument", "viewflow.view_process")
+_DECIDING = (*_ORIGINATION, "risk.reveal_applicant_pii", "servicing.view_creditline")
+_FLOW_CONFIG = tuple(f"workflows.{action}_{model}" for model in ("processnodeconfig", "productflowsettings")
+                     for action in ("add", "change", "view"))
+
+# Batch entry (批量录入) by customer managers; quality inspection (抽样质检) of straight-through
+# approvals by approvers.
+_BATCH_IMPORT = ("workflows.add_batchimport", "workflows.view_batchimport")
+_QUALITY_INSPECTION = ("workflows.view_qualityinspection", "workflows.change_qualityinspection")
+
 # role code → permission strings "app_label.codename". Missing permissions are skipped, so a
 # role may name models of an app that a later migration creates.
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    "customer_manager": _READ_REFERENCE,
-    "credit_reviewer": _READ_REFERENCE,
-    "credit_approver": _READ_REFERENCE,
+    "customer_manager": (*_READ_REFERENCE, *_ORIGINATION, *_BATCH_IMPORT),
+    "credit_reviewer": (*_READ_REFERENCE, *_VIEW_DECISIONS, *_DECIDING),
+    "credit_approver": (*_READ_REFERENCE, *_VIEW_DECISIONS, *_DECIDING, *_QUALITY_INSPECTION),
     "disbursement_reviewer": _READ_REFERENCE,
-    "post_loan_manager": _READ_REFERENCE,
+    "post_loan_manager": (*_READ_REFERENCE, "workflows.view_creditapplication", "servicing.view_creditline"),
     "collector": ("organisations.view_branch", "organisations.view_workgroup"),
-    "risk_policy_admin": _READ_REFERENCE,
+    "risk_policy_admin": (*_READ_REFERENCE, *_RISK_CONFIG),
     "product_admin": (
         *_READ_REFERENCE,
         "products.add_loanproduct",
         "products.change_loanproduct",
         "products.publish_loanproduct",
+        *_FLOW_CONFIG,
     ),
     "auditor": (
         "core.view_statetransition",
@@ -56,9 +83,14 @@ def _ensure_permissions(apps):
     from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        # A migration's app registry has no models modules, which makes create_permissions skip
+        # the app; pretend otherwise for the call and put back whatever was there.
+        original = getattr(app_config, "models_module", None)
+        app_config.models_module = original or True
+        try:
+            create_permissions(app_config, apps=apps, verbosity=0)
+        finally:
+            app_config.models_module = original
 
 
 def sync_standard_roles(apps, schema_editor=None):

@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "creditfactory.core.api.usage.PartnerUsageMiddleware",
 ]
 
 ROOT_URLCONF = "creditfactory.urls"
@@ -118,6 +119,7 @@ LOGOUT_REDIRECT_URL = "/"
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "zh-hans")
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["creditfactory.formats"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -164,7 +166,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # --- API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Partner key first: its "Bearer" challenge makes unauthenticated API calls answer 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "creditfactory.core.api.auth.PartnerKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -189,6 +193,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # One schema component per choice set that several fields share.
+    "ENUM_NAME_OVERRIDES": {
+        "RepaymentMethodEnum": "products.models.RepaymentMethod",
+        "DocumentKindEnum": "workflows.models.DocumentKind",
+    },
 }
 
 # --- Third-party apps -----------------------------------------------------------------------
@@ -202,7 +211,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # ID numbers, mobiles and card numbers are masked in every record (creditfactory.core.pii).
+    "filters": {"mask_pii": {"()": "creditfactory.core.pii.PIIMaskingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_pii"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -214,3 +225,11 @@ from .components.decisioning import *  # noqa: E402,F401,F403
 from .components.partners import *  # noqa: E402,F401,F403
 from .components.messaging import *  # noqa: E402,F401,F403
 from .components.workflows import *  # noqa: E402,F401,F403
+
+# Periodic tasks: each capability contributes a <NAME>_BEAT_SCHEDULE dict in its component.
+CELERY_BEAT_SCHEDULE = {
+    entry: spec
+    for setting, schedule in list(globals().items())
+    if setting.endswith("_BEAT_SCHEDULE") and setting != "CELERY_BEAT_SCHEDULE"
+    for entry, spec in schedule.items()
+}

@@ -27,7 +27,7 @@ def redis_url():
 
 
 @pytest.fixture
-def worker(redis_url, transactional_db):
+def worker(redis_url):
     """Start ``celery worker`` on a private queue, pointed at this test's database."""
     queue = f"cf-test-{uuid.uuid4().hex[:10]}"
     env = {
@@ -43,7 +43,8 @@ def worker(redis_url, transactional_db):
          "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    sender = Celery("cf-test-sender", broker=redis_url, backend=redis_url)
+    # Not the "current" app: later tests in this process must keep sending to the project's app.
+    sender = Celery("cf-test-sender", broker=redis_url, backend=redis_url, set_as_current=False)
     sender.conf.update(task_serializer="json", result_serializer="json", accept_content=["json"])
     try:
         yield sender, queue, process
@@ -62,6 +63,7 @@ def _database_url() -> str:
 
 
 @pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_a_task_against_the_test_database(worker):
     sender, queue, process = worker
     token = uuid.uuid4().hex

@@ -8,13 +8,14 @@ from products import services
 from products.models import LoanProduct, ProductStatus, ProductVersion
 from products.selectors import ProductNotAvailable, product_version_for_origination
 from tests.factories import make_branch, make_product
+from tests.risk.factories import make_applicant
 from workflows.models import CreditApplication
 
 
 def _originate(version, branch, number="CA1"):
     return CreditApplication.objects.create(
         number=number, product_version=version, branch=branch, amount=Decimal("20000.00"), term=12,
-        repayment_method="equal_installment", purpose="education",
+        repayment_method="equal_installment", purpose="education", applicant=make_applicant(),
     )
 
 

@@ -1,21 +1,38 @@
-"""Origination records carried by the flows: the credit application (授信申请).
+"""Origination records carried by the credit flow: the credit application (授信申请), its
+documents, and the audit rows of deliberate PII reveals in the back office.
 
-The viewflow processes that move an application through review and approval arrive with the
-origination issue; the application itself is created here so every origination records the
-product version it was made under.
+The application row exists before its viewflow process (``process``); the flow keeps
+``status`` in step with itself through ``creditfactory.core.state.change_state`` using
+``APPLICATION_MACHINE``, so every move is logged (who, when, from, to, why).
 """
+
+import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from creditfactory.core.fields import MoneyField
 from creditfactory.core.models import TimeStampedModel
+from creditfactory.core.state import StateMachine
 from creditfactory.organisations.models import Branch
 from products.models import ProductVersion, Purpose, RepaymentMethod, TermUnit
 
 
-__all__ = ["ApplicationStatus", "Channel", "CreditApplication"]
+__all__ = [
+    "APPLICATION_MACHINE",
+    "ApplicationDocument",
+    "ApprovalMode",
+    "ApplicationStatus",
+    "Channel",
+    "CLOSED_STATUSES",
+    "CreditApplication",
+    "DocumentKind",
+    "PiiField",
+    "PiiReveal",
+]
 
 
 class ApplicationStatus(models.TextChoices):
@@ -30,6 +47,29 @@ class ApplicationStatus(models.TextChoices):
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+S = ApplicationStatus
+# Where an application may go next. APPROVED, REJECTED and WITHDRAWN are final: APPROVED means
+# the credit line was granted.
+APPLICATION_MACHINE = StateMachine({
+    S.DRAFT: frozenset({S.SUBMITTED, S.WITHDRAWN}),
+    S.SUBMITTED: frozenset({S.ASSESSING, S.WITHDRAWN}),
+    S.ASSESSING: frozenset({S.IN_REVIEW, S.REJECTED, S.SIGNING, S.CONTRACT, S.WITHDRAWN}),
+    S.IN_REVIEW: frozenset({S.IN_APPROVAL, S.RETURNED, S.REJECTED, S.SIGNING, S.CONTRACT, S.WITHDRAWN}),
+    S.IN_APPROVAL: frozenset({S.RETURNED, S.REJECTED, S.SIGNING, S.CONTRACT, S.WITHDRAWN}),
+    S.RETURNED: frozenset({S.IN_REVIEW, S.IN_APPROVAL, S.WITHDRAWN}),
+    S.SIGNING: frozenset({S.CONTRACT, S.WITHDRAWN}),
+    S.CONTRACT: frozenset({S.APPROVED, S.WITHDRAWN}),
+})
+CLOSED_STATUSES = (S.APPROVED, S.REJECTED, S.WITHDRAWN)
+del S
+
+
+class ApprovalMode(models.TextChoices):
+    STRAIGHT_THROUGH = "straight_through", _("Straight through (automated)")
+    REVIEW = "review", _("By the reviewer")
+    APPROVAL = "approval", _("By the approver")
 
 
 class Channel(models.TextChoices):
@@ -53,15 +93,154 @@ class CreditApplication(TimeStampedModel):
     status = models.CharField(
         _("status"), max_length=16, choices=ApplicationStatus.choices, default=ApplicationStatus.DRAFT, db_index=True
     )
+    applicant = models.ForeignKey(
+        "risk.Applicant", verbose_name=_("applicant"), on_delete=models.PROTECT, related_name="applications"
+    )
+    enterprise = models.ForeignKey(
+        "risk.Enterprise", verbose_name=_("enterprise"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="applications",
+    )
+    device_id = models.CharField(
+        _("device ID"), max_length=128, blank=True,
+        help_text=_("Device fingerprint from the channel, checked against the fraud lists."),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("entered by"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="+",
     )
+    # --- origination (the credit flow) ---
+    partner = models.ForeignKey(
+        "organisations.Partner", verbose_name=_("partner"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="applications", help_text=_("The channel that sent the application; it receives the webhooks."),
+    )
+    external_reference = models.CharField(
+        _("partner reference"), max_length=64, blank=True, help_text=_("The partner's own id of the application.")
+    )
+    consents = models.JSONField(
+        _("consents"), default=dict, blank=True,
+        help_text=_("What the applicant agreed to, e.g. {\"credit_report\": true, \"personal_information\": true}."),
+    )
+    process = models.OneToOneField(
+        "viewflow.Process", verbose_name=_("process"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="credit_application", editable=False,
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("automated decision at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reviewed by"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("approved by"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", help_text=_("Who gave the final approval; empty for a straight-through approval."),
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    approval_mode = models.CharField(
+        _("approved"), max_length=16, choices=ApprovalMode.choices, blank=True,
+        help_text=_("How it was approved; straight-through approvals are sampled for quality inspection."),
+    )
+    contract_accepted_at = models.DateTimeField(_("contract accepted at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("credit application")
         verbose_name_plural = _("credit applications")
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["branch", "status"]),
+            models.Index(fields=["partner", "created_at"]),
+            models.Index(fields=["approval_mode", "approved_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "external_reference"],
+                                    condition=Q(partner__isnull=False) & ~Q(external_reference=""),
+                                    name="workflows_application_partner_reference"),
+        ]
 
     def __str__(self):
         return self.number
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in CLOSED_STATUSES
+
+    @staticmethod
+    def provisional_number() -> str:
+        """A unique placeholder until the row has its id (see ``application_number``)."""
+        return f"TMP{uuid.uuid4().hex[:20]}"
+
+    def application_number(self) -> str:
+        """CA + local creation date + the zero-padded id: unique, sortable, readable on the phone."""
+        day = timezone.localtime(self.created_at) if self.created_at else timezone.localtime()
+        return f"CA{day:%Y%m%d}{self.pk:08d}"
+
+
+class DocumentKind(models.TextChoices):
+    ID_CARD = "id_card", _("Resident ID card")
+    INCOME_PROOF = "income_proof", _("Proof of income")
+    BANK_STATEMENT = "bank_statement", _("Bank statement")
+    BUSINESS_LICENSE = "business_license", _("Business licence")
+    PROPERTY = "property", _("Property or purchase documents")
+    CONTRACT = "contract", _("Signed contract")
+    OTHER = "other", _("Other")
+
+
+def document_upload_to(instance, filename: str) -> str:
+    # A random name: the original may carry the applicant's name or ID number.
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"applications/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{suffix[:8]}"
+
+
+class ApplicationDocument(models.Model):
+    """A file attached to an application (uploaded by the channel or an officer)."""
+
+    application = models.ForeignKey(CreditApplication, verbose_name=_("application"), on_delete=models.PROTECT,
+                                    related_name="documents")
+    kind = models.CharField(_("kind"), max_length=24, choices=DocumentKind.choices, default=DocumentKind.OTHER)
+    file = models.FileField(_("file"), upload_to=document_upload_to, max_length=255)
+    name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=100)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    uploaded_by_label = models.CharField(_("uploaded by (system or partner)"), max_length=150, blank=True)
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("application document")
+        verbose_name_plural = _("application documents")
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.application} · {self.get_kind_display()} · {self.name}"
+
+
+class PiiField(models.TextChoices):
+    ID_NUMBER = "id_number", _("Resident ID number")
+    MOBILE = "mobile", _("Mobile")
+    BANK_ACCOUNT = "bank_account", _("Bank account")
+
+
+class PiiReveal(models.Model):
+    """Audit row of one deliberate reveal of an unmasked identifier in the back office."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT,
+                             related_name="+")
+    application = models.ForeignKey(CreditApplication, verbose_name=_("application"), on_delete=models.PROTECT,
+                                    related_name="pii_reveals")
+    applicant = models.ForeignKey("risk.Applicant", verbose_name=_("applicant"), on_delete=models.PROTECT,
+                                  related_name="+")
+    field = models.CharField(_("field"), max_length=16, choices=PiiField.choices)
+    reason = models.TextField(_("reason"))
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("PII reveal")
+        verbose_name_plural = _("PII reveals")
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.user} · {self.application} · {self.field}"

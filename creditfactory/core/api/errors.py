@@ -88,3 +88,14 @@ def validation_error(field: str, message: str) -> exceptions.ValidationError:
 
 def error_response(status_code: int, code: str, message: str, errors: dict | None = None) -> Response:
     return Response(error_body(code, message, errors), status=status_code)
+
+
+def api_not_found(request, *args, **kwargs):
+    """Any path under /api/ that no endpoint matches (e.g. a malformed id): the API's 404 in the
+    error format, never the back office's HTML page (nor a CSRF 403 for a POST: it changes nothing)."""
+    from django.http import JsonResponse
+
+    return JsonResponse(error_body("not_found", _("Not found.")), status=404)
+
+
+api_not_found.csrf_exempt = True

@@ -1,1 +1,11 @@
-"""Settings for risk decisioning (see docs/configuration.md)."""
+"""Settings for risk decisioning (see docs/configuration.md and docs/risk.md)."""
+
+from ..env import env_int
+
+# The decision task tries this many times when a data source does not answer; the last attempt
+# decides with whatever answered (an unavailable source makes the decision refer).
+RISK_DECISION_MAX_ATTEMPTS = env_int("RISK_DECISION_MAX_ATTEMPTS", 5)
+# Back-off between attempts: base × 2^attempt seconds, at most the cap (kept far below the
+# broker's visibility timeout).
+RISK_DECISION_RETRY_BASE_SECONDS = env_int("RISK_DECISION_RETRY_BASE_SECONDS", 10)
+RISK_DECISION_RETRY_MAX_SECONDS = env_int("RISK_DECISION_RETRY_MAX_SECONDS", 300)

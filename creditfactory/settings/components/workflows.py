@@ -1,1 +1,52 @@
-"""Settings for workflows (see docs/configuration.md)."""
+"""Settings for workflows (see docs/signing.md and docs/configuration.md).
+
+SIGNING_REMINDER_HOUR / SIGNING_REMINDER_MINUTE: local time (CELERY_TIMEZONE) at which the daily
+remote-signing reminders go out for the next day's appointments.
+"""
+
+from celery.schedules import crontab
+
+from ..env import env_int
+
+SIGNING_REMINDER_HOUR = env_int("SIGNING_REMINDER_HOUR", 10)
+SIGNING_REMINDER_MINUTE = env_int("SIGNING_REMINDER_MINUTE", 0)
+
+# Periodic tasks, merged into CELERY_BEAT_SCHEDULE by base.py; django-celery-beat's
+# DatabaseScheduler loads them into its tables when beat starts (no data migration needed).
+WORKFLOWS_BEAT_SCHEDULE = {
+    "workflows.signing-reminders": {
+        "task": "workflows.signing_send_reminders",
+        "schedule": crontab(hour=SIGNING_REMINDER_HOUR, minute=SIGNING_REMINDER_MINUTE),
+    },
+}
+
+# --- The credit flow (see docs/workflows.md) ---
+# How often the beat job escalates tasks past their SLA, in minutes.
+WORKFLOW_SLA_ESCALATION_MINUTES = env_int("WORKFLOW_SLA_ESCALATION_MINUTES", 15)
+# A flow job that finds its process locked tries again after this many seconds.
+WORKFLOW_JOB_LOCK_RETRY_SECONDS = env_int("WORKFLOW_JOB_LOCK_RETRY_SECONDS", 2)
+# Work groups (by code) a new product's nodes are routed to until an admin changes them.
+WORKFLOW_DEFAULT_WORK_GROUPS = {"review": "review", "approval": "approval", "signing": "signing"}
+# Uploaded application documents: largest size and accepted types.
+WORKFLOW_DOCUMENT_MAX_BYTES = env_int("WORKFLOW_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
+WORKFLOW_DOCUMENT_CONTENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
+
+WORKFLOWS_BEAT_SCHEDULE["workflows.sla-escalation"] = {
+    "task": "workflows.sla_escalate",
+    "schedule": crontab(minute=f"*/{WORKFLOW_SLA_ESCALATION_MINUTES}"),
+}
+
+# --- Batch entry (批量录入) and quality inspection (抽样质检), see docs/workflows.md ---
+# Largest upload and most data rows of one batch import; rows per Celery task run (each row is
+# its own transaction; the task re-enqueues itself for the next chunk).
+WORKFLOW_BATCH_MAX_BYTES = env_int("WORKFLOW_BATCH_MAX_BYTES", 5 * 1024 * 1024)
+WORKFLOW_BATCH_MAX_ROWS = env_int("WORKFLOW_BATCH_MAX_ROWS", 5000)
+WORKFLOW_BATCH_CHUNK_SIZE = env_int("WORKFLOW_BATCH_CHUNK_SIZE", 100)
+# Local time of the daily QA sampling of the previous day's straight-through approvals.
+WORKFLOW_QA_SAMPLE_HOUR = env_int("WORKFLOW_QA_SAMPLE_HOUR", 1)
+WORKFLOW_QA_SAMPLE_MINUTE = env_int("WORKFLOW_QA_SAMPLE_MINUTE", 30)
+
+WORKFLOWS_BEAT_SCHEDULE["workflows.quality-sample"] = {
+    "task": "workflows.quality_sample",
+    "schedule": crontab(hour=WORKFLOW_QA_SAMPLE_HOUR, minute=WORKFLOW_QA_SAMPLE_MINUTE),
+}

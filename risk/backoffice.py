@@ -1,0 +1,103 @@
+"""Back-office pages of the risk app: the decisions a member of staff may see (branch-scoped)
+and the explanation of one decision — outcome, grade, score breakdown, each rule with its result
+and reason, what each data source answered (masked) and what the data cost."""
+
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils.translation import get_language, gettext_lazy as _
+from django.views import View
+from django.views.generic import DetailView, ListView
+from viewflow.urls import AppMenuMixin, Viewset
+
+from . import selectors
+from .engine import STEP_LABELS
+from .models import DecisionOutcome
+from .models.decisions import pick_language
+
+VIEW_PERMISSION = "risk.view_decision"
+
+
+class DecisionListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
+    permission_required = VIEW_PERMISSION
+    template_name = "risk/decision_list.html"
+    context_object_name = "decisions"
+    paginate_by = 50
+
+    def get_queryset(self):
+        queryset = selectors.decision_list_for(self.request.user)
+        outcome = self.request.GET.get("outcome", "")
+        if outcome in DecisionOutcome.values:
+            queryset = queryset.filter(outcome=outcome)
+        return queryset
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(outcomes=DecisionOutcome.choices,
+                                         outcome=self.request.GET.get("outcome", ""), **kwargs)
+
+
+def _stage_groups(rule_results: list[dict]) -> list[dict]:
+    groups: dict[str, dict] = {}
+    for result in rule_results:
+        group = groups.setdefault(result["stage"], {"stage": result["stage"],
+                                                    "label": STEP_LABELS.get(result["stage"], result["stage"]),
+                                                    "results": []})
+        group["results"].append(result)
+    return list(groups.values())
+
+
+class DecisionDetailView(LoginRequiredMixin, PermissionRequiredMixin, DetailView):
+    permission_required = VIEW_PERMISSION
+    template_name = "risk/decision_detail.html"
+    context_object_name = "decision"
+
+    def get_object(self, queryset=None):
+        return selectors.decision_detail_for(self.request.user, self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        decision = self.object
+        language = get_language() or ""
+        reasons = [{**reason, "stage_label": STEP_LABELS.get(reason["stage"], reason["stage"]),
+                    "customer_text": pick_language(reason.get("customer_reason") or {}, language)}
+                   for reason in decision.reasons]
+        sources = [{**source, "summary_items": sorted((source.get("summary") or {}).items())}
+                   for source in (decision.snapshot.get("sources") or {}).values()]
+        shadow = decision.shadow["result"] if decision.shadow else None
+        return super().get_context_data(
+            reasons=reasons,
+            customer_reasons=decision.customer_reasons(language),
+            stages=_stage_groups(decision.rule_results),
+            steps=[{**step, "label": STEP_LABELS.get(step["step"], step["step"])} for step in decision.steps],
+            sources=sources,
+            shadow=shadow,
+            shadow_versions=decision.shadow["versions"] if decision.shadow else None,
+            history=selectors.decision_history_for(self.request.user, decision.application_id),
+            **kwargs,
+        )
+
+
+class ApplicationDecisionView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    """The current decision of an application: the page other pages (the application, the
+    review task) link to."""
+
+    permission_required = VIEW_PERMISSION
+
+    def get(self, request, application_id):
+        decision = selectors.decision_history_for(request.user, application_id).filter(status="current").first()
+        if decision is None:
+            raise Http404
+        return redirect(reverse(f"{request.resolver_match.namespace}:detail", args=[decision.pk]))
+
+
+class DecisionViewset(AppMenuMixin, Viewset):
+    title = _("Risk decisions")
+    icon = "gavel"
+    app_name = "decisions"
+    index_path = path("", DecisionListView.as_view(), name="index")
+    detail_path = path("<int:pk>/", DecisionDetailView.as_view(), name="detail")
+    application_path = path("application/<int:application_id>/", ApplicationDecisionView.as_view(),
+                            name="application")
+
+    def has_view_permission(self, user, obj=None):
+        return user.has_perm(VIEW_PERMISSION)

@@ -1,0 +1,5 @@
+"""Django admin of the workflows app, one module per concern."""
+
+from . import signing  # noqa: F401
+from . import applications, configuration  # noqa: F401,E402
+from . import batch  # noqa: F401,E402

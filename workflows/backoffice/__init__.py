@@ -1,0 +1,1 @@
+"""Back-office pages of the workflows app (viewflow Site viewsets), one module per concern."""

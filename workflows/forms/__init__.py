@@ -1,0 +1,1 @@
+"""Django forms of the workflows back office, one module per concern."""

@@ -1,0 +1,139 @@
+"""Process-node configuration (信贷流程定义 / 流程节点 / 产品流程设置) and task deadlines.
+
+``ProcessNodeConfig``: per product and node of a flow — enabled (optional nodes only), the work
+group whose queue receives the node's tasks, an optional fixed assignee and the SLA in hours.
+``ProductFlowSettings``: per product — straight-through (auto) approval and its ceiling, the
+amount above which a reviewed application also needs an approver, and the share of
+straight-through approvals sampled for quality inspection.
+
+Both are the *working* configuration. A process copies the resolved configuration into
+``process.data`` when it starts (``workflows.services.configuration.node_config_snapshot``), so
+an admin edit affects new applications only.
+
+``TaskSla`` is the deadline of one task of a configured node, and the record of its escalation.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from creditfactory.core.fields import MoneyField
+from creditfactory.core.models import TimeStampedModel
+from creditfactory.organisations.models import WorkGroup
+from products.models import LoanProduct
+
+__all__ = ["CREDIT_FLOW", "FLOW_CHOICES", "ProcessNodeConfig", "ProductFlowSettings", "TaskSla"]
+
+# The flow label of ``workflows.flows.CreditApplicationFlow`` (viewflow's ``flow_label``).
+CREDIT_FLOW = "creditapplication"
+FLOW_CHOICES = [(CREDIT_FLOW, _("Credit application (授信申请)"))]
+
+
+class ProductFlowSettings(TimeStampedModel):
+    """产品流程设置: how a product's applications move through the credit flow."""
+
+    product = models.OneToOneField(LoanProduct, verbose_name=_("product"), on_delete=models.CASCADE,
+                                   related_name="flow_settings")
+    auto_approval_enabled = models.BooleanField(
+        _("straight-through approval"), default=False,
+        help_text=_("An automated 'approve' decision approves without a reviewer, up to the ceiling below."),
+    )
+    auto_approval_ceiling = MoneyField(
+        _("straight-through ceiling"), default=Decimal("0.00"), validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Largest amount approved straight through; larger amounts go to review."),
+    )
+    approval_threshold = MoneyField(
+        _("approval threshold"), null=True, blank=True, validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("After review, amounts above this also need an approver (审批). Empty: every reviewed "
+                    "application does. The reviewer may always ask for approval."),
+    )
+    qa_sample_percent = models.DecimalField(
+        _("QA sample (%)"), max_digits=5, decimal_places=2, default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text=_("Share of straight-through approvals sampled daily for quality inspection (抽样质检)."),
+    )
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("product flow settings")
+        verbose_name_plural = _("product flow settings")
+
+    def __str__(self):
+        return str(self.product)
+
+    def clean(self):
+        if self.auto_approval_enabled and not self.auto_approval_ceiling:
+            raise ValidationError({"auto_approval_ceiling": _("Give the largest amount approved straight through.")})
+
+
+class ProcessNodeConfig(TimeStampedModel):
+    """流程节点: one configurable node of a flow for one product."""
+
+    product = models.ForeignKey(LoanProduct, verbose_name=_("product"), on_delete=models.CASCADE,
+                                related_name="flow_nodes")
+    flow = models.CharField(_("flow"), max_length=64, choices=FLOW_CHOICES, default=CREDIT_FLOW)
+    node = models.CharField(_("node"), max_length=64)
+    enabled = models.BooleanField(_("enabled"), default=True,
+                                  help_text=_("Only optional nodes can be switched off."))
+    work_group = models.ForeignKey(
+        WorkGroup, verbose_name=_("work group"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="node_configs", help_text=_("Whose queue receives this node's tasks (工作组业务节点)."),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("fixed assignee"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", help_text=_("Optional: every task goes straight to this person's inbox."),
+    )
+    sla_hours = models.PositiveIntegerField(
+        _("SLA (hours)"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(24 * 90)],
+        help_text=_("A task still open after this long is flagged and escalated to the work group's lead."),
+    )
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("process node")
+        verbose_name_plural = _("process nodes")
+        ordering = ["product__code", "flow", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "flow", "node"], name="workflows_node_config_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.product.code} · {self.node}"
+
+    def clean(self):
+        from workflows.services.configuration import node_config_errors
+
+        errors = node_config_errors(self)
+        if errors:
+            raise ValidationError(errors)
+
+
+class TaskSla(models.Model):
+    """The deadline of one open task of a configured node; escalated once when it passes."""
+
+    task = models.OneToOneField("viewflow.Task", verbose_name=_("task"), on_delete=models.CASCADE,
+                                related_name="sla")
+    application = models.ForeignKey("workflows.CreditApplication", verbose_name=_("application"),
+                                    on_delete=models.CASCADE, related_name="task_slas")
+    node = models.CharField(_("node"), max_length=64)
+    work_group = models.ForeignKey(WorkGroup, verbose_name=_("work group"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    sla_hours = models.PositiveIntegerField(_("SLA (hours)"))
+    due_at = models.DateTimeField(_("due at"), db_index=True)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    escalated_to = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("escalated to"), null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("task deadline")
+        verbose_name_plural = _("task deadlines")
+        ordering = ["due_at"]
+        indexes = [models.Index(fields=["escalated_at", "due_at"])]
+
+    def __str__(self):
+        return f"{self.application} · {self.node} · {self.due_at:%Y-%m-%d %H:%M}"

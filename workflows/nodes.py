@@ -1,0 +1,305 @@
+"""Flow nodes of our own, built on viewflow's public node API (viewflow stays unmodified).
+
+* ``CeleryJob`` — a background job run by a Celery worker (the open-source wheel has no Celery
+  node). The task row is created and the job dispatched with ``transaction.on_commit``; the
+  worker takes the process lock briefly to start the task, computes with **no lock and no
+  transaction held** (bureau calls take seconds), then takes the lock again to apply the result
+  and ``execute()``. An exception marks the task ERROR through ``activation.error(exc)``, which
+  fires an ``.OnError(...)`` boundary. ``FlowLockFailed`` and ``JobRetry`` become Celery retries.
+* ``QueueView`` — a human task whose claim and execute rights follow the work group stored on
+  the task (``owner_permission_obj``), not a callable re-evaluated later: an admin re-routing a
+  node must not take a pending task away from the queue it was created in. It also supports
+  ``FourEyes``: users who may never take the task (e.g. the reviewer of an approval).
+* ``Wait`` — a Handle (resumed by a service) with an ``onCreate`` hook, like ``View`` has.
+* Thin subclasses of the stock nodes whose task pages honour branch scoping.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.timezone import now
+from viewflow import this
+from viewflow.workflow import flow
+from viewflow.workflow.activation import Activation
+from viewflow.workflow.exceptions import FlowLockFailed
+from viewflow.workflow.flow import mixins as flow_mixins
+from viewflow.workflow.flow import views as flow_views
+from viewflow.workflow.nodes import AbstractJob, AbstractJobActivation
+from viewflow.workflow.nodes.handle import HandleActivation
+from viewflow.workflow.status import STATUS
+
+from creditfactory.core.pii import mask_text
+from creditfactory.organisations.scoping import scope_queryset
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CeleryJob", "End", "Function", "If", "JobRetry", "QueueView", "StartHandle", "Switch", "Wait",
+           "run_job"]
+
+
+class JobRetry(Exception):
+    """Raised by a job's compute function (or the runner) to run the job again later."""
+
+    def __init__(self, *, countdown: int, attempt: int, reason: str = ""):
+        super().__init__(reason or f"retry in {countdown}s")
+        self.countdown, self.attempt = countdown, attempt
+
+
+# --- branch-scoped task pages ----------------------------------------------------------------------
+
+
+class ScopedNodeMixin:
+    """A task page is visible to users who may see the application's branch."""
+
+    def can_view(self, user, task):
+        if not super().can_view(user, task):
+            return False
+        from .models import CreditApplication
+
+        return scope_queryset(CreditApplication.objects.filter(process_id=task.process_id), user).exists()
+
+
+class StartHandle(ScopedNodeMixin, flow.StartHandle):
+    pass
+
+
+class Function(ScopedNodeMixin, flow.Function):
+    pass
+
+
+class Switch(ScopedNodeMixin, flow.Switch):
+    pass
+
+
+class If(ScopedNodeMixin, flow.If):
+    pass
+
+
+class End(ScopedNodeMixin, flow.End):
+    pass
+
+
+# --- Celery job ------------------------------------------------------------------------------------
+
+
+class CeleryJobActivation(AbstractJobActivation):
+    @Activation.status.transition(source=STATUS.NEW, target=STATUS.SCHEDULED)
+    def activate(self):
+        """Persist SCHEDULED and send the job once the creating transaction commits."""
+        self.task.save()
+        from .tasks import job_run
+
+        task_id, external_id = self.task.pk, self.task.external_task_id
+        transaction.on_commit(lambda: job_run.apply_async(args=[task_id], task_id=external_id))
+
+    @Activation.status.transition(
+        source=[STATUS.NEW, STATUS.SCHEDULED, STATUS.STARTED, STATUS.ERROR], target=STATUS.CANCELED
+    )
+    def cancel(self):
+        # A worker still computing finds the task cancelled when it comes back and drops its result.
+        self.task.finished = now()
+        self.task.save()
+
+
+class CeleryJob(ScopedNodeMixin, flow_mixins.NodeDetailMixin, flow_mixins.NodeReviveMixin, AbstractJob):
+    """``CeleryJob(compute, on_start=None, on_result=None)``.
+
+    ``compute(activation, attempt=n) -> result`` runs on the worker without the lock;
+    ``on_start(activation)`` and ``on_result(activation, result)`` run under the lock, in the
+    transaction that starts and completes the task. All three may be ``this.<method>``.
+    """
+
+    activation_class = CeleryJobActivation
+    index_view_class = flow_views.IndexTaskView
+    detail_view_class = flow_views.DetailTaskView
+    revive_view_class = flow_views.ReviveTaskView
+
+    def __init__(self, compute, *, on_start=None, on_result=None, **kwargs):
+        super().__init__(**kwargs)
+        self._compute, self._on_start, self._on_result = compute, on_start, on_result
+
+    def _resolve(self, instance):
+        super()._resolve(instance)
+        self._compute = this.resolve(instance, self._compute)
+        self._on_start = this.resolve(instance, self._on_start)
+        self._on_result = this.resolve(instance, self._on_result)
+
+
+def _lock_countdown() -> int:
+    return settings.WORKFLOW_JOB_LOCK_RETRY_SECONDS
+
+
+def _locked_activation(task_class, task_pk):
+    task = task_class._default_manager.select_related("process").get(pk=task_pk)
+    return task.flow_task.activation_class(task)
+
+
+def _record_error(flow_class, task_pk, exc: Exception, attempt: int) -> None:
+    """Mark the task ERROR (firing its .OnError boundary) in a transaction of its own."""
+    try:
+        with flow_class.lock(_process_pk(flow_class, task_pk)):
+            activation = _locked_activation(flow_class.task_class, task_pk)
+            if activation.error.can_proceed():
+                activation.error(exc)
+                _scrub(activation.task)
+    except FlowLockFailed:
+        raise JobRetry(countdown=_lock_countdown(), attempt=attempt, reason="lock busy") from exc
+
+
+def _scrub(task) -> None:
+    """viewflow keeps the failing frame's local variables with the error: drop them and mask the
+    message and traceback, so no identifier of an applicant is stored in the task's data."""
+    details = (task.data or {}).get("_exception")
+    if details:
+        details["locals"] = {}
+        details["title"] = mask_text(details.get("title", ""))
+        details["traceback"] = mask_text(details.get("traceback", ""))
+        task.save(update_fields=["data"])
+
+
+def _process_pk(flow_class, task_pk) -> int:
+    return flow_class.task_class._default_manager.values_list("process_id", flat=True).get(pk=task_pk)
+
+
+def run_job(task_pk: int, *, attempt: int = 0):
+    """The worker side of a ``CeleryJob`` task (called by the ``workflows.job_run`` Celery task).
+
+    Returns the compute result, or ``None`` when there was nothing (more) to do. Raises
+    ``JobRetry`` when the job must run again later (lock busy, or the compute asked for it).
+    """
+    from viewflow.workflow.models import Task
+
+    row = Task._default_manager.filter(pk=task_pk).first()
+    if row is None or row.flow_task is None:
+        logger.warning("job task %s no longer exists", task_pk)
+        return None
+    flow_task = row.flow_task
+    flow_class = flow_task.flow_class
+    process_pk = row.process_id
+
+    # 1. start, under the lock
+    try:
+        with flow_class.lock(process_pk):
+            activation = _locked_activation(flow_class.task_class, task_pk)
+            if not activation.start.can_proceed():
+                return None  # finished, cancelled or failed meanwhile
+            activation.start()
+            if flow_task._on_start is not None:
+                flow_task._on_start(activation)
+    except FlowLockFailed as exc:
+        raise JobRetry(countdown=_lock_countdown(), attempt=attempt, reason="lock busy") from exc
+
+    # 2. compute, with no lock and no transaction held
+    try:
+        result = flow_task._compute(activation, attempt=attempt)
+    except JobRetry:
+        raise
+    except Exception as exc:  # noqa: BLE001 - recorded on the task, routed by .OnError
+        logger.warning("job task %s failed: %s", task_pk, exc)
+        _record_error(flow_class, task_pk, exc, attempt)
+        return None
+
+    # 3. apply the result and move on, under the lock again
+    try:
+        with flow_class.lock(process_pk):
+            activation = _locked_activation(flow_class.task_class, task_pk)
+            if activation.task.status != STATUS.STARTED:
+                return None  # cancelled (e.g. withdrawn) while computing
+            if flow_task._on_result is not None:
+                flow_task._on_result(activation, result)
+            activation.execute()
+    except FlowLockFailed as exc:
+        raise JobRetry(countdown=_lock_countdown(), attempt=attempt, reason="lock busy") from exc
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("job task %s could not apply its result: %s", task_pk, exc)
+        _record_error(flow_class, task_pk, exc, attempt)
+        return None
+    return result
+
+
+# --- human tasks and waiting points ----------------------------------------------------------------
+
+
+def _is_owner(task, user) -> bool:
+    return bool(task.owner_id) and user is not None and task.owner_id == getattr(user, "pk", None)
+
+
+class QueueView(ScopedNodeMixin, flow.View):
+    """A human task in a work group's queue (see the module docstring)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._excluded = None
+
+    def FourEyes(self, excluded):  # noqa: N802 - viewflow's fluent style
+        """``excluded(task) -> set of user ids`` who may neither claim nor execute the task."""
+        self._excluded = excluded
+        return self
+
+    def _resolve(self, instance):
+        super()._resolve(instance)
+        self._excluded = this.resolve(instance, self._excluded)
+
+    def excluded_user_ids(self, task) -> set[int]:
+        return set(self._excluded(task)) if self._excluded is not None else set()
+
+    def has_queue_permission(self, user, task) -> bool:
+        """The permission stored on the task, against the work group stored on the task."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return False
+        if not task.owner_permission:
+            return True
+        work_group = task.owner_permission_obj
+        if work_group is not None and user.has_perm(task.owner_permission, work_group):
+            return True
+        return user.has_perm(task.owner_permission)
+
+    def can_assign(self, user, task):
+        if task.owner_id or user is None or user.is_anonymous:
+            return False
+        if user.pk in self.excluded_user_ids(task):
+            return False
+        return self.has_queue_permission(user, task)
+
+    def can_execute(self, user, task):
+        return _is_owner(task, user) and user.pk not in self.excluded_user_ids(task)
+
+    def is_lead(self, user, task) -> bool:
+        work_group = task.owner_permission_obj
+        return bool(work_group is not None and user is not None and getattr(work_group, "lead_id", None)
+                    and work_group.lead_id == user.pk)
+
+    def can_unassign(self, user, task):
+        if task.owner_id is None or user is None or user.is_anonymous:
+            return False
+        return _is_owner(task, user) or self.is_lead(user, task) or self.flow_class.instance.has_manage_permission(user)
+
+
+class WaitActivation(HandleActivation):
+    @classmethod
+    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
+        activation = super().create(flow_task, prev_activation, token, data=data, seed=seed)
+        if flow_task._on_create is not None:
+            flow_task._on_create(activation)
+        return activation
+
+
+class Wait(ScopedNodeMixin, flow.Handle):
+    """A waiting point resumed by a service (``node.run(task)``), with an ``onCreate`` hook."""
+
+    activation_class = WaitActivation
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._on_create = None
+
+    def onCreate(self, ref):  # noqa: N802 - viewflow's naming
+        self._on_create = ref
+        return self
+
+    def _resolve(self, instance):
+        super()._resolve(instance)
+        self._on_create = this.resolve(instance, self._on_create)

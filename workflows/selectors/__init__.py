@@ -1,0 +1,1 @@
+"""Reads of the workflows app, one module per concern."""

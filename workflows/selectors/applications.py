@@ -1,0 +1,129 @@
+"""Reads of credit applications and their flow: branch-scoped lists and search, the open tasks
+of an application, its history, and the SLA dashboard figures."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
+
+from creditfactory.core.state import transitions_for
+from creditfactory.organisations.scoping import scope_queryset
+
+from ..models import CreditApplication, TaskSla
+
+__all__ = [
+    "APPLICATION_DETAIL_URL", "application_current_node", "application_decision_summary", "application_detail_for",
+    "application_history",
+    "application_list_for", "application_open_tasks", "application_open_human_task", "application_tasks",
+    "application_url", "search_filter", "sla_dashboard_for", "task_list_scope",
+]
+
+APPLICATION_DETAIL_URL = "origination:applications:detail"
+OPEN = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED, STATUS.SCHEDULED)
+# Task types that are a place the application waits at (not gateways or boundary events).
+WAITING_TYPES = ("HUMAN", "FUNCTION", "JOB")
+
+
+def application_url(application_id: int) -> str:
+    return reverse(APPLICATION_DETAIL_URL, args=[application_id])
+
+
+def search_filter(term: str) -> Q:
+    """Exact search: application number, a full ID number or mobile (through the blind index), or
+    a masked ID number or mobile exactly as displayed."""
+    from risk.admin.applicants import identifier_indexes
+
+    term = (term or "").strip()
+    condition = Q(number__iexact=term) | Q(external_reference=term) if term else Q()
+    lookups = {"id_number": "applicant__id_number_index", "mobile": "applicant__mobile_index",
+               "bank_account": "applicant__bank_account_index"}
+    for kind, index in identifier_indexes(term).items():
+        condition |= Q(**{lookups[kind]: index})
+    if "*" in term:
+        condition |= Q(applicant__id_number_masked=term) | Q(applicant__mobile_masked=term)
+    return condition
+
+
+def application_list_for(user, *, search: str = "", status: str = "") -> QuerySet:
+    queryset = scope_queryset(CreditApplication.objects.all(), user).select_related(
+        "applicant", "branch", "product_version__product", "partner")
+    if search.strip():
+        queryset = queryset.filter(search_filter(search))
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.order_by("-created_at", "-id")
+
+
+def application_detail_for(user, pk: int) -> CreditApplication:
+    application = (scope_queryset(CreditApplication.objects.all(), user)
+                   .select_related("applicant", "enterprise", "branch", "product_version__product", "partner",
+                                   "created_by", "reviewed_by", "approved_by", "process")
+                   .filter(pk=pk).first())
+    if application is None:
+        raise Http404
+    return application
+
+
+def application_tasks(application: CreditApplication) -> QuerySet:
+    if not application.process_id:
+        return Task.objects.none()
+    return (Task.objects.filter(process_id=application.process_id).select_related("owner")
+            .order_by("created", "id"))
+
+
+def application_open_tasks(application: CreditApplication) -> list:
+    return [task for task in application_tasks(application).filter(status__in=OPEN, flow_task_type__in=WAITING_TYPES)]
+
+
+def application_open_human_task(application: CreditApplication):
+    from ..nodes import QueueView
+
+    for task in application_open_tasks(application):
+        if isinstance(task.flow_task, QueueView):
+            return task
+    return None
+
+
+def application_current_node(application: CreditApplication) -> str:
+    """The node the application waits at (e.g. ``review``, ``contract``), or ``""`` when none."""
+    tasks = application_open_tasks(application)
+    return tasks[-1].flow_task.name if tasks else ""
+
+
+def application_decision_summary(application: CreditApplication, *, language: str) -> dict | None:
+    """The current automated decision as the applicant may see it: outcome and customer-facing
+    reasons in ``language`` (no scores, rules or data)."""
+    from risk.models import Decision, DecisionStatus
+
+    decision = Decision.objects.filter(application=application, status=DecisionStatus.CURRENT).first()
+    if decision is None:
+        return None
+    return {"outcome": decision.outcome, "reasons": decision.customer_reasons(language)}
+
+
+def application_history(application: CreditApplication) -> list:
+    return list(transitions_for(application).order_by("at", "id"))
+
+
+def task_list_scope(queryset: QuerySet, user) -> QuerySet:
+    """Tasks of the credit flow restricted to applications of the user's branches."""
+    return scope_queryset(queryset, user, branch_field="process__credit_application__branch")
+
+
+def sla_dashboard_for(user, *, now=None) -> dict:
+    """Open tasks with a deadline, per work group and node: how many are open, overdue, escalated."""
+    now = now or timezone.now()
+    open_slas = scope_queryset(TaskSla.objects.filter(task__status__in=OPEN), user,
+                               branch_field="application__branch")
+    rows = (open_slas.values("work_group__name", "node")
+            .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_at__lte=now)),
+                      escalated=Count("id", filter=Q(escalated_at__isnull=False)))
+            .order_by("work_group__name", "node"))
+    overdue = (open_slas.filter(due_at__lte=now).select_related("application", "work_group", "task__owner",
+                                                                "escalated_to")
+               .order_by("due_at"))
+    return {"rows": list(rows), "overdue": list(overdue[:200]), "overdue_count": overdue.count(), "now": now}

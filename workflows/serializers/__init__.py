@@ -1,0 +1,1 @@
+"""DRF serializers of the workflows app, one module per concern."""

@@ -1,0 +1,530 @@
+"""Writes of credit applications, each one transaction that also moves the credit flow and tells
+the partner (``webhook_emit``) when the application came from one.
+
+Called by the partner API, the back office and batch import alike:
+
+* ``application_create`` (+ ``submit=True``: ``application_submit`` starts the flow),
+  ``application_withdraw``, ``application_add_document``;
+* the human decisions on the open review or approval task: ``application_review``,
+  ``application_approve``, ``application_reject``, ``application_return_for_documents``, and
+  ``application_claim``;
+* resuming waiting points: ``application_resume_after_documents``,
+  ``application_signing_passed`` (called by remote signing), ``application_accept_contract``.
+
+Bad input raises ``ValidationError({field: [...]})``; applicant fields are named
+``applicant.<field>`` (``enterprise.<field>``). Acting on a task one may not take raises
+``PermissionDenied``. ``actor`` is the staff user; partners and the system pass ``actor=None``
+and ``actor_label`` (``"partner:<code>"``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from contextlib import contextmanager, nullcontext
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+from viewflow.workflow.exceptions import FlowRuntimeError
+from viewflow.workflow.status import PROCESS, STATUS
+
+from creditfactory.core.money import MoneyError, quantize_fen, to_decimal
+from products.models import LoanProduct, ProductType
+from products.selectors import ProductNotAvailable, product_version_for_origination
+
+from ..models import (
+    ApplicationDocument,
+    ApplicationStatus,
+    Channel,
+    CreditApplication,
+    DocumentKind,
+)
+from ..selectors.applications import application_current_node
+from . import flow_steps
+from .flow_steps import emit, lock_application, move, record_action, set_actor
+
+S = ApplicationStatus
+
+__all__ = [
+    "FOUR_EYES_ENTERED", "FOUR_EYES_REVIEWED", "REQUIRED_CONSENTS", "application_accept_contract",
+    "application_add_document", "application_approve", "application_claim", "application_create",
+    "application_reject", "application_resume_after_documents", "application_return_for_documents",
+    "application_reveal_pii", "application_review", "application_signing_passed", "application_submit",
+    "application_withdraw",
+]
+
+REQUIRED_CONSENTS = ("credit_report", "personal_information")
+FOUR_EYES_REVIEWED = gettext_noop("Four-eyes: the approver cannot be the reviewer of this application.")
+FOUR_EYES_ENTERED = gettext_noop("Four-eyes: the approver cannot be the person who entered this application.")
+
+# File signatures: the type is read from the content, never trusted from the client.
+_MAGIC = ((b"%PDF-", "application/pdf"), (b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
+
+
+def _flow():
+    from ..flows import CreditApplicationFlow
+
+    return CreditApplicationFlow
+
+
+def _error(field: str, message: str) -> ValidationError:
+    return ValidationError({field: [message]})
+
+
+@contextmanager
+def _locked(application: CreditApplication):
+    """The process lock, then the application row — the order the flow's own nodes take them in,
+    so two writers can never wait on each other crosswise. Yields the locked application.
+    ``FlowLockFailed`` (another request is moving the same process) propagates: try again."""
+    process_id = CreditApplication.objects.values_list("process_id", flat=True).get(pk=application.pk)
+    with (_flow().lock(process_id) if process_id else nullcontext()), transaction.atomic():
+        yield lock_application(application.pk)
+
+
+# --- create and submit -----------------------------------------------------------------------------
+
+
+def _product_version(product, partner, errors: dict):
+    code = product.code if isinstance(product, LoanProduct) else str(product or "").strip()
+    try:
+        version = product_version_for_origination(code=code)
+    except ProductNotAvailable as exc:
+        errors["product"] = [str(exc)]
+        return None
+    if partner is not None and not partner.products.filter(pk=version.product_id).exists():
+        errors["product"] = [_("Product %(code)s is not open to this partner.") % {"code": code}]
+        return None
+    return version
+
+
+def _check_terms(version, *, amount, term, term_unit, repayment_method, purpose, errors: dict):
+    try:
+        amount = quantize_fen(to_decimal(amount))
+    except MoneyError:
+        errors["amount"] = [_("Enter an amount in CNY, e.g. 20000.00.")]
+        amount = None
+    if amount is not None and not version.amount_min <= amount <= version.amount_max:
+        errors["amount"] = [_("The amount must be between %(min)s and %(max)s.")
+                            % {"min": version.amount_min, "max": version.amount_max}]
+    term_unit = term_unit or version.term_unit
+    if term_unit != version.term_unit:
+        errors["term_unit"] = [_("This product's term is in %(unit)s.") % {"unit": version.get_term_unit_display()}]
+    try:
+        term = int(term)
+    except (TypeError, ValueError):
+        errors["term"] = [_("Enter the term as a whole number.")]
+        term = None
+    if term is not None and not version.term_min <= term <= version.term_max:
+        errors["term"] = [_("The term must be between %(min)s and %(max)s.")
+                          % {"min": version.term_min, "max": version.term_max}]
+    if repayment_method not in (version.repayment_methods or []):
+        errors["repayment_method"] = [_("Choose one of: %(choices)s.")
+                                      % {"choices": ", ".join(version.repayment_methods or [])}]
+    if purpose not in (version.purposes or []):
+        errors["purpose"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(version.purposes or [])}]
+    return amount, term, term_unit
+
+
+def _prefixed(exc: ValidationError, prefix: str) -> dict:
+    if hasattr(exc, "error_dict"):
+        return {f"{prefix}.{field}": [str(m) for m in ValidationError(errors).messages]
+                for field, errors in exc.error_dict.items()}
+    return {prefix: [str(m) for m in exc.messages]}
+
+
+def _applicant(applicant: dict, enterprise: dict | None, version, actor, errors: dict):
+    from risk.services.applicants import applicant_get_or_create, enterprise_get_or_create
+
+    person = company = None
+    if not isinstance(applicant, dict):
+        errors["applicant"] = [_("Give the applicant's details.")]
+        return None, None
+    fields = ("name", "id_number", "mobile", "monthly_income", "employment", "address", "employer_name",
+              "years_at_employer", "bank_account")
+    try:
+        with transaction.atomic():
+            person, _created = applicant_get_or_create(actor=actor, **{k: applicant.get(k) for k in fields
+                                                                        if k in applicant})
+    except ValidationError as exc:
+        errors.update(_prefixed(exc, "applicant"))
+    except TypeError:
+        errors["applicant"] = [_("Give name, ID number, mobile, monthly income and employment.")]
+    if version.product_type == ProductType.SMALL_BUSINESS and not enterprise:
+        errors["enterprise"] = [_("A business loan needs the enterprise's details.")]
+    elif enterprise:
+        fields = ("name", "credit_code", "years_in_business", "annual_revenue")
+        try:
+            with transaction.atomic():
+                company, _created = enterprise_get_or_create(
+                    actor=actor, legal_representative=person, **{k: enterprise.get(k) for k in fields if k in enterprise})
+        except ValidationError as exc:
+            errors.update(_prefixed(exc, "enterprise"))
+        except (TypeError, ValueError):
+            errors["enterprise"] = [_("Give name, credit code, years in business and annual revenue.")]
+    return person, company
+
+
+@transaction.atomic
+def application_create(
+    *, product, amount, term, repayment_method: str, purpose: str, applicant: dict, branch=None,
+    term_unit: str | None = None, enterprise: dict | None = None, channel: str = Channel.BACK_OFFICE,
+    partner=None, consents: dict | None = None, device_id: str = "", external_reference: str = "",
+    actor=None, actor_label: str = "", submit: bool = True,
+) -> CreditApplication:
+    """Create an application (and, with ``submit``, start its flow). ``product`` is a
+    ``LoanProduct`` or its code; a partner's applications belong to the partner's branch."""
+    errors: dict[str, list[str]] = {}
+    version = _product_version(product, partner, errors)
+    consents = consents if isinstance(consents, dict) else {}
+    missing = [name for name in REQUIRED_CONSENTS if consents.get(name) is not True]
+    if missing:
+        errors["consents"] = [_("The applicant must consent to: %(names)s.") % {"names": ", ".join(missing)}]
+    if channel not in Channel.values:
+        errors["channel"] = [_("Unknown channel.")]
+    branch = partner.branch if partner is not None else branch
+    if branch is None:
+        errors["branch"] = [_("Choose the branch the application belongs to.")]
+    external_reference = (external_reference or "").strip()
+    if partner is not None and external_reference and CreditApplication.objects.filter(
+            partner=partner, external_reference=external_reference).exists():
+        errors["external_reference"] = [_("An application with this reference exists already.")]
+    if version is None:
+        raise ValidationError(errors)
+    amount, term, term_unit = _check_terms(version, amount=amount, term=term, term_unit=term_unit,
+                                           repayment_method=repayment_method, purpose=purpose, errors=errors)
+    person, company = _applicant(applicant, enterprise, version, actor, errors)
+    if errors:
+        raise ValidationError(errors)
+
+    user = actor if getattr(actor, "pk", None) else None
+    application = CreditApplication.objects.create(
+        number=CreditApplication.provisional_number(), product_version=version, branch=branch, channel=channel,
+        amount=amount, term=term, term_unit=term_unit, repayment_method=repayment_method, purpose=purpose,
+        applicant=person, enterprise=company, device_id=(device_id or "").strip()[:128], created_by=user,
+        partner=partner, external_reference=external_reference, consents={k: bool(v) for k, v in consents.items()},
+    )
+    application.number = application.application_number()
+    application.save(update_fields=["number"])
+    emit(application, "application.created")
+    if submit:
+        application_submit(application=application, actor=actor, actor_label=actor_label)
+        application.refresh_from_db()
+    return application
+
+
+@transaction.atomic
+def application_submit(*, application: CreditApplication, actor=None, actor_label: str = "") -> CreditApplication:
+    """Start the credit flow of a draft application: the automated assessment is queued on commit."""
+    application = lock_application(application.pk)
+    if application.status != S.DRAFT or application.process_id:
+        raise _error("status", _("Only a draft application can be submitted."))
+    application.submitted_at = timezone.now()
+    move(application, S.SUBMITTED, actor=actor, actor_label=actor_label, reason=_("Submitted."),
+         extra_update_fields=("submitted_at",))
+    process = _flow().start.run(application=application, actor=actor, actor_label=actor_label)
+    application.process = process
+    application.save(update_fields=["process", "updated_at"])
+    return application
+
+
+# --- withdraw and documents ------------------------------------------------------------------------
+
+
+def application_withdraw(*, application: CreditApplication, reason: str, actor=None,
+                         actor_label: str = "") -> CreditApplication:
+    """The applicant withdraws: the flow is cancelled and an active signing appointment freed."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise _error("reason", _("Give the reason for withdrawing."))
+    with _locked(application) as application:
+        return _withdraw(application, reason=reason, actor=actor, actor_label=actor_label)
+
+
+def _withdraw(application: CreditApplication, *, reason: str, actor, actor_label: str) -> CreditApplication:
+    from ..models import ACTIVE_APPOINTMENT_STATUSES
+    from .signing import signing_cancel
+
+    if application.is_closed:
+        raise _error("status", _("Application %(number)s is %(status)s and can no longer be withdrawn.")
+                     % {"number": application.number, "status": application.get_status_display().lower()})
+    process = application.process
+    if process is not None and process.status == PROCESS.NEW:
+        try:
+            _flow().instance.cancel(process)
+        except FlowRuntimeError:
+            raise _error("status", _("The application is being worked on right now; try again.")) from None
+    for appointment in application.signing_appointments.filter(status__in=ACTIVE_APPOINTMENT_STATUSES):
+        signing_cancel(appointment=appointment, reason=reason, actor=actor, actor_label=actor_label or "system")
+    application.closed_at = timezone.now()
+    move(application, S.WITHDRAWN, actor=actor, actor_label=actor_label, reason=reason,
+         extra_update_fields=("closed_at",))
+    emit(application, "application.withdrawn", reason=reason)
+    return application
+
+
+def _content_type(head: bytes) -> str | None:
+    for magic, content_type in _MAGIC:
+        if head.startswith(magic):
+            return content_type
+    return None
+
+
+def application_add_document(*, application: CreditApplication, file, kind: str = DocumentKind.OTHER,
+                             note: str = "", actor=None, actor_label: str = "",
+                             resume: bool = False) -> ApplicationDocument:
+    """Attach a PDF, JPEG or PNG. With ``resume``, an application returned for documents goes
+    back to the step that asked for them (in the same transaction)."""
+    if kind not in DocumentKind.values:
+        raise _error("kind", _("Choose one of: %(choices)s.") % {"choices": ", ".join(DocumentKind.values)})
+    size = getattr(file, "size", None) or 0
+    if not size:
+        raise _error("file", _("The file is empty."))
+    if size > settings.WORKFLOW_DOCUMENT_MAX_BYTES:
+        raise _error("file", _("The file is larger than %(mb)s MB.")
+                     % {"mb": settings.WORKFLOW_DOCUMENT_MAX_BYTES // (1024 * 1024)})
+    file.seek(0)
+    content_type = _content_type(file.read(16))
+    if content_type not in settings.WORKFLOW_DOCUMENT_CONTENT_TYPES:
+        raise _error("file", _("Upload a PDF, JPEG or PNG file."))
+    file.seek(0)
+    digest = hashlib.sha256()
+    for chunk in file.chunks() if hasattr(file, "chunks") else [file.read()]:
+        digest.update(chunk)
+    file.seek(0)
+    with _locked(application) as application:
+        if application.is_closed:
+            raise _error("file", _("Application %(number)s is closed: no more documents.")
+                         % {"number": application.number})
+        user = actor if getattr(actor, "pk", None) else None
+        document = ApplicationDocument(
+            application=application, kind=kind, name=(getattr(file, "name", "") or "document")[-255:],
+            content_type=content_type, size=size, sha256=digest.hexdigest(), note=(note or "").strip()[:255],
+            uploaded_by=user, uploaded_by_label="" if user else (actor_label or "system"),
+        )
+        document.file.save(document.name, file, save=False)
+        document.save()
+        if resume and application.status == S.RETURNED:
+            application_resume_after_documents(application=application, actor=actor, actor_label=actor_label)
+    return document
+
+
+# --- human decisions -------------------------------------------------------------------------------
+
+
+def _open_task(application: CreditApplication, node_type, *, name: str | None = None):
+    if not application.process_id:
+        return None
+    for task in application.process.task_set.filter(
+            status__in=(STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)).order_by("-created", "-id"):
+        node = task.flow_task
+        if isinstance(node, node_type) and (name is None or node.name == name):
+            return task
+    return None
+
+
+def _four_eyes(application: CreditApplication, task, actor) -> None:
+    if task.flow_task.name != "approval":
+        return
+    if application.created_by_id and application.created_by_id == actor.pk:
+        raise _error("actor", _(FOUR_EYES_ENTERED))
+    if actor.pk in flow_steps.four_eyes_excluded(task.process):
+        raise _error("actor", _(FOUR_EYES_REVIEWED))
+
+
+def _decide(application: CreditApplication, *, actor, action: str, node: str | None = None, reason: str = "",
+            **extra) -> CreditApplication:
+    """Complete the open review or approval task of ``application`` with ``action``."""
+    from ..nodes import QueueView
+
+    if not getattr(actor, "pk", None):
+        raise PermissionDenied(_("Only staff can review or approve."))
+    process_id = application.process_id
+    if not process_id:
+        raise _error("status", _("Application %(number)s has not been submitted.") % {"number": application.number})
+    with _locked(application) as application:
+        task = _open_task(application, QueueView, name=node)
+        if task is None:
+            raise _error("status", _("Application %(number)s has no %(node)s waiting.")
+                         % {"number": application.number, "node": node or _("review or approval")})
+        flow_task = task.flow_task
+        _four_eyes(application, task, actor)
+        activation = flow_task.activation_class(task)
+        if task.status == STATUS.NEW:
+            if not flow_task.can_assign(actor, task):
+                raise PermissionDenied(_("You do not work on this task's queue."))
+            activation.assign(actor)
+        if not flow_task.can_execute(actor, task):
+            raise PermissionDenied(_("The task is assigned to %(user)s.") % {"user": task.owner})
+        if flow_task.name == "review":
+            application.reviewed_by = actor
+            application.save(update_fields=["reviewed_by", "updated_at"])
+        process = task.process
+        if action == "return":
+            process.data["returned_from"] = flow_task.name
+        record_action(process, node=flow_task.name, action=action, actor=actor, reason=reason, **extra)
+        activation.start(None)
+        activation.execute()
+    application.refresh_from_db()
+    return application
+
+
+def _require_reason(reason: str, message: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise _error("reason", message)
+    return reason
+
+
+def application_approve(*, application: CreditApplication, actor, note: str = "",
+                        request_approval: bool = False) -> CreditApplication:
+    """Approve on the open review or approval task. A reviewer may ask for an approver
+    (``request_approval``) where the product has the approval node."""
+    if request_approval:
+        open_node = application_current_node(application)
+        if open_node != "review":
+            raise _error("request_approval", _("Only a reviewer can ask for an approver."))
+        if not flow_steps.node_enabled(application.process, "approval"):
+            raise _error("request_approval", _("This product has no approval step."))
+    return _decide(application, actor=actor, action="approve", reason=(note or "").strip(),
+                   request_approval=bool(request_approval))
+
+
+def application_reject(*, application: CreditApplication, actor, reason: str,
+                       customer_reason: str = "") -> CreditApplication:
+    """Reject on the open review or approval task; ``reason`` is required, ``customer_reason`` is
+    what the applicant is told (default: a neutral sentence)."""
+    reason = _require_reason(reason, _("Give the reason for rejecting."))
+    return _decide(application, actor=actor, action="reject", reason=reason,
+                   customer_reason=(customer_reason or "").strip())
+
+
+def application_return_for_documents(*, application: CreditApplication, actor, reason: str,
+                                     documents=()) -> CreditApplication:
+    """Ask the applicant's channel for more documents; the application waits for them and then
+    goes back to the step that asked."""
+    reason = _require_reason(reason, _("Say which documents are needed and why."))
+    documents = [d for d in (documents or []) if d]
+    unknown = [d for d in documents if d not in DocumentKind.values]
+    if unknown:
+        raise _error("documents", _("Unknown document kinds: %(kinds)s.") % {"kinds": ", ".join(unknown)})
+    return _decide(application, actor=actor, action="return", reason=reason, documents=documents)
+
+
+def application_review(*, application: CreditApplication, actor, outcome: str, reason: str = "",
+                       request_approval: bool = False, documents=()) -> CreditApplication:
+    """The reviewer's (审查) decision: ``approve`` | ``reject`` | ``return``."""
+    if application_current_node(application) != "review":
+        raise _error("status", _("Application %(number)s is not in review.") % {"number": application.number})
+    if outcome == "approve":
+        return application_approve(application=application, actor=actor, note=reason,
+                                   request_approval=request_approval)
+    if outcome == "reject":
+        return application_reject(application=application, actor=actor, reason=reason)
+    if outcome == "return":
+        return application_return_for_documents(application=application, actor=actor, reason=reason,
+                                                documents=documents)
+    raise _error("outcome", _("Choose approve, reject or return."))
+
+
+def application_claim(*, application: CreditApplication, actor):
+    """Take the application's open review or approval task from the queue."""
+    from ..nodes import QueueView
+    from .dispatch import task_claim
+
+    task = _open_task(application, QueueView)
+    if task is None:
+        raise _error("status", _("Nothing of %(number)s is waiting in a queue.") % {"number": application.number})
+    return task_claim(task=task, actor=actor)
+
+
+# --- waiting points --------------------------------------------------------------------------------
+
+
+def _run_wait(application: CreditApplication, name: str, *, actor, actor_label: str, before=None):
+    """Resume the open waiting task ``name`` of the application's process (the caller holds the
+    locks, see ``_locked``); ``None`` if there is none."""
+    from ..nodes import Wait
+
+    task = _open_task(application, Wait, name=name)
+    if task is None:
+        return None
+    if before is not None:
+        before()
+    process = task.process
+    set_actor(process, actor=actor, actor_label=actor_label)
+    process.save(update_fields=["data"])
+    task.flow_task.run(task)
+    return task
+
+
+def application_resume_after_documents(*, application: CreditApplication, actor=None, actor_label: str = "",
+                                       note: str = "") -> CreditApplication:
+    """The documents asked for arrived: back to the review or approval that asked."""
+    with _locked(application) as application:
+        not_waiting = _error("status", _("Application %(number)s is not waiting for documents.")
+                             % {"number": application.number})
+        if application.status != S.RETURNED:
+            raise not_waiting
+        if _run_wait(application, "await_documents", actor=actor, actor_label=actor_label) is None:
+            raise not_waiting
+    application.refresh_from_db()
+    return application
+
+
+def application_signing_passed(*, application: CreditApplication, actor=None, actor_label: str = "",
+                               appointment=None) -> CreditApplication | None:
+    """Remote signing passed: the flow moves on to contract acceptance. Called by
+    ``workflows.services.signing.signing_complete``; a no-op (``None``) when the application's
+    flow is not waiting for signing."""
+    with _locked(application) as application:
+        if application.status != S.SIGNING:
+            return None
+        if _run_wait(application, "signing", actor=actor, actor_label=actor_label) is None:
+            return None
+    application.refresh_from_db()
+    return application
+
+
+def application_accept_contract(*, application: CreditApplication, actor=None,
+                                actor_label: str = "") -> CreditApplication:
+    """The applicant accepted the contract: the credit line is granted and the flow ends."""
+    with _locked(application) as application:
+        nothing_waits = _error("status", _("Application %(number)s has no contract waiting for acceptance.")
+                               % {"number": application.number})
+        if application.status != S.CONTRACT:
+            raise nothing_waits
+
+        def accepted():
+            application.contract_accepted_at = timezone.now()
+            application.save(update_fields=["contract_accepted_at", "updated_at"])
+            emit(application, "contract.accepted")
+
+        if _run_wait(application, "contract", actor=actor, actor_label=actor_label, before=accepted) is None:
+            raise nothing_waits
+    application.refresh_from_db()
+    return application
+
+
+# --- PII -------------------------------------------------------------------------------------------
+
+REVEAL_PERMISSION = "risk.reveal_applicant_pii"
+
+
+@transaction.atomic
+def application_reveal_pii(*, application: CreditApplication, user, field: str, reason: str,
+                           ip_address: str | None = None) -> str:
+    """The unmasked identifier ``field`` of the applicant, for a user allowed to see it, with the
+    reason recorded (who, when, which field, why) before anything is shown."""
+    from ..models import PiiField, PiiReveal
+
+    if not getattr(user, "pk", None) or not user.has_perm(REVEAL_PERMISSION):
+        raise PermissionDenied(_("You may not reveal identifiers."))
+    if field not in PiiField.values:
+        raise _error("field", _("Choose one of: %(choices)s.") % {"choices": ", ".join(PiiField.values)})
+    reason = _require_reason(reason, _("Say why you need to see the unmasked value."))
+    PiiReveal.objects.create(user=user, application=application, applicant_id=application.applicant_id, field=field,
+                             reason=reason, ip_address=ip_address or None)
+    return getattr(application.applicant, field) or ""

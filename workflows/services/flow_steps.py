@@ -1,0 +1,375 @@
+"""The steps the credit flow's nodes take, called from ``workflows.flows`` under the process lock.
+
+Each step keeps ``CreditApplication.status`` in step with the flow through ``change_state`` (so
+every move is logged), writes what later nodes decide on into ``process.data`` and emits the
+partner's webhook events in the same transaction. ``process.data`` holds:
+
+* ``application_id``, ``number``, ``amount``;
+* ``config`` — the node configuration snapshot taken at start;
+* ``decision`` — the automated decision the route was taken on;
+* ``actions`` — every human decision: ``{"node", "action", "by", "at", "reason", ...}``;
+* ``returned_from`` — the node that asked for documents last.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from creditfactory.core.state import change_state
+from creditfactory.organisations.models import WorkGroup
+
+from ..models import APPLICATION_MACHINE, ApplicationStatus, CreditApplication, TaskSla
+from .configuration import node_config_snapshot
+
+S = ApplicationStatus
+
+__all__ = [
+    "application_payload", "decision_outcome", "dispatch_assignee", "emit", "four_eyes_excluded",
+    "is_straight_through", "last_action", "lock_application", "move", "needs_approval", "node_enabled",
+    "record_action", "set_actor", "snapshot_work_group", "step_approve", "step_assess", "step_assessment_done",
+    "step_assessment_started", "step_documents_requested", "step_grant", "step_reject", "step_start",
+    "step_task_created", "task_redirect",
+]
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def lock_application(application_id: int) -> CreditApplication:
+    # of=("self",): the joined product version and partner rows are not locked.
+    return (CreditApplication.objects.select_for_update(of=("self",))
+            .select_related("product_version", "partner").get(pk=application_id))
+
+
+def _application(process) -> CreditApplication:
+    return lock_application(process.data["application_id"])
+
+
+def set_actor(process, *, actor=None, actor_label: str = "") -> None:
+    """Who is moving the process now (a user, a partner label or the system): the steps that
+    follow record it on every state change. Not saved on its own: the caller saves ``data``."""
+    user_id = getattr(actor, "pk", None)
+    process.data["actor"] = {"id": user_id, "label": "" if user_id else (actor_label or "system")}
+
+
+def _actor(process) -> tuple:
+    from django.contrib.auth import get_user_model
+
+    current = (process.data or {}).get("actor") or {}
+    user = get_user_model().objects.filter(pk=current["id"]).first() if current.get("id") else None
+    return user, current.get("label") or ("" if user else "system")
+
+
+def move(application: CreditApplication, to_state: str, *, actor=None, actor_label: str = "", reason: str = "",
+         extra_update_fields=(), process=None) -> None:
+    """``change_state`` with the application's machine; a move to the current state is a no-op.
+    With ``process``, the actor is the one the process was last moved by (``set_actor``)."""
+    if process is not None:
+        actor, actor_label = _actor(process)
+    if application.status == to_state:
+        if extra_update_fields:
+            application.save(update_fields=[*extra_update_fields, "updated_at"])
+        return
+    user = actor if getattr(actor, "pk", None) else None
+    change_state(application, to_state=to_state, machine=APPLICATION_MACHINE, actor=user,
+                 actor_label="" if user else (actor_label or "system"), reason=reason,
+                 extra_update_fields=extra_update_fields)
+
+
+def application_payload(application: CreditApplication, **extra) -> dict:
+    """What a partner's webhook says about an application (no personal data)."""
+    from ..selectors.applications import application_current_node
+
+    return {
+        "application": {
+            "id": application.pk, "number": application.number, "status": application.status,
+            "external_reference": application.external_reference, "product": application.product_version.code,
+            "amount": f"{application.amount:.2f}", "current_node": application_current_node(application),
+        },
+        **extra,
+    }
+
+
+def emit(application: CreditApplication, event: str, **extra) -> None:
+    """Tell the application's partner, inside the caller's transaction (no partner: nothing)."""
+    if not application.partner_id:
+        return
+    from creditfactory.core.api.webhooks import webhook_emit
+
+    webhook_emit(partner=application.partner, event=event, payload=application_payload(application, **extra))
+
+
+def _config(process) -> dict:
+    return (process.data or {}).get("config") or {}
+
+
+def node_config(process, node: str) -> dict:
+    return _config(process).get("nodes", {}).get(node) or {}
+
+
+def node_enabled(process, node: str) -> bool:
+    return bool(node_config(process, node).get("enabled"))
+
+
+def snapshot_work_group(process, node: str) -> WorkGroup | None:
+    work_group_id = node_config(process, node).get("work_group")
+    return WorkGroup.objects.filter(pk=work_group_id).first() if work_group_id else None
+
+
+def _decimal(value) -> Decimal | None:
+    return None if value in (None, "") else Decimal(str(value))
+
+
+def decision_outcome(process) -> str | None:
+    return ((process.data or {}).get("decision") or {}).get("outcome")
+
+
+def is_straight_through(process) -> bool:
+    """Approve without a human: the decision approves, the product allows it, within the ceiling."""
+    flow_settings = _config(process).get("settings") or {}
+    ceiling = _decimal(flow_settings.get("auto_approval_ceiling"))
+    return (decision_outcome(process) == "approve" and bool(flow_settings.get("auto_approval_enabled"))
+            and ceiling is not None and Decimal(process.data["amount"]) <= ceiling)
+
+
+def _actions(process, node: str | None = None) -> list[dict]:
+    actions = (process.data or {}).get("actions") or []
+    return [a for a in actions if node is None or a["node"] == node]
+
+
+def last_action(process, node: str) -> str | None:
+    actions = _actions(process, node)
+    return actions[-1]["action"] if actions else None
+
+
+def needs_approval(process) -> bool:
+    """After a review approve: the approval node is on and the amount is above the threshold (or
+    there is no threshold), or the reviewer asked for an approver."""
+    if not node_enabled(process, "approval"):
+        return False
+    reviews = _actions(process, "review")
+    if reviews and reviews[-1].get("request_approval"):
+        return True
+    threshold = _decimal((_config(process).get("settings") or {}).get("approval_threshold"))
+    return threshold is None or Decimal(process.data["amount"]) > threshold
+
+
+def record_action(process, *, node: str, action: str, actor, reason: str = "", **extra) -> None:
+    """Append a human decision to ``process.data`` (saved)."""
+    data = process.data or {}
+    data.setdefault("actions", []).append({
+        "node": node, "action": action, "by": actor.pk, "at": timezone.now().isoformat(), "reason": reason, **extra,
+    })
+    process.data = data
+    set_actor(process, actor=actor)
+    process.save(update_fields=["data"])
+
+
+def four_eyes_excluded(process) -> set[int]:
+    """Users who may not approve: whoever entered the application and whoever reviewed it."""
+    from ..flows import CreditApplicationFlow
+    from viewflow.workflow.status import STATUS
+
+    excluded = set()
+    created_by = CreditApplication.objects.filter(process_id=process.pk).values_list("created_by_id", flat=True).first()
+    if created_by:
+        excluded.add(created_by)
+    excluded |= set(
+        process.task_set.filter(flow_task=CreditApplicationFlow.review, status=STATUS.DONE, owner__isnull=False)
+        .values_list("owner_id", flat=True)
+    )
+    excluded |= {a["by"] for a in _actions(process, "review")}
+    return excluded
+
+
+def dispatch_assignee(activation, node: str):
+    """Who gets a new human task: the node's fixed assignee, else the work group's policy
+    (claim → nobody, the task waits in the queue). Four-eyes exclusions are never chosen."""
+    from django.contrib.auth import get_user_model
+
+    from .dispatch import dispatch_pick
+
+    process = activation.process
+    excluded = four_eyes_excluded(process) if node == "approval" else set()
+    work_group = snapshot_work_group(process, node)
+    assignee_id = node_config(process, node).get("assignee")
+    if assignee_id and assignee_id not in excluded:
+        assignee = get_user_model().objects.filter(pk=assignee_id, is_active=True).first()
+        if assignee is not None:
+            return assignee
+    if work_group is None:
+        return None
+    return dispatch_pick(work_group, excluded=excluded)
+
+
+def task_redirect(request):
+    """A human task's page in viewflow's frontend opens the application's workbench page."""
+    from django.http import HttpResponseRedirect
+
+    from ..selectors.applications import application_url
+
+    return HttpResponseRedirect(application_url(request.activation.process.data["application_id"]))
+
+
+# --- the steps -------------------------------------------------------------------------------------
+
+
+def step_start(activation, *, application: CreditApplication, actor=None, actor_label: str = "") -> None:
+    process = activation.process
+    process.data = {
+        "application_id": application.pk, "number": application.number, "amount": f"{application.amount:.2f}",
+        "config": node_config_snapshot(application.product_version.product), "actions": [],
+    }
+    set_actor(process, actor=actor, actor_label=actor_label)
+    process.artifact = application
+    if getattr(actor, "pk", None):
+        activation.task.owner = actor
+
+
+def step_assessment_started(activation) -> None:
+    process = activation.process
+    set_actor(process, actor_label="system")
+    process.save(update_fields=["data"])
+    application = _application(process)
+    if application.status == S.SUBMITTED:
+        move(application, S.ASSESSING, reason=_("Automated risk assessment started."))
+
+
+def step_assess(activation, *, attempt: int) -> dict:
+    """Runs on the worker without the process lock: gather data and decide."""
+    from risk.features import DataSourceUnavailable
+    from risk.services.decisions import assess_application, retry_countdown
+
+    from ..nodes import JobRetry
+
+    try:
+        decision = assess_application(activation.process.data["application_id"], attempt=attempt,
+                                      max_attempts=settings.RISK_DECISION_MAX_ATTEMPTS)
+    except DataSourceUnavailable as exc:  # retryable, attempts left: back off
+        raise JobRetry(countdown=retry_countdown(attempt), attempt=attempt + 1, reason=str(exc)) from exc
+    return {"decision_id": decision.pk}
+
+
+def step_assessment_done(activation, result: dict) -> None:
+    from risk.models import Decision
+
+    process = activation.process
+    decision = Decision.objects.get(pk=result["decision_id"])
+    process.data["decision"] = {
+        "id": decision.pk, "outcome": decision.outcome, "grade": decision.grade,
+        "limit": None if decision.limit is None else f"{decision.limit:.2f}",
+        "rate_percent": None if decision.rate_percent is None else str(decision.rate_percent),
+        "reasons": [reason.get("code") for reason in decision.reasons],
+    }
+    process.save(update_fields=["data"])
+    application = _application(process)
+    application.decided_at = timezone.now()
+    application.save(update_fields=["decided_at", "updated_at"])
+    emit(application, "application.decided", decision={
+        "outcome": decision.outcome, "reasons": decision.customer_reasons(settings.LANGUAGE_CODE)})
+
+
+_ENTERING = {
+    "review": (S.IN_REVIEW, gettext_lazy("Referred to manual review.")),
+    "approval": (S.IN_APPROVAL, gettext_lazy("Sent to approval.")),
+    "signing": (S.SIGNING, gettext_lazy("Waiting for remote signing.")),
+    "contract": (S.CONTRACT, gettext_lazy("Contract ready for the applicant to accept.")),
+}
+
+
+def step_task_created(activation, node: str) -> None:
+    """A task of a configured node was created: move the application, start the SLA clock."""
+    process, task = activation.process, activation.task
+    application = _application(process)
+    to_state, reason = _ENTERING[node]
+    reason = str(reason)
+    if application.status == S.RETURNED:
+        reason = _("Documents received: back to %(node)s.") % {"node": node}
+    elif node == "review" and decision_outcome(process) is None:
+        reason = _("The automated assessment failed: manual review.")
+    move(application, to_state, reason=reason, process=process)
+    if task.owner_id and task.assigned is None:
+        task.assigned = timezone.now()
+        task.save(update_fields=["assigned"])
+    config = node_config(process, node)
+    if config.get("sla_hours"):
+        TaskSla.objects.create(
+            task_id=task.pk, application=application, node=node, work_group_id=config.get("work_group"),
+            sla_hours=config["sla_hours"], due_at=task.created + timedelta(hours=config["sla_hours"]),
+        )
+    if node == "contract":
+        emit(application, "contract.ready")
+
+
+def step_documents_requested(activation) -> None:
+    process = activation.process
+    application = _application(process)
+    node = process.data.get("returned_from") or "review"
+    request = _actions(process, node)[-1]
+    move(application, S.RETURNED, reason=request.get("reason", ""), process=process)
+    emit(application, "application.returned", reason=request.get("reason", ""),
+         documents=request.get("documents") or [])
+
+
+def step_approve(activation) -> None:
+    process = activation.process
+    application = _application(process)
+    human = [a for a in _actions(process) if a["action"] == "approve"]
+    if human:
+        mode, approver_id = human[-1]["node"], human[-1]["by"]
+    else:
+        mode, approver_id = "straight_through", None
+    process.data["approved"] = {"mode": mode, "by": approver_id, "at": timezone.now().isoformat()}
+    process.save(update_fields=["data"])
+    application.approved_by_id, application.approved_at = approver_id, timezone.now()
+    application.approval_mode = mode
+    application.save(update_fields=["approved_by", "approved_at", "approval_mode", "updated_at"])
+    emit(application, "application.approved", approval=mode)
+
+
+def step_grant(activation) -> None:
+    from risk.models import Decision, DecisionStatus
+    from servicing.services import credit_line_grant
+
+    process = activation.process
+    application = _application(process)
+    decision = Decision.objects.filter(application=application, status=DecisionStatus.CURRENT).first()
+    actor, actor_label = _actor(process)
+    line = credit_line_grant(application=application, decision=decision, actor=actor, actor_label=actor_label)
+    application.closed_at = timezone.now()
+    move(application, S.APPROVED, reason=_("Credit line %(line)s granted.") % {"line": line.pk},
+         extra_update_fields=("closed_at",), process=process)
+    emit(application, "line.granted", line={
+        "id": line.pk, "limit": f"{line.limit:.2f}", "rate_percent": str(line.rate_percent),
+        "rate_basis": line.rate_basis, "grade": line.grade, "valid_until": line.valid_until.isoformat(),
+    })
+
+
+def _rejection_reasons(process, application) -> tuple[str, list[str]]:
+    """(why, for the log; what the customer is told)."""
+    from risk.models import Decision, DecisionStatus
+
+    rejections = [a for a in _actions(process) if a["action"] == "reject"]
+    if rejections:
+        return rejections[-1]["reason"], [rejections[-1].get("customer_reason") or _("Overall assessment not passed.")]
+    decision = Decision.objects.filter(application=application, status=DecisionStatus.CURRENT).first()
+    if decision is None:
+        return _("Rejected."), []
+    codes = ", ".join(reason.get("code", "") for reason in decision.reasons if reason.get("outcome") == "reject")
+    return (_("Risk decision: reject (%(codes)s).") % {"codes": codes or "—"},
+            decision.customer_reasons(settings.LANGUAGE_CODE))
+
+
+def step_reject(activation) -> None:
+    process = activation.process
+    application = _application(process)
+    why, customer_reasons = _rejection_reasons(process, application)
+    application.closed_at = timezone.now()
+    move(application, S.REJECTED, reason=why, extra_update_fields=("closed_at",), process=process)
+    emit(application, "application.rejected", reasons=customer_reasons)
