@@ -10,4 +10,5 @@ SEEDERS = [
     "risk.demo.seed",
     "risk.demo_policy.seed",
     "workflows.demo_flow.seed",
+    "workflows.demo_applications.seed",
 ]

@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from viewflow import this
 from viewflow.workflow import flow, lock
 
+from .locks import ProcessLock
 from .models import CREDIT_FLOW
 from .nodes import CeleryJob, End, Function, If, QueueView, StartHandle, Switch, Wait
 from .services import flow_steps
@@ -82,7 +83,9 @@ class CreditApplicationFlow(flow.Flow):
 
     process_title = _("Credit application")
     process_summary_template = "{{ process.data.number }} · {{ process.data.config.product }}"
-    lock_impl = lock.select_for_update_lock
+    # viewflow's select_for_update lock (without it a Split/Join gets stuck), with a memo of the
+    # rows a locked round has read (workflows.locks).
+    lock_impl = ProcessLock(lock.select_for_update_lock)
 
     start = (
         StartHandle(this.start_process)
@@ -90,7 +93,8 @@ class CreditApplicationFlow(flow.Flow):
         .Next(this.assess)
     )
     assess = (
-        CeleryJob(this.assess_compute, on_start=this.assess_started, on_result=this.assess_done)
+        CeleryJob(this.assess_compute, on_start=this.assess_started, on_result=this.assess_done,
+                  on_error=this.assess_failed)
         .Annotation(title=_("Risk assessment"))
         # Not interrupting: the failed job stays visible in ERROR beside the review it led to.
         .OnError(this.review, interrupting=False, title=_("Assessment failed"))
@@ -185,6 +189,9 @@ class CreditApplicationFlow(flow.Flow):
 
     def assess_done(self, activation, result):
         flow_steps.step_assessment_done(activation, result)
+
+    def assess_failed(self, activation, exc):
+        flow_steps.step_assessment_failed(activation)
 
     def decision_is_reject(self, activation):
         return flow_steps.decision_outcome(activation.process) == "reject"

@@ -28,6 +28,7 @@ from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.flow import mixins as flow_mixins
 from viewflow.workflow.flow import views as flow_views
 from viewflow.workflow.nodes import AbstractJob, AbstractJobActivation
+from viewflow.workflow.flow.nodes import ErrorBoundary
 from viewflow.workflow.nodes.handle import HandleActivation
 from viewflow.workflow.status import STATUS
 
@@ -89,11 +90,17 @@ class CeleryJobActivation(AbstractJobActivation):
     @Activation.status.transition(source=STATUS.NEW, target=STATUS.SCHEDULED)
     def activate(self):
         """Persist SCHEDULED and send the job once the creating transaction commits."""
-        self.task.save()
+        self.task.save(update_fields=["status"])  # the row was inserted a moment ago by create()
         from .tasks import job_run
 
         task_id, external_id = self.task.pk, self.task.external_task_id
         transaction.on_commit(lambda: job_run.apply_async(args=[task_id], task_id=external_id))
+
+    @Activation.status.transition(source=[STATUS.SCHEDULED, STATUS.STARTED], target=STATUS.STARTED)
+    def start(self):
+        # As viewflow's, saving only what it changes (the status is set before the call).
+        self.task.started = now()
+        self.task.save(update_fields=["status", "started"])
 
     @Activation.status.transition(
         source=[STATUS.NEW, STATUS.SCHEDULED, STATUS.STARTED, STATUS.ERROR], target=STATUS.CANCELED
@@ -104,12 +111,28 @@ class CeleryJobActivation(AbstractJobActivation):
         self.task.save()
 
 
+class JobErrorBoundary(ErrorBoundary):
+    """viewflow's error boundary of a job, disarmed in one statement when the job finishes (on
+    every application): viewflow reads each armed task and cancels it, which is a move from NEW
+    to CANCELED that sets ``finished`` and nothing else (no hook, no signal), so a conditional
+    UPDATE of the armed tasks still NEW is the same change."""
+
+    def _on_host_finished(self, **signal_kwargs):
+        host_task = signal_kwargs["task"]
+        if host_task.flow_task != self._attached_to:
+            return
+        self.flow_class.task_class._default_manager.filter(
+            flow_task=self, process_id=host_task.process_id, previous=host_task, status=STATUS.NEW,
+        ).update(status=STATUS.CANCELED, finished=now())
+
+
 class CeleryJob(ScopedNodeMixin, flow_mixins.NodeDetailMixin, flow_mixins.NodeReviveMixin, AbstractJob):
-    """``CeleryJob(compute, on_start=None, on_result=None)``.
+    """``CeleryJob(compute, on_start=None, on_result=None, on_error=None)``.
 
     ``compute(activation, attempt=n) -> result`` runs on the worker without the lock;
     ``on_start(activation)`` and ``on_result(activation, result)`` run under the lock, in the
-    transaction that starts and completes the task. All three may be ``this.<method>``.
+    transaction that starts and completes the task; ``on_error(activation, exc)`` under the lock
+    just before the task is marked ERROR (which fires ``.OnError``). All may be ``this.<method>``.
     """
 
     activation_class = CeleryJobActivation
@@ -117,15 +140,25 @@ class CeleryJob(ScopedNodeMixin, flow_mixins.NodeDetailMixin, flow_mixins.NodeRe
     detail_view_class = flow_views.DetailTaskView
     revive_view_class = flow_views.ReviveTaskView
 
-    def __init__(self, compute, *, on_start=None, on_result=None, **kwargs):
+    def __init__(self, compute, *, on_start=None, on_result=None, on_error=None, **kwargs):
         super().__init__(**kwargs)
         self._compute, self._on_start, self._on_result = compute, on_start, on_result
+        self._on_error = on_error
+
+    def OnError(self, then, code=None, interrupting=True, title=None):  # noqa: N802 - viewflow's fluent style
+        """As viewflow's ``OnError``, with ``JobErrorBoundary``."""
+        boundary = JobErrorBoundary(None, code=code, interrupting=interrupting).Next(then)
+        if title is not None:
+            boundary.Annotation(title=title)
+        self._boundary_specs.append(("error", boundary))
+        return self
 
     def _resolve(self, instance):
         super()._resolve(instance)
         self._compute = this.resolve(instance, self._compute)
         self._on_start = this.resolve(instance, self._on_start)
         self._on_result = this.resolve(instance, self._on_result)
+        self._on_error = this.resolve(instance, self._on_error)
 
 
 def _lock_countdown() -> int:
@@ -143,6 +176,9 @@ def _record_error(flow_class, task_pk, exc: Exception, attempt: int) -> None:
         with flow_class.lock(_process_pk(flow_class, task_pk)):
             activation = _locked_activation(flow_class.task_class, task_pk)
             if activation.error.can_proceed():
+                on_error = getattr(activation.flow_task, "_on_error", None)
+                if on_error is not None:
+                    on_error(activation, exc)
                 activation.error(exc)
                 _scrub(activation.task)
     except FlowLockFailed:
@@ -172,13 +208,13 @@ def run_job(task_pk: int, *, attempt: int = 0):
     """
     from viewflow.workflow.models import Task
 
-    row = Task._default_manager.filter(pk=task_pk).first()
-    if row is None or row.flow_task is None:
+    # Which flow and process, to take the right lock; the task itself is read under the lock.
+    row = Task._default_manager.filter(pk=task_pk).values_list("process_id", "flow_task").first()
+    if row is None or row[1] is None:
         logger.warning("job task %s no longer exists", task_pk)
         return None
-    flow_task = row.flow_task
+    process_pk, flow_task = row
     flow_class = flow_task.flow_class
-    process_pk = row.process_id
 
     # 1. start, under the lock
     try:

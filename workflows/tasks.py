@@ -22,7 +22,8 @@ def signing_send_reminders(business_date: str | None = None) -> dict:
 EAGER_JOB_ROUNDS = 20
 
 
-@shared_task(bind=True, name="workflows.job_run", acks_late=True, max_retries=None)
+# No result is stored: nothing waits for one, and the backend write costs every application.
+@shared_task(bind=True, name="workflows.job_run", acks_late=True, max_retries=None, ignore_result=True)
 def job_run(self, task_pk: int, attempt: int = 0):
     """Run one ``CeleryJob`` flow task (dispatched on commit by ``workflows.nodes``). Safe to run
     twice: a task already finished or cancelled is left alone."""

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import StateTransition
@@ -55,6 +56,24 @@ def change_state(obj, *, to_state, machine: StateMachine, actor=None, actor_labe
     return record_transition(
         obj, from_state=from_state, to_state=to_state, actor=actor, actor_label=actor_label, reason=reason, field=field
     )
+
+
+def change_state_where(model, pk, *, from_state, to_state, machine: StateMachine, actor=None, actor_label="",
+                       reason="", field="status") -> bool:
+    """``change_state`` for a row that is not loaded: one conditional ``UPDATE … WHERE <field> =
+    from_state`` moves it (taking its row lock) and the move is logged as by ``change_state``.
+    Returns False, changing and logging nothing, when the row is not in ``from_state``."""
+    stub = model(pk=pk)
+    if not machine.allows(from_state, to_state):
+        raise IllegalTransition(stub, from_state, to_state)
+    values = {field: to_state}
+    if any(f.name == "updated_at" for f in model._meta.concrete_fields):
+        values["updated_at"] = timezone.now()
+    if not model._default_manager.filter(pk=pk, **{field: from_state}).update(**values):
+        return False
+    record_transition(stub, from_state=from_state, to_state=to_state, actor=actor, actor_label=actor_label,
+                      reason=reason, field=field)
+    return True
 
 
 def transitions_for(obj):

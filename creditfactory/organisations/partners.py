@@ -112,11 +112,12 @@ def partner_api_key_revoke(*, key: PartnerApiKey, actor, reason: str = "") -> Pa
 
 
 def partner_api_key_lookup(plaintext: str) -> PartnerApiKey | None:
-    """The key row for ``plaintext`` (revoked or not) with its partner, or None."""
+    """The key row for ``plaintext`` (revoked or not) with its partner and the partner's branch
+    (which owns what the partner creates), or None."""
     if not plaintext or not plaintext.startswith(KEY_SCHEME) or len(plaintext) < PREFIX_LENGTH:
         return None
     digest = _hash_key(plaintext)
-    candidates = PartnerApiKey.objects.select_related("partner").filter(prefix=plaintext[:PREFIX_LENGTH])
+    candidates = PartnerApiKey.objects.select_related("partner__branch").filter(prefix=plaintext[:PREFIX_LENGTH])
     for candidate in candidates:
         if hmac.compare_digest(candidate.key_hash, digest):
             return candidate

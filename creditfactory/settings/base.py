@@ -160,6 +160,11 @@ CELERY_RESULT_EXPIRES = 86400
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 600)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 540)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fix-up closes the database connections before and after every task unless
+# this is set (then: every DB_REUSE_MAX tasks): a new PostgreSQL backend per task, with cold
+# caches. Between tasks the worker applies Django's own rules instead, as after a request
+# (CONN_MAX_AGE, health checks: creditfactory/celery.py).
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 

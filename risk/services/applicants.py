@@ -40,7 +40,6 @@ def _messages(exc: ValidationError) -> list[str]:
     return [str(message) for message in exc.messages]
 
 
-@transaction.atomic
 def applicant_get_or_create(
     *,
     actor,
@@ -104,27 +103,30 @@ def applicant_get_or_create(
         values["bank_account"] = bank_account or ""
 
     index = blind_index("id_number", parsed.number)
-    applicant = Applicant.objects.select_for_update().filter(id_number_index=index).first()
-    if applicant is None:
-        try:
-            with transaction.atomic():  # savepoint: a concurrent request may create the same person
-                applicant = Applicant(**values)
-                applicant.save()
-            logger.info("applicant %s created by %s", applicant.pk, getattr(actor, "pk", actor))
-            return applicant, True
-        except IntegrityError:
-            applicant = Applicant.objects.select_for_update().get(id_number_index=index)
+    # Everything is checked above, before anything is written: the writes join the caller's
+    # transaction (the outermost one when there is none) without a savepoint of their own.
+    with transaction.atomic(savepoint=False):
+        applicant = Applicant.objects.select_for_update().filter(id_number_index=index).first()
+        if applicant is None:
+            try:
+                with transaction.atomic():  # savepoint: a concurrent request may create the same person
+                    applicant = Applicant(**values)
+                    applicant.save()
+                logger.info("applicant %s created by %s", applicant.pk, getattr(actor, "pk", actor))
+                return applicant, True
+            except IntegrityError:
+                applicant = Applicant.objects.select_for_update().get(id_number_index=index)
 
-    changed = [field for field, value in values.items() if getattr(applicant, field) != value]
-    if changed:
-        for field in changed:
-            setattr(applicant, field, values[field])
-        applicant.save(update_fields=[*changed, "updated_at"])
-        logger.info("applicant %s updated (%s) by %s", applicant.pk, ", ".join(changed), getattr(actor, "pk", actor))
-    return applicant, False
+        changed = [field for field, value in values.items() if getattr(applicant, field) != value]
+        if changed:
+            for field in changed:
+                setattr(applicant, field, values[field])
+            applicant.save(update_fields=[*changed, "updated_at"])
+            logger.info("applicant %s updated (%s) by %s", applicant.pk, ", ".join(changed),
+                        getattr(actor, "pk", actor))
+        return applicant, False
 
 
-@transaction.atomic
 def enterprise_get_or_create(
     *,
     actor,
@@ -152,16 +154,17 @@ def enterprise_get_or_create(
     values = {"name": name, "years_in_business": int(years_in_business), "annual_revenue": revenue}
     if legal_representative is not None:
         values["legal_representative"] = legal_representative
-    enterprise = Enterprise.objects.select_for_update().filter(credit_code=credit_code).first()
-    if enterprise is None:
-        try:
-            with transaction.atomic():
-                return Enterprise.objects.create(credit_code=credit_code, **values), True
-        except IntegrityError:
-            enterprise = Enterprise.objects.select_for_update().get(credit_code=credit_code)
-    changed = [field for field, value in values.items() if getattr(enterprise, field) != value]
-    if changed:
-        for field in changed:
-            setattr(enterprise, field, values[field])
-        enterprise.save(update_fields=[*changed, "updated_at"])
-    return enterprise, False
+    with transaction.atomic(savepoint=False):  # checked above: no savepoint needed (see the applicant's)
+        enterprise = Enterprise.objects.select_for_update().filter(credit_code=credit_code).first()
+        if enterprise is None:
+            try:
+                with transaction.atomic():
+                    return Enterprise.objects.create(credit_code=credit_code, **values), True
+            except IntegrityError:
+                enterprise = Enterprise.objects.select_for_update().get(credit_code=credit_code)
+        changed = [field for field, value in values.items() if getattr(enterprise, field) != value]
+        if changed:
+            for field in changed:
+                setattr(enterprise, field, values[field])
+            enterprise.save(update_fields=[*changed, "updated_at"])
+        return enterprise, False

@@ -239,8 +239,10 @@ def assess_application(application_id: int, *, attempt: int = 0, max_attempts: i
     retryable, the decision is made with the sources that answered, which makes it ``refer``."""
     if max_attempts is None:
         max_attempts = settings.RISK_DECISION_MAX_ATTEMPTS
-    application = CreditApplication.objects.select_related(
-        "product_version", "applicant", "enterprise").get(pk=application_id)
+    from products.selectors import published_version
+
+    application = CreditApplication.objects.select_related("applicant", "enterprise").get(pk=application_id)
+    application.product_version = published_version(application.product_version_id)  # immutable: cached
     last_attempt = attempt + 1 >= max_attempts
     try:
         return risk_assess(application, tolerate_failures=last_attempt, actor=actor)

@@ -27,8 +27,9 @@ def test_admin_and_api_docs_are_served(admin_client):
     assert admin_client.get("/healthz").json() == {"status": "ok", "database": "ok"}
 
 
-def test_demo_command_is_idempotent(db, capsys):
-    call_command("demo")
+def test_demo_command_is_idempotent(db, capsys, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("demo")
     first = capsys.readouterr().out
     call_command("demo")
     second = capsys.readouterr().out
@@ -46,6 +47,11 @@ def test_demo_command_is_idempotent(db, capsys):
     for role in Role.objects.all():
         assert users.filter(groups=role.group).exists(), role.code
     assert users.get(username="admin").is_superuser
+    from workflows.models import CreditApplication
+
+    statuses = dict(CreditApplication.objects.values_list("external_reference", "status"))
+    assert statuses == {"DEMO-001": "contract", "DEMO-002": "in_review", "DEMO-003": "in_review",
+                        "DEMO-004": "rejected", "DEMO-005": "in_review", "DEMO-006": "rejected"}
 
 
 def test_language_switch_to_chinese(client, db, django_user_model):

@@ -288,3 +288,31 @@ def test_create_refuses_bad_input_naming_the_fields_and_writes_nothing():
         "applicant.mobile": caught.value.message_dict["applicant.mobile"],
     }
     assert CreditApplication.objects.count() == 0
+
+
+def test_the_flow_takes_viewflows_select_for_update_lock_with_a_memo_per_round(submit):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from viewflow.workflow import lock
+
+    from workflows.locks import round_memo
+    from workflows.services.flow_steps import lock_application
+
+    assert CreditApplicationFlow.lock_impl.wrapped is lock.select_for_update_lock
+    o = setup_origination()
+    application = submit(o, amount=Decimal("20000.00"))
+    assert round_memo() is None
+    # Outside a locked round every read is fresh.
+    assert lock_application(application.pk) is not lock_application(application.pk)
+    with CaptureQueriesContext(connection) as queries:
+        with CreditApplicationFlow.lock(application.process_id):
+            first = lock_application(application.pk)
+            assert lock_application(application.pk) is first  # read once per round
+            assert round_memo() == {("application", application.pk): first}
+    assert round_memo() is None
+    process_table = CreditApplicationFlow.process_class._meta.db_table
+    locks = [q["sql"] for q in queries.captured_queries if "FOR UPDATE NOWAIT" in q["sql"]]
+    assert len(locks) == 1 and process_table in locks[0]
+    # The next round reads afresh.
+    with CreditApplicationFlow.lock(application.process_id):
+        assert lock_application(application.pk) is not first

@@ -89,9 +89,14 @@ def application_open_human_task(application: CreditApplication):
 
 
 def application_current_node(application: CreditApplication) -> str:
-    """The node the application waits at (e.g. ``review``, ``contract``), or ``""`` when none."""
-    tasks = application_open_tasks(application)
-    return tasks[-1].flow_task.name if tasks else ""
+    """The node the application waits at (e.g. ``review``, ``contract``), or ``""`` when none:
+    the latest of its open tasks (one column of one row: webhooks ask this on every event)."""
+    if not application.process_id:
+        return ""
+    flow_task = (Task.objects.filter(process_id=application.process_id, status__in=OPEN,
+                                     flow_task_type__in=WAITING_TYPES)
+                 .order_by("-created", "-id").values_list("flow_task", flat=True).first())
+    return flow_task.name if flow_task is not None else ""
 
 
 def application_decision_summary(application: CreditApplication, *, language: str) -> dict | None:

@@ -90,14 +90,11 @@ def _locked(application: CreditApplication):
 def _product_version(product, partner, errors: dict):
     code = product.code if isinstance(product, LoanProduct) else str(product or "").strip()
     try:
-        version = product_version_for_origination(code=code)
+        # One query; the version (immutable) comes from a per-process cache: never modify it.
+        return product_version_for_origination(code=code, partner=partner)
     except ProductNotAvailable as exc:
         errors["product"] = [str(exc)]
         return None
-    if partner is not None and not partner.products.filter(pk=version.product_id).exists():
-        errors["product"] = [_("Product %(code)s is not open to this partner.") % {"code": code}]
-        return None
-    return version
 
 
 def _check_terms(version, *, amount, term, term_unit, repayment_method, purpose, errors: dict):
@@ -145,9 +142,10 @@ def _applicant(applicant: dict, enterprise: dict | None, version, actor, errors:
     fields = ("name", "id_number", "mobile", "monthly_income", "employment", "address", "employer_name",
               "years_at_employer", "bank_account")
     try:
-        with transaction.atomic():
-            person, _created = applicant_get_or_create(actor=actor, **{k: applicant.get(k) for k in fields
-                                                                        if k in applicant})
+        # applicant_get_or_create is atomic itself and validates before it writes: a ValidationError
+        # leaves nothing behind, so no savepoint of our own is needed around it.
+        person, _created = applicant_get_or_create(actor=actor, **{k: applicant.get(k) for k in fields
+                                                                    if k in applicant})
     except ValidationError as exc:
         errors.update(_prefixed(exc, "applicant"))
     except TypeError:
@@ -157,9 +155,8 @@ def _applicant(applicant: dict, enterprise: dict | None, version, actor, errors:
     elif enterprise:
         fields = ("name", "credit_code", "years_in_business", "annual_revenue")
         try:
-            with transaction.atomic():
-                company, _created = enterprise_get_or_create(
-                    actor=actor, legal_representative=person, **{k: enterprise.get(k) for k in fields if k in enterprise})
+            company, _created = enterprise_get_or_create(
+                actor=actor, legal_representative=person, **{k: enterprise.get(k) for k in fields if k in enterprise})
         except ValidationError as exc:
             errors.update(_prefixed(exc, "enterprise"))
         except (TypeError, ValueError):
@@ -200,18 +197,21 @@ def application_create(
         raise ValidationError(errors)
 
     user = actor if getattr(actor, "pk", None) else None
-    application = CreditApplication.objects.create(
+    application = CreditApplication(
         number=CreditApplication.provisional_number(), product_version=version, branch=branch, channel=channel,
         amount=amount, term=term, term_unit=term_unit, repayment_method=repayment_method, purpose=purpose,
         applicant=person, enterprise=company, device_id=(device_id or "").strip()[:128], created_by=user,
         partner=partner, external_reference=external_reference, consents={k: bool(v) for k, v in consents.items()},
     )
+    application.save(force_insert=True)
+    # The number needs the id. Nothing reads the row before this transaction commits, so with
+    # ``submit`` the number is written by the submit's own UPDATE instead of one of its own.
     application.number = application.application_number()
-    application.save(update_fields=["number"])
+    if not submit:
+        application.save(update_fields=["number"])
     emit(application, "application.created")
     if submit:
-        application_submit(application=application, actor=actor, actor_label=actor_label)
-        application.refresh_from_db()
+        _submit(application, actor=actor, actor_label=actor_label, extra_update_fields=("number",))
     return application
 
 
@@ -221,13 +221,18 @@ def application_submit(*, application: CreditApplication, actor=None, actor_labe
     application = lock_application(application.pk)
     if application.status != S.DRAFT or application.process_id:
         raise _error("status", _("Only a draft application can be submitted."))
-    application.submitted_at = timezone.now()
-    move(application, S.SUBMITTED, actor=actor, actor_label=actor_label, reason=_("Submitted."),
-         extra_update_fields=("submitted_at",))
-    process = _flow().start.run(application=application, actor=actor, actor_label=actor_label)
-    application.process = process
-    application.save(update_fields=["process", "updated_at"])
+    _submit(application, actor=actor, actor_label=actor_label)
     return application
+
+
+def _submit(application: CreditApplication, *, actor, actor_label: str, extra_update_fields=()) -> None:
+    """Start the flow of ``application`` (a draft, locked or created in this transaction) and
+    record it submitted. The flow is started first so that status, submission time and process
+    are written in one UPDATE; nothing in between reads the application's row."""
+    application.submitted_at = timezone.now()
+    application.process = _flow().start.run(application=application, actor=actor, actor_label=actor_label)
+    move(application, S.SUBMITTED, actor=actor, actor_label=actor_label, reason=_("Submitted."),
+         extra_update_fields=("submitted_at", "process", *extra_update_fields))
 
 
 # --- withdraw and documents ------------------------------------------------------------------------

@@ -11,7 +11,7 @@ affects new applications only.
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -98,21 +98,49 @@ def _money(value) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
+def _stored_config(product_id: int, flow: str) -> tuple[dict | None, list[tuple]]:
+    """(the flow settings' values or None, [(node, enabled, work group id, its code, assignee id,
+    SLA hours)]) of a product, in one query: this runs for every process start."""
+    quote = connection.ops.quote_name
+    sql = (
+        "SELECT s.auto_approval_enabled, s.auto_approval_ceiling, s.approval_threshold, s.qa_sample_percent, "
+        "n.node, n.enabled, n.work_group_id, g.code, n.assignee_id, n.sla_hours "
+        f"FROM {quote(LoanProduct._meta.db_table)} p "
+        f"LEFT JOIN {quote(ProductFlowSettings._meta.db_table)} s ON s.product_id = p.id "
+        f"LEFT JOIN {quote(ProcessNodeConfig._meta.db_table)} n ON n.product_id = p.id AND n.flow = %s "
+        f"LEFT JOIN {quote(WorkGroup._meta.db_table)} g ON g.id = n.work_group_id "
+        "WHERE p.id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [flow, product_id])
+        rows = cursor.fetchall()
+    if not rows or rows[0][0] is None:  # auto_approval_enabled is NOT NULL: no settings row
+        flow_settings = None
+    else:
+        flow_settings = dict(zip(("auto_approval_enabled", "auto_approval_ceiling", "approval_threshold",
+                                  "qa_sample_percent"), rows[0][:4]))
+    return flow_settings, [row[4:] for row in rows if row[4] is not None]
+
+
 def node_config_snapshot(product: LoanProduct, *, flow: str = CREDIT_FLOW) -> dict:
-    """The resolved configuration of ``product`` as JSON, for ``process.data["config"]``."""
-    flow_settings, rows = node_config_ensure_defaults(product, flow=flow)
+    """The resolved configuration of ``product`` as JSON, for ``process.data["config"]``. One
+    query when the product's rows exist; otherwise the defaults are created first."""
     specs = node_specs(flow)
+    flow_settings, rows = _stored_config(product.pk, flow)
+    if flow_settings is None or not set(specs) <= {row[0] for row in rows}:
+        node_config_ensure_defaults(product, flow=flow)
+        flow_settings, rows = _stored_config(product.pk, flow)
     nodes = {}
-    for row in rows:
-        spec = specs.get(row.node)
+    for node, enabled, work_group_id, work_group_code, assignee_id, sla_hours in rows:
+        spec = specs.get(node)
         if spec is None:
             continue  # a node removed from the flow since the row was written
-        nodes[row.node] = {
-            "enabled": bool(row.enabled or not spec.optional),
-            "work_group": row.work_group_id,
-            "work_group_code": row.work_group.code if row.work_group_id else "",
-            "assignee": row.assignee_id,
-            "sla_hours": row.sla_hours,
+        nodes[node] = {
+            "enabled": bool(enabled or not spec.optional),
+            "work_group": work_group_id,
+            "work_group_code": work_group_code if work_group_id else "",
+            "assignee": assignee_id,
+            "sla_hours": sla_hours,
         }
     return {
         "flow": flow,
@@ -120,10 +148,10 @@ def node_config_snapshot(product: LoanProduct, *, flow: str = CREDIT_FLOW) -> di
         "product_id": product.pk,
         "taken_at": timezone.now().isoformat(),
         "settings": {
-            "auto_approval_enabled": flow_settings.auto_approval_enabled,
-            "auto_approval_ceiling": _money(flow_settings.auto_approval_ceiling),
-            "approval_threshold": _money(flow_settings.approval_threshold),
-            "qa_sample_percent": f"{flow_settings.qa_sample_percent:.2f}",
+            "auto_approval_enabled": flow_settings["auto_approval_enabled"],
+            "auto_approval_ceiling": _money(flow_settings["auto_approval_ceiling"]),
+            "approval_threshold": _money(flow_settings["approval_threshold"]),
+            "qa_sample_percent": f"{flow_settings['qa_sample_percent']:.2f}",
         },
         "nodes": nodes,
     }

@@ -20,7 +20,7 @@ from viewflow.workflow.status import STATUS
 
 from creditfactory.core.state import record_transition
 from creditfactory.organisations.dispatch import pick_assignee
-from creditfactory.organisations.models import WorkGroup
+from creditfactory.organisations.models import AssignmentPolicy, WorkGroup
 
 from ..models import CreditApplication, TaskSla
 
@@ -43,6 +43,10 @@ def open_task_counts(member_ids: list[int]) -> dict[int, int]:
 def dispatch_pick(work_group: WorkGroup, *, excluded: set[int] = frozenset()):
     """The member to assign a new task to, by the group's policy, never one of ``excluded``
     (four-eyes); ``None`` leaves the task in the shared queue."""
+    if work_group.policy == AssignmentPolicy.CLAIM or not work_group.is_active:
+        # Nobody is picked: ``pick_assignee`` would say the same after locking the group's row,
+        # which would only make concurrent dispatches of the group wait for each other.
+        return None
     tries = max(work_group.members.count(), 1)
     for _attempt in range(tries):
         user = pick_assignee(work_group, open_tasks=open_task_counts)

@@ -14,16 +14,18 @@ partner's webhook events in the same transaction. ``process.data`` holds:
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from creditfactory.core.state import change_state
+from creditfactory.core.state import change_state, change_state_where
 from creditfactory.organisations.models import WorkGroup
 
+from ..locks import round_memo
 from ..models import APPLICATION_MACHINE, ApplicationStatus, CreditApplication, TaskSla
 from .configuration import node_config_snapshot
 
@@ -33,22 +35,40 @@ __all__ = [
     "application_payload", "decision_outcome", "dispatch_assignee", "emit", "four_eyes_excluded",
     "is_straight_through", "last_action", "lock_application", "move", "needs_approval", "node_enabled",
     "record_action", "set_actor", "snapshot_work_group", "step_approve", "step_assess", "step_assessment_done",
-    "step_assessment_started", "step_documents_requested", "step_grant", "step_reject", "step_start",
-    "step_task_created", "task_redirect",
+    "step_assessment_failed", "step_assessment_started", "step_documents_requested", "step_grant", "step_reject",
+    "step_start", "step_task_created", "task_redirect",
 ]
 
 
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def lock_application(application_id: int) -> CreditApplication:
-    # of=("self",): the joined product version and partner rows are not locked.
-    return (CreditApplication.objects.select_for_update(of=("self",))
-            .select_related("product_version", "partner").get(pk=application_id))
+# What the automated steps after a decision read of the application (assess_done, then the route's
+# review, approve, contract or reject steps); anything else is loaded when first touched.
+JOB_ROUND_FIELDS = ("number", "status", "external_reference", "amount", "partner", "product_version", "updated_at")
 
 
-def _application(process) -> CreditApplication:
-    return lock_application(process.data["application_id"])
+def lock_application(application_id: int, *, fields=None) -> CreditApplication:
+    """The application's row, locked. Under the process lock the row is read once per locked
+    round (``workflows.locks.round_memo``): every later step of the round gets the same instance,
+    which holds the round's own changes. Outside a round it is read afresh every time. ``fields``
+    limits the columns read (the others are deferred)."""
+    memo = round_memo()
+    key = ("application", application_id)
+    if memo is not None and key in memo:
+        return memo[key]
+    queryset = CreditApplication.objects.select_for_update(of=("self",))
+    # of=("self",): the joined product version and partner rows are not locked. The product's
+    # code is what a webhook names it by.
+    queryset = queryset.only(*fields) if fields else queryset.select_related("product_version", "partner")
+    application = queryset.annotate(product_code=F("product_version__product__code")).get(pk=application_id)
+    if memo is not None:
+        memo[key] = application
+    return application
+
+
+def _application(process, *, fields=None) -> CreditApplication:
+    return lock_application(process.data["application_id"], fields=fields)
 
 
 def set_actor(process, *, actor=None, actor_label: str = "") -> None:
@@ -59,11 +79,23 @@ def set_actor(process, *, actor=None, actor_label: str = "") -> None:
 
 
 def _actor(process) -> tuple:
+    current = (process.data or {}).get("actor") or {}
+    user = _user(current["id"]) if current.get("id") else None
+    return user, current.get("label") or ("" if user else "system")
+
+
+def _user(user_id: int):
+    """The user ``user_id`` (or None), read once per locked round."""
     from django.contrib.auth import get_user_model
 
-    current = (process.data or {}).get("actor") or {}
-    user = get_user_model().objects.filter(pk=current["id"]).first() if current.get("id") else None
-    return user, current.get("label") or ("" if user else "system")
+    memo = round_memo()
+    key = ("user", user_id)
+    if memo is None or key not in memo:
+        user = get_user_model().objects.filter(pk=user_id).first()
+        if memo is None:
+            return user
+        memo[key] = user
+    return memo[key]
 
 
 def move(application: CreditApplication, to_state: str, *, actor=None, actor_label: str = "", reason: str = "",
@@ -82,27 +114,36 @@ def move(application: CreditApplication, to_state: str, *, actor=None, actor_lab
                  extra_update_fields=extra_update_fields)
 
 
-def application_payload(application: CreditApplication, **extra) -> dict:
-    """What a partner's webhook says about an application (no personal data)."""
+def application_payload(application: CreditApplication, *, at_node: str | None = None, **extra) -> dict:
+    """What a partner's webhook says about an application (no personal data). ``at_node``: the
+    node the application waits at, when the caller knows it (else it is read)."""
     from ..selectors.applications import application_current_node
 
+    # lock_application annotates the product's code; elsewhere the (cached) version has it.
+    product = getattr(application, "product_code", None) or application.product_version.code
     return {
         "application": {
             "id": application.pk, "number": application.number, "status": application.status,
-            "external_reference": application.external_reference, "product": application.product_version.code,
-            "amount": f"{application.amount:.2f}", "current_node": application_current_node(application),
+            "external_reference": application.external_reference, "product": product,
+            "amount": f"{application.amount:.2f}",
+            "current_node": application_current_node(application) if at_node is None else at_node,
         },
         **extra,
     }
 
 
-def emit(application: CreditApplication, event: str, **extra) -> None:
+def emit(application: CreditApplication, event: str, *, at_node: str | None = None, **extra) -> None:
     """Tell the application's partner, inside the caller's transaction (no partner: nothing)."""
     if not application.partner_id:
         return
     from creditfactory.core.api.webhooks import webhook_emit
 
-    webhook_emit(partner=application.partner, event=event, payload=application_payload(application, **extra))
+    from creditfactory.organisations.models import Partner
+
+    # Only the partner's id is needed: no query when the partner is not loaded.
+    partner = (application.partner if CreditApplication.partner.is_cached(application)
+               else Partner(pk=application.partner_id))
+    webhook_emit(partner=partner, event=event, payload=application_payload(application, at_node=at_node, **extra))
 
 
 def _config(process) -> dict:
@@ -118,8 +159,19 @@ def node_enabled(process, node: str) -> bool:
 
 
 def snapshot_work_group(process, node: str) -> WorkGroup | None:
+    """The work group of ``node`` in the process's snapshot, read once per locked round (a new
+    task reads it for its queue permission and again to dispatch)."""
     work_group_id = node_config(process, node).get("work_group")
-    return WorkGroup.objects.filter(pk=work_group_id).first() if work_group_id else None
+    if not work_group_id:
+        return None
+    memo = round_memo()
+    key = ("work_group", work_group_id)
+    if memo is None or key not in memo:
+        work_group = WorkGroup.objects.filter(pk=work_group_id).first()
+        if memo is None:
+            return work_group
+        memo[key] = work_group
+    return memo[key]
 
 
 def _decimal(value) -> Decimal | None:
@@ -233,16 +285,19 @@ def step_start(activation, *, application: CreditApplication, actor=None, actor_
 
 
 def step_assessment_started(activation) -> None:
-    process = activation.process
-    set_actor(process, actor_label="system")
-    process.save(update_fields=["data"])
-    application = _application(process)
-    if application.status == S.SUBMITTED:
-        move(application, S.ASSESSING, reason=_("Automated risk assessment started."))
+    # From here the system moves the process. That is recorded in the process's data by the step
+    # that follows the computation (step_assessment_done, which saves the data anyway, or
+    # step_assessment_failed): nothing reads it in between, so the start writes no process data.
+    # Nor does it read the application: a conditional UPDATE locks and moves the row (when it is
+    # still submitted) in one statement, logged as every move.
+    change_state_where(CreditApplication, activation.process.data["application_id"], from_state=S.SUBMITTED,
+                       to_state=S.ASSESSING, machine=APPLICATION_MACHINE, actor_label="system",
+                       reason=_("Automated risk assessment started."))
 
 
 def step_assess(activation, *, attempt: int) -> dict:
-    """Runs on the worker without the process lock: gather data and decide."""
+    """Runs on the worker without the process lock: gather data and decide. The result carries
+    what ``step_assessment_done`` records, so applying it reads nothing more."""
     from risk.features import DataSourceUnavailable
     from risk.services.decisions import assess_application, retry_countdown
 
@@ -253,26 +308,55 @@ def step_assess(activation, *, attempt: int) -> dict:
                                       max_attempts=settings.RISK_DECISION_MAX_ATTEMPTS)
     except DataSourceUnavailable as exc:  # retryable, attempts left: back off
         raise JobRetry(countdown=retry_countdown(attempt), attempt=attempt + 1, reason=str(exc)) from exc
-    return {"decision_id": decision.pk}
+    return {"decision_id": decision.pk, "decision": _decision_summary(decision),
+            "customer_reasons": decision.customer_reasons(settings.LANGUAGE_CODE)}
+
+
+def _decision_summary(decision) -> dict:
+    """What ``process.data["decision"]`` keeps of the decision the route is taken on. A decision
+    just written holds the engine's values: they are rounded as their columns store them (PostgreSQL
+    rounds half away from zero), so the summary reads exactly as if the row had been loaded."""
+    def stored(name):
+        value = getattr(decision, name)
+        if value is None:
+            return None
+        places = decision._meta.get_field(name).decimal_places
+        return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+    limit, rate = stored("limit"), stored("rate_percent")
+    return {
+        "id": decision.pk, "outcome": decision.outcome, "grade": decision.grade,
+        "limit": None if limit is None else f"{limit:.2f}",
+        "rate_percent": None if rate is None else str(rate),
+        "reasons": [reason.get("code") for reason in decision.reasons],
+    }
 
 
 def step_assessment_done(activation, result: dict) -> None:
-    from risk.models import Decision
-
     process = activation.process
-    decision = Decision.objects.get(pk=result["decision_id"])
-    process.data["decision"] = {
-        "id": decision.pk, "outcome": decision.outcome, "grade": decision.grade,
-        "limit": None if decision.limit is None else f"{decision.limit:.2f}",
-        "rate_percent": None if decision.rate_percent is None else str(decision.rate_percent),
-        "reasons": [reason.get("code") for reason in decision.reasons],
-    }
+    if "decision" in result:
+        summary, customer_reasons = result["decision"], result["customer_reasons"]
+    else:  # a result from before summaries were passed along
+        from risk.models import Decision
+
+        decision = Decision.objects.get(pk=result["decision_id"])
+        summary, customer_reasons = _decision_summary(decision), decision.customer_reasons(settings.LANGUAGE_CODE)
+    process.data["decision"] = summary
+    set_actor(process, actor_label="system")
     process.save(update_fields=["data"])
-    application = _application(process)
+    application = _application(process, fields=JOB_ROUND_FIELDS)
     application.decided_at = timezone.now()
     application.save(update_fields=["decided_at", "updated_at"])
-    emit(application, "application.decided", decision={
-        "outcome": decision.outcome, "reasons": decision.customer_reasons(settings.LANGUAGE_CODE)})
+    # The job's own task is the one open place the application waits at (the flow has one token).
+    emit(application, "application.decided", at_node=activation.flow_task.name,
+         decision={"outcome": summary["outcome"], "reasons": customer_reasons})
+
+
+def step_assessment_failed(activation) -> None:
+    """The assessment failed: the review it is routed to is created by the system."""
+    process = activation.process
+    set_actor(process, actor_label="system")
+    process.save(update_fields=["data"])
 
 
 _ENTERING = {

@@ -35,11 +35,12 @@ import hmac
 import json
 import logging
 import re
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -112,8 +113,9 @@ def idempotency_claim(*, partner, key: str, endpoint: str, fingerprint: str) -> 
     for _attempt in range(3):
         now = timezone.now()
         try:
-            # Own transaction (a savepoint when nested): committed before the view runs.
-            with transaction.atomic():
+            # Committed before the view runs: on its own in autocommit (one statement), in a
+            # savepoint when nested (tests).
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
                 record = IdempotencyKey.objects.create(
                     partner=partner, key=key, endpoint=endpoint, request_hash=fingerprint, locked_at=now
                 )

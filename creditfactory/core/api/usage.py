@@ -10,6 +10,7 @@ concurrent requests never lose an increment.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
@@ -61,7 +62,9 @@ class PartnerUsageMiddleware:
         partner_id = getattr(request, USAGE_PARTNER_ATTRIBUTE, None)
         if partner_id is not None:
             try:
-                with transaction.atomic():
+                # One statement: autocommitted on its own; in a savepoint inside a transaction, so
+                # a failure to count never breaks it.
+                with transaction.atomic() if connection.in_atomic_block else nullcontext():
                     usage_record(
                         partner_id=partner_id,
                         endpoint=endpoint_label(request),

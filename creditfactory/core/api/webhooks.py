@@ -145,7 +145,8 @@ def webhook_emit(*, partner, event: str, payload: dict) -> WebhookEvent:
 
     if event not in EVENT_CATALOGUE:
         raise ValueError(f"Unknown webhook event {event!r}: add it to EVENT_CATALOGUE first.")
-    with transaction.atomic():
+    # No savepoint of its own: it runs inside the change it reports, which fails with it.
+    with transaction.atomic(savepoint=False):
         record = WebhookEvent.objects.create(partner=partner, event=event, payload=payload)
         now = timezone.now()
         # Filtered in Python: JSON "contains" is not available on SQLite, and a partner has few endpoints.
