@@ -222,3 +222,16 @@ def test_the_list_does_not_query_per_application(reviewer_client, o, referred, d
             create_application(o, sequence="991")
     assert CreditApplication.objects.count() == 3
     assert queries() == one
+
+
+def test_the_task_history_leaves_out_the_disarmed_error_boundary(reviewer_client, referred):
+    from viewflow.workflow.models import Task
+    from viewflow.workflow.status import STATUS
+
+    # The job's "Assessment failed" boundary was armed and, the job succeeding, disarmed.
+    assert Task.objects.filter(process_id=referred.process_id, flow_task_type="EVENT",
+                               status=STATUS.CANCELED).count() == 1
+    html = reviewer_client.get(detail(referred)).content.decode()
+    rows = html.split('id="tasks"', 1)[1].split("</table>", 1)[0]
+    assert "Risk assessment" in rows and "Manual review" in rows
+    assert "Assessment failed" not in rows

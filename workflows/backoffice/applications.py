@@ -159,7 +159,7 @@ class ApplicationDetailView(StaffView):
             "can_withdraw": user.has_perm(ADD_PERMISSION) and not application.is_closed,
             "documents": application.documents.select_related("uploaded_by"),
             "history": selectors.application_history(application),
-            "tasks": selectors.application_tasks(application),
+            "tasks": selectors.application_task_history(application),
             "current_node": selectors.application_current_node(application),
             "chart_url": _chart_url(application),
             "credit_line": getattr(application, "credit_line", None) if application.status == "approved" else None,

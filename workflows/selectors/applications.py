@@ -18,7 +18,8 @@ from ..models import CreditApplication, TaskSla
 __all__ = [
     "APPLICATION_DETAIL_URL", "application_current_node", "application_decision_summary", "application_detail_for",
     "application_history",
-    "application_list_for", "application_open_tasks", "application_open_human_task", "application_tasks",
+    "application_list_for", "application_open_tasks", "application_open_human_task", "application_task_history",
+    "application_tasks",
     "application_url", "search_filter", "sla_dashboard_for", "task_list_scope",
 ]
 
@@ -73,6 +74,12 @@ def application_tasks(application: CreditApplication) -> QuerySet:
         return Task.objects.none()
     return (Task.objects.filter(process_id=application.process_id).select_related("owner")
             .order_by("created", "id"))
+
+
+def application_task_history(application: CreditApplication) -> QuerySet:
+    """The tasks an officer reads as the application's history: without the boundary events
+    (e.g. "Assessment failed") that were armed beside a job and disarmed when it succeeded."""
+    return application_tasks(application).exclude(flow_task_type="EVENT", status=STATUS.CANCELED)
 
 
 def application_open_tasks(application: CreditApplication) -> list:
