@@ -167,12 +167,16 @@ def start_web(args, port: int) -> subprocess.Popen:
         cwd=ROOT, env=child_env(args.redis))
 
 
-def start_worker(args) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "creditfactory", "worker", "--pool", "prefork",
-         "--concurrency", str(args.concurrency), "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
-         "--without-heartbeat"],
-        cwd=ROOT, env=child_env(args.redis))
+def start_worker(args) -> list[subprocess.Popen]:
+    """``--pool prefork``: one worker with ``--concurrency`` child processes; ``--pool solo``:
+    ``--concurrency`` workers of one process each (no parent/child hand-over per task)."""
+    common = [sys.executable, "-m", "celery", "-A", "creditfactory", "worker", "--loglevel", "WARNING",
+              "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    if args.pool == "solo":
+        return [subprocess.Popen([*common, "--pool", "solo", "-n", f"bench{i}@%h"], cwd=ROOT, env=child_env(args.redis))
+                for i in range(args.concurrency)]
+    return [subprocess.Popen([*common, "--pool", "prefork", "--concurrency", str(args.concurrency)],
+                             cwd=ROOT, env=child_env(args.redis))]
 
 
 # --- load -----------------------------------------------------------------------------------------
@@ -280,8 +284,9 @@ def _stat(pid: int) -> tuple[int, float] | None:
 def cpu_by_role(processes: list[subprocess.Popen], database: str) -> dict[str, float]:
     """CPU seconds used so far by the web server, the worker (each with its children) and the
     PostgreSQL backends serving the benchmark database."""
-    roots = {process.pid: role for process, role in zip(processes, ("web", "worker"))}
-    totals = {"web": 0.0, "worker": 0.0, "postgres": 0.0}
+    # The web server first, then the worker processes.
+    roots = {process.pid: "web" if index == 0 else "worker" for index, process in enumerate(processes)}
+    totals = {"web": 0.0, "worker": 0.0, "postgres": 0.0, "redis": 0.0}
     pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
     for pid in pids:
         stat = _stat(pid)
@@ -295,9 +300,15 @@ def cpu_by_role(processes: list[subprocess.Popen], database: str) -> dict[str, f
                     command = fh.read().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            role = "postgres" if command.startswith("postgres: ") and f" {database} " in command else None
+            if command.startswith("postgres: ") and f" {database} " in command:
+                role = "postgres"
+            elif command.startswith("postgres: ") and ("walwriter" in command or "wal writer" in command):
+                role = "postgres"  # the WAL writer flushes every commit of the run
+            elif command.startswith("redis-server"):
+                role = "redis"
         if role is not None:
             totals[role] += seconds
+    totals["load generator"] = sum(os.times()[:2])  # this process: the client threads and the polling
     return totals
 
 
@@ -314,6 +325,8 @@ def main() -> None:
     parser.add_argument("--web-workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
     parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
+    parser.add_argument("--pool", choices=("prefork", "solo"), default="prefork",
+                        help="prefork: one worker, --concurrency children; solo: --concurrency workers")
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
                         help="Redis database of its own for the broker (never 0)")
     parser.add_argument("--split", action="store_true",
@@ -331,10 +344,10 @@ def main() -> None:
         key = seed()
         connection.close()  # the children open their own; this process polls with a fresh one
         port = free_port()
-        processes = [start_web(args, port), start_worker(args)]
+        processes = [start_web(args, port), *start_worker(args)]
         wait_until_up(port, key, processes)
-        print(f"Set up {name}, gunicorn {args.web_workers}×{args.threads} threads and a worker of "
-              f"{args.concurrency} in {time.perf_counter() - began:.1f} s")
+        print(f"Set up {name}, gunicorn {args.web_workers}×{args.threads} threads and {args.concurrency} "
+              f"worker processes ({args.pool}) in {time.perf_counter() - began:.1f} s")
 
         run = uuid.uuid4().hex[:6]
         warm = submit_all(port, key, list(range(args.warmup)), run, clients=args.clients, rate=0)
@@ -346,16 +359,18 @@ def main() -> None:
         if args.split:
             # The two halves apart: the API alone with the worker stopped, then the worker alone
             # draining the queue.
-            worker = processes.pop()
-            worker.terminate()
-            worker.wait(timeout=30)
+            workers, processes[1:] = processes[1:], []
+            for worker in workers:
+                worker.terminate()
+            for worker in workers:
+                worker.wait(timeout=30)
             began = time.time()
             submitted = submit_all(port, key, indexes, run, clients=args.clients, rate=0)
             accepted = time.time() - began
             processes[0].terminate()
             processes[0].wait(timeout=30)
             began = time.time()
-            processes[:] = [start_worker(args)]
+            processes[:] = start_worker(args)
             decided = wait_decided([row[0] for row in submitted], timeout=max(120, args.n))
             print(f"API alone: {len(submitted) / accepted:.1f} applications accepted per second; worker alone: "
                   f"{len(submitted) / (max(decided.values()) - began):.1f} decided per second (including its start)")
@@ -386,11 +401,13 @@ def main() -> None:
         print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())) + "; statuses: "
               + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
         if not args.split:
-            total = sum(per_application.values())
+            platform_total = sum(per_application[role] for role in ("web", "worker", "postgres", "redis"))
             print(f"CPU per application: gunicorn {per_application['web']:.0f} ms, worker "
-                  f"{per_application['worker']:.0f} ms, PostgreSQL {per_application['postgres']:.0f} ms — "
-                  f"{total:.0f} ms in all, so at most {os.cpu_count() * 1000 / total:.1f} applications/s on "
-                  f"{os.cpu_count()} CPUs with nothing else running")
+                  f"{per_application['worker']:.0f} ms, PostgreSQL {per_application['postgres']:.0f} ms, Redis "
+                  f"{per_application['redis']:.1f} ms — {platform_total:.0f} ms in all, so at most "
+                  f"{os.cpu_count() * 1000 / platform_total:.1f} applications/s on {os.cpu_count()} CPUs with "
+                  f"nothing else running; the load generator (this process) took "
+                  f"{per_application['load generator']:.0f} ms more of the same CPUs")
     finally:
         for process in processes:
             process.terminate()

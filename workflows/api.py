@@ -141,13 +141,15 @@ def _represent_created(application) -> dict:
     While the request's transaction is still open (the Idempotency-Key's, which stores this answer
     with the application), nothing else can have seen or moved the application — the assessment
     is queued on commit — so the service's own instance, with its applicant, enterprise and
-    product version, is exactly what the database holds, and no decision exists: only the current
-    node is read. Otherwise (no key: the create has committed and an eager or fast worker may
+    product version, is exactly what the database holds, no decision exists and the flow waits
+    at the node after its start: nothing is read. Otherwise (no key: the create has committed and an eager or fast worker may
     have decided it already) the application is read again."""
     if connection.in_atomic_block:
         fresh = application
         fresh.api_current_decisions = []
         CreditApplication._meta.get_field("credit_line").set_cached_value(fresh, None)
+        # A flow started in this transaction waits at its start's next node (the assessment job).
+        fresh.api_known_node = _flow_class().start._next.name if fresh.process_id else ""
     else:
         # Row, decision, current node: three queries instead of the list's six.
         fresh = (CreditApplication.objects.select_related("applicant", "enterprise", "product_version__product",
@@ -155,6 +157,12 @@ def _represent_created(application) -> dict:
                  .get(pk=application.pk))
     fresh.api_appointments, fresh.api_documents = [], []
     return application_representation(fresh)
+
+
+def _flow_class():
+    from .flows import CreditApplicationFlow
+
+    return CreditApplicationFlow
 
 
 def _actor(request) -> dict:

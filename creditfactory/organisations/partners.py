@@ -117,7 +117,9 @@ def partner_api_key_lookup(plaintext: str) -> PartnerApiKey | None:
     if not plaintext or not plaintext.startswith(KEY_SCHEME) or len(plaintext) < PREFIX_LENGTH:
         return None
     digest = _hash_key(plaintext)
-    candidates = PartnerApiKey.objects.select_related("partner__branch").filter(prefix=plaintext[:PREFIX_LENGTH])
+    # No ordering: at most a handful of keys share a prefix, and each is compared in constant time.
+    candidates = (PartnerApiKey.objects.select_related("partner__branch").filter(prefix=plaintext[:PREFIX_LENGTH])
+                  .order_by())
     for candidate in candidates:
         if hmac.compare_digest(candidate.key_hash, digest):
             return candidate

@@ -216,6 +216,53 @@ def test_private_addresses_are_refused_by_default(partner, server):
     assert server.requests == []
 
 
+def test_a_name_that_rebinds_to_a_private_address_after_the_check_reaches_nothing(partner, server, monkeypatch):
+    """DNS rebinding: the partner's name resolves to a public address when it is checked and to
+    the lender's loopback a moment later. The connection goes to the address that was checked."""
+    import socket
+
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.create_connection
+    answers, connects = [], []
+
+    def rebinding(host, port, *args, **kwargs):  # the Internet's DNS
+        if host != "hooks.partner.example":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        address = "1.1.1.1" if not answers else "127.0.0.1"
+        answers.append(address)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    def internet(address, *args, **kwargs):  # nothing on the Internet answers
+        if address[0] == "1.1.1.1":
+            connects.append(address)
+            raise ConnectionRefusedError("refused")
+        return real_connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(socket, "create_connection", internet)
+    port = int(server.url.rsplit(":", 1)[1].split("/")[0])
+    WebhookEndpoint.objects.create(partner=partner, url=f"http://hooks.partner.example:{port}/hooks",
+                                   events=["line.granted"])
+    webhook_emit(partner=partner, event="line.granted", payload=PAYLOAD)
+    delivery = WebhookDelivery.objects.get()
+    with override_settings(WEBHOOK_ALLOW_PRIVATE_ADDRESSES=False):
+        attempted = webhook_delivery_attempt(delivery_id=delivery.pk, now=delivery.next_attempt_at)
+    assert answers == ["1.1.1.1"]  # resolved once, for the check and the connection alike
+    assert connects == [("1.1.1.1", port)]
+    assert server.requests == []
+    assert (attempted.status, attempted.attempts, attempted.last_status_code) == ("pending", 1, None)
+    assert attempted.last_error == "URLError: refused"
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
+                                     "100.100.100.200", "203.0.113.7", "0.0.0.0", "224.0.0.1", "::1", "fd00::1",
+                                     "::ffff:10.0.0.1"])
+def test_non_public_addresses_are_not_webhook_targets(address):
+    from creditfactory.core.api.webhooks import _address_allowed
+
+    assert _address_allowed(address) is False
+    assert _address_allowed("1.1.1.1") is True
+
+
 def test_the_sweep_enqueues_due_deliveries(partner, server):
     subscribe(partner, server.url)
     # Emitted outside on-commit capture: as if the enqueued task had been lost.

@@ -316,3 +316,41 @@ def test_the_flow_takes_viewflows_select_for_update_lock_with_a_memo_per_round(s
     # The next round reads afresh.
     with CreditApplicationFlow.lock(application.process_id):
         assert lock_application(application.pk) is not first
+
+
+def _stored_files(storage, path="") -> set[str]:
+    directories, files = storage.listdir(path)
+    found = {f"{path}/{name}".lstrip("/") for name in files}
+    for directory in directories:
+        found |= _stored_files(storage, f"{path}/{directory}".lstrip("/"))
+    return found
+
+
+def test_an_upload_whose_transaction_fails_leaves_no_file_behind(submit, monkeypatch):
+    from django.core.files.storage import default_storage
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from workflows.models import ApplicationDocument
+
+    o = setup_origination()
+    application = submit(o, sequence="991")
+    services.application_return_for_documents(application=application, actor=o.reviewer, reason="Need payslips",
+                                              documents=["income_proof"])
+    before = _stored_files(default_storage)
+
+    def resume_fails(**kwargs):
+        raise RuntimeError("the flow could not move")
+
+    monkeypatch.setattr(services, "application_resume_after_documents", resume_fails)
+    upload = SimpleUploadedFile("payslip.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, content_type="image/png")
+    with pytest.raises(RuntimeError):
+        services.application_add_document(application=application, file=upload, kind="income_proof",
+                                          actor=o.clerk, resume=True)
+    assert ApplicationDocument.objects.count() == 0
+    assert _stored_files(default_storage) == before
+    # The same upload succeeds once the flow can move, and its file is kept.
+    monkeypatch.undo()
+    upload.seek(0)
+    document = services.application_add_document(application=application, file=upload, kind="income_proof",
+                                                 actor=o.clerk, resume=True)
+    assert _stored_files(default_storage) - before == {document.file.name}

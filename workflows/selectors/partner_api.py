@@ -90,7 +90,11 @@ def api_current_decision(application: CreditApplication):
 
 
 def api_current_node(application: CreditApplication) -> str:
-    """As ``selectors.applications.application_current_node``, from the prefetched tasks."""
+    """As ``selectors.applications.application_current_node``, from the prefetched tasks (or
+    from ``api_known_node``, set by a caller that knows it without reading)."""
+    known = getattr(application, "api_known_node", None)
+    if known is not None:
+        return known
     process = application.process if application.process_id else None
     tasks = getattr(process, "api_waiting_tasks", None) if process is not None else []
     if tasks is None:

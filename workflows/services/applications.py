@@ -310,9 +310,14 @@ def application_add_document(*, application: CreditApplication, file, kind: str 
             uploaded_by=user, uploaded_by_label="" if user else (actor_label or "system"),
         )
         document.file.save(document.name, file, save=False)
-        document.save()
-        if resume and application.status == S.RETURNED:
-            application_resume_after_documents(application=application, actor=actor, actor_label=actor_label)
+        try:
+            document.save()
+            if resume and application.status == S.RETURNED:
+                application_resume_after_documents(application=application, actor=actor, actor_label=actor_label)
+        except BaseException:
+            # The row is rolled back with the transaction; the stored file would be left behind.
+            document.file.delete(save=False)
+            raise
     return document
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import secrets
@@ -68,9 +69,13 @@ USER_AGENT = "CreditFactory-Webhooks/1"
 
 # --- endpoints ------------------------------------------------------------------------------------
 def _address_allowed(address: str) -> bool:
+    """Only globally routable unicast addresses: not private, loopback, link-local (cloud
+    metadata), reserved or documentation ranges, and not the shared 100.64.0.0/10 space that
+    some clouds use for their internal services."""
     ip = ipaddress.ip_address(address)
-    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
-                or ip.is_unspecified)
+    if getattr(ip, "ipv4_mapped", None) is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
 
 
 def validate_webhook_url(url: str) -> None:
@@ -228,22 +233,57 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _check_resolved_address(url: str) -> None:
-    if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
-        return
-    parts = urlsplit(url)
-    infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-    for info in infos:
-        if not _address_allowed(info[4][0]):
-            raise PermissionError(f"{parts.hostname} resolves to a non-public address")
+def _vetted_address(host: str, port: int) -> str:
+    """Resolve ``host`` once and return the address to connect to. Unless private addresses are
+    allowed, every address it resolves to must be public (a name that resolves to a public and a
+    private address at once is refused too)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    if not infos:
+        raise OSError(f"{host} does not resolve")
+    if not settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
+        for info in infos:
+            if not _address_allowed(info[4][0]):
+                raise PermissionError(f"{host} resolves to a non-public address")
+    return infos[0][4][0]
+
+
+def _pinned_create_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None):
+    """``socket.create_connection`` to the address that was checked: the name is resolved once,
+    so it cannot resolve to a public address for the check and to a private one for the connect
+    (DNS rebinding). TLS still verifies the certificate against the host name (SNI)."""
+    host, port = address[0], address[1]
+    return socket.create_connection((_vetted_address(host, port), port), timeout, source_address)
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = _pinned_create_connection
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = _pinned_create_connection
+
+
+class _PinnedHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_PinnedHTTPConnection, req)
+
+
+class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_PinnedHTTPSConnection, req, context=self._context)
 
 
 def _post(url: str, body: bytes, headers: dict) -> tuple[int | None, str, str]:
-    """POST and return (status code or None, response excerpt, error)."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
+    """POST and return (status code or None, response excerpt, error). No proxy, no redirect,
+    and the connection goes to the address that passed the public-address check."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect, _PinnedHTTPHandler,
+                                         _PinnedHTTPSHandler)
     request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
-        _check_resolved_address(url)
         with opener.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
             return response.status, response.read(_EXCERPT_LENGTH).decode("utf-8", "replace"), ""
     except urllib.error.HTTPError as exc:
@@ -251,6 +291,8 @@ def _post(url: str, body: bytes, headers: dict) -> tuple[int | None, str, str]:
         return exc.code, excerpt, ""
     except (urllib.error.URLError, OSError, HTTPException, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
+        if isinstance(reason, PermissionError):  # refused by the address check, not by the network
+            return None, "", f"PermissionError: {reason}"[:500]
         return None, "", f"{type(exc).__name__}: {reason}"[:500]
 
 
