@@ -33,7 +33,7 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo
+	$(PY) manage.py demo --base-url http://$(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## make test: the whole suite against PostgreSQL and Redis

@@ -4,8 +4,12 @@ Built on viewflow's frontend (Material layout, turbo navigation, local static as
 workflow inbox, queue and archive of later issues sit beside our own pages.
 """
 
+from django.contrib.auth.views import redirect_to_login
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from django.views.generic import RedirectView
 from viewflow.urls import Application, Site
+from viewflow.workflow.flow.viewset import WorkflowAppViewset
 
 from creditfactory.organisations.backoffice import OrganisationViewset
 from risk.backoffice import DecisionViewset
@@ -54,10 +58,42 @@ class OriginationApp(Application):
     viewsets = [ApplicationViewset(), BatchImportViewset(), SlaViewset(), DashboardViewset(), QualityViewset()]
 
 
-site = Site(
+class _LandingView(RedirectView):
+    """``/``: the first application of the back office this user may open (in the order of
+    ``site.viewsets``), so an officer lands on their tasks and a user without workflow rights
+    on a page they can see, never on a 403."""
+
+    site = None
+
+    def get(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return super().get(request, *args, **kwargs)
+
+    def get_redirect_url(self, *args, **kwargs):
+        user = self.request.user
+        for app in self.site.viewsets:
+            if not app.has_view_permission(user):
+                continue
+            if isinstance(app, WorkflowAppViewset):  # the officer's inbox
+                return app.reverse("inbox")
+            for child in app.viewsets:  # else the application's first page this user may open
+                if child.has_view_permission(user):
+                    return child.reverse("index")
+        return self.site.viewsets[-1].reverse("index")
+
+
+class BackOfficeSite(Site):
+    @property
+    def index_path(self):
+        return path("", _LandingView.as_view(site=self), name="index")
+
+
+# The applications in landing order: an officer starts at their tasks.
+site = BackOfficeSite(
     title=_("CreditFactory"),
-    viewsets=[ToolsApp(), OrganisationApp(), SigningApp(), RiskApp(), OriginationApp(),
-              CreditWorkflowApp(flow_viewsets=[CreditFlowViewset(CreditApplicationFlow, icon="account_balance")])],
+    viewsets=[CreditWorkflowApp(flow_viewsets=[CreditFlowViewset(CreditApplicationFlow, icon="account_balance")]),
+              OriginationApp(), SigningApp(), RiskApp(), OrganisationApp(), ToolsApp()],
 )
 site.primary_color = "#1f4e79"
 site.secondary_color = "#c0392b"

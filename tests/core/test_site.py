@@ -10,12 +10,27 @@ def test_login_page_and_redirect(client, db):
     assert response.status_code in (301, 302)
 
 
-def test_back_office_home_for_a_logged_in_officer(client, django_user_model, db):
-    user = django_user_model.objects.create_user("o", password="x")
-    client.force_login(user)
+def test_back_office_home_lands_each_user_on_a_page_they_may_open(client, django_user_model, db):
+    reviewer = django_user_model.objects.create_user("reviewer", password="x")
+    reviewer.groups.add(Role.objects.get(code="credit_reviewer").group)
+    client.force_login(reviewer)
     response = client.get("/", follow=True)
     assert response.status_code == 200
-    assert response.redirect_chain[-1][0].endswith("/tools/calculator/")
+    assert response.redirect_chain[-1][0] == "/workflow/inbox/"  # an officer starts at their tasks
+
+    product_admin = django_user_model.objects.create_user("products", password="x")
+    product_admin.groups.add(Role.objects.get(code="product_admin").group)
+    client.force_login(product_admin)
+    response = client.get("/", follow=True)
+    assert response.status_code == 200  # not the inbox, which would be a 403 without workflow rights
+    assert response.redirect_chain[-1][0] != "/workflow/inbox/"
+
+    nobody = django_user_model.objects.create_user("o", password="x")
+    client.force_login(nobody)
+    assert client.get("/", follow=True).status_code == 200
+
+    client.logout()
+    assert client.get("/")["Location"] == "/accounts/login/?next=/"
 
 
 def test_admin_and_api_docs_are_served(admin_client):
@@ -31,9 +46,11 @@ def test_demo_command_is_idempotent(db, capsys, django_capture_on_commit_callbac
     with django_capture_on_commit_callbacks(execute=True):
         call_command("demo")
     first = capsys.readouterr().out
-    call_command("demo")
+    call_command("demo", base_url="http://127.0.0.1:8011/")
     second = capsys.readouterr().out
     assert "admin login:  admin / creditfactory-demo" in first
+    assert "Back office:  http://127.0.0.1:8000/\n" in first  # make run's address by default
+    assert "Django admin: http://127.0.0.1:8011/admin/\n" in second
     assert "created" not in second and "published" not in second
     products = {p.code: p for p in LoanProduct.objects.select_related("current_version")}
     assert set(products) == {"EMERGENCY", "RENOVATION", "EDUCATION", "BUSINESS"}

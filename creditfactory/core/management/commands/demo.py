@@ -11,6 +11,10 @@ from creditfactory.organisations.demo import STAFF, demo_password
 class Command(BaseCommand):
     help = "Load demo products, branches, roles, staff, work groups and more. Safe to run again."
 
+    def add_arguments(self, parser):
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000",
+                            help="where the site will be served, for the addresses printed at the end")
+
     def handle(self, *args, **options):
         log = self.stdout.write
         log("Loading demo data …")
@@ -23,9 +27,10 @@ class Command(BaseCommand):
         password = demo_password()
         log(self.style.SUCCESS("Demo data ready."))
         log("")
-        log("  Back office:  http://127.0.0.1:8000/")
-        log("  Django admin: http://127.0.0.1:8000/admin/")
-        log("  API docs:     http://127.0.0.1:8000/api/docs/")
+        base = options["base_url"].rstrip("/")
+        log(f"  Back office:  {base}/")
+        log(f"  Django admin: {base}/admin/")
+        log(f"  API docs:     {base}/api/docs/")
         log("")
         log(f"  admin login:  admin / {password}")
         for username, (role, branch, _name) in STAFF.items():
