@@ -118,7 +118,7 @@ def _stored_config(product_id: int, flow: str) -> tuple[dict | None, list[tuple]
         flow_settings = None
     else:
         flow_settings = dict(zip(("auto_approval_enabled", "auto_approval_ceiling", "approval_threshold",
-                                  "qa_sample_percent"), rows[0][:4]))
+                                  "qa_sample_percent"), rows[0][:4], strict=True))
     return flow_settings, [row[4:] for row in rows if row[4] is not None]
 
 
