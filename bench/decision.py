@@ -37,20 +37,17 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.apps import apps  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.utils.module_loading import import_string  # noqa: E402
 
-from creditfactory.demo import SEEDERS  # noqa: E402
 from creditfactory.organisations.models import Branch  # noqa: E402
-from creditfactory.organisations.roles import sync_standard_roles  # noqa: E402
 from products.models import LoanProduct  # noqa: E402
-from risk.models import DataSourceConfig  # noqa: E402
 from risk.services.applicants import applicant_get_or_create, enterprise_get_or_create  # noqa: E402
 from risk.services.decisions import risk_assess  # noqa: E402
 from risk.validators import build_credit_code, build_resident_id  # noqa: E402
 from workflows.models import CreditApplication  # noqa: E402
+
+from support import fresh_database, percentile, seed_demo  # noqa: E402  (bench/support.py)
 
 # product → (amount, term in months, method, purpose); business loans also get an enterprise.
 REQUESTS = {
@@ -60,25 +57,6 @@ REQUESTS = {
     "BUSINESS": (Decimal("200000.00"), 24, "interest_first", "working_capital"),
 }
 EMPLOYMENT = ("employed", "employed", "employed", "self_employed", "business_owner")
-
-
-def _fresh_database(keep: bool):
-    settings = connection.settings_dict
-    test = settings.setdefault("TEST", {})
-    test["MIGRATE"] = False  # schema from the models, like the test suite
-    test["NAME"] = f"bench_{settings['NAME']}"  # never the test suite's test_<name>
-    name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
-    return name
-
-
-def _seed() -> None:
-    sync_standard_roles(apps)  # normally a data migration
-    context: dict = {}
-    for dotted in SEEDERS:
-        result = import_string(dotted)(context=context, log=lambda *args, **kwargs: None)
-        if result:
-            context.update(result)
-    DataSourceConfig.objects.update(sandbox_latency_ms=0, sandbox_failure_rate=0)
 
 
 def _applications(n: int) -> list[CreditApplication]:
@@ -110,10 +88,6 @@ def _applications(n: int) -> list[CreditApplication]:
     return created
 
 
-def _percentile(ordered: list[float], share: float) -> float:
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=500, help="applications to decide")
@@ -122,10 +96,10 @@ def main() -> None:
     args = parser.parse_args()
 
     original = connection.settings_dict["NAME"]
-    name = _fresh_database(args.keep)
+    name = fresh_database()
     try:
         started = time.perf_counter()
-        _seed()
+        seed_demo()
         applications = _applications(args.n + 1)
         print(f"Set up {name}: demo data and {len(applications)} applications in "
               f"{time.perf_counter() - started:.1f} s")
@@ -160,7 +134,7 @@ def main() -> None:
               f"load average {load}; PostgreSQL {connection.pg_version // 10000}")
         print(f"first decision (cold): {cold_ms:.1f} ms, {len(queries.captured_queries)} queries")
         print(f"decisions: {len(samples)}   median {statistics.median(ordered):.2f} ms   "
-              f"p95 {_percentile(ordered, 0.95):.2f} ms   max {ordered[-1]:.2f} ms   "
+              f"p95 {percentile(ordered, 0.95):.2f} ms   max {ordered[-1]:.2f} ms   "
               f"{len(samples) / elapsed:.1f} decisions/s")
         print(f"CPU of this process per decision: {cpu_ms:.2f} ms (the rest is PostgreSQL, commits and waiting "
               "for a CPU: compare with the load average)")

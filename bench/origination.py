@@ -57,18 +57,16 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.apps import apps  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.utils.module_loading import import_string  # noqa: E402
 
-from creditfactory.demo import SEEDERS  # noqa: E402
 from creditfactory.organisations.models import Branch  # noqa: E402
 from creditfactory.organisations.partners import partner_api_key_issue, partner_create  # noqa: E402
-from creditfactory.organisations.roles import sync_standard_roles  # noqa: E402
 from products.models import LoanProduct  # noqa: E402
-from risk.models import DataSourceConfig, Decision  # noqa: E402
+from risk.models import Decision  # noqa: E402
 from risk.validators import build_credit_code, build_resident_id  # noqa: E402
 from workflows.models import CreditApplication  # noqa: E402
+
+from support import fresh_database, percentile, seed_demo  # noqa: E402  (bench/support.py)
 
 # product → (amount, term in months, method, purpose); business loans also send an enterprise.
 REQUESTS = {
@@ -85,23 +83,9 @@ PROFILES = ("90", "92", "93", "94", "95", "96", "97", "98", "99")
 # --- setup ----------------------------------------------------------------------------------------
 
 
-def fresh_database() -> str:
-    settings = connection.settings_dict
-    test = settings.setdefault("TEST", {})
-    test["MIGRATE"] = False  # schema from the models, like the test suite
-    test["NAME"] = f"bench_{settings['NAME']}"  # never the test suite's test_<name>
-    return connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
-
-
 def seed() -> str:
     """Demo data at zero latency and a partner selling every demo product; returns its API key."""
-    sync_standard_roles(apps)  # normally a data migration
-    context: dict = {}
-    for dotted in SEEDERS:
-        result = import_string(dotted)(context=context, log=lambda *args, **kwargs: None)
-        if result:
-            context.update(result)
-    DataSourceConfig.objects.update(sandbox_latency_ms=0, sandbox_failure_rate=0)
+    seed_demo()
     branch = Branch.objects.exclude(code="hq").order_by("code").first() or Branch.objects.first()
     partner = partner_create(actor=None, code="BENCH", name="Benchmark channel", branch=branch,
                              products=list(LoanProduct.objects.filter(code__in=REQUESTS)), throttle_rate="1000000/min")
@@ -310,10 +294,6 @@ def cpu_by_role(processes: list[subprocess.Popen], database: str) -> dict[str, f
             totals[role] += seconds
     totals["load generator"] = sum(os.times()[:2])  # this process: the client threads and the polling
     return totals
-
-
-def percentile(ordered: list[float], share: float) -> float:
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
 def main() -> None:

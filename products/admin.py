@@ -3,6 +3,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _, ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
+from creditfactory.core.admin_mixins import ReadOnlyAdminMixin
+
 from . import services
 from .forms import LoanProductForm
 from .models import LoanProduct, ProductTerms, ProductVersion
@@ -89,7 +91,7 @@ class LoanProductAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ProductVersion)
-class ProductVersionAdmin(admin.ModelAdmin):
+class ProductVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Published versions are immutable: view only."""
 
     list_display = ("product", "version", "name", "published_at", "published_by", "rate_min_percent",
@@ -98,12 +100,3 @@ class ProductVersionAdmin(admin.ModelAdmin):
     search_fields = ("product__code", "name")
     list_select_related = ("product", "published_by")
     readonly_fields = ("product", "version", "published_at", "published_by", *ProductTerms.term_field_names())
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

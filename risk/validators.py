@@ -18,6 +18,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from creditfactory.core.validators import normalise_mobile
+
 __all__ = [
     "CreditCode",
     "PROVINCES",
@@ -175,23 +177,7 @@ def build_credit_code(first17: str) -> str:
 
 
 # --- mobile ------------------------------------------------------------------------------------
-_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-_MOBILE_SEPARATORS = re.compile(r"[\s\-()]")
-
-
-def normalise_mobile(value: str) -> str:
-    """'+86 138-0013-8000' → '13800138000'. Raises ``ValidationError`` if it is not a mainland
-    mobile number (``^1[3-9]\\d{9}$`` after stripping +86 / 0086 / 86, spaces and dashes)."""
-    number = _MOBILE_SEPARATORS.sub("", str(value or ""))
-    for prefix in ("+86", "0086", "86"):
-        if number.startswith(prefix) and len(number) == len(prefix) + 11:
-            number = number[len(prefix):]
-            break
-    if not _MOBILE_RE.match(number):
-        raise ValidationError(
-            _("Enter a mainland mobile number: 11 digits starting with 13-19."), code="invalid_mobile"
-        )
-    return number
+# normalise_mobile lives in creditfactory.core.validators (SMS recipients need it too).
 
 
 def validate_mobile(value: str) -> None:
@@ -200,11 +186,12 @@ def validate_mobile(value: str) -> None:
 
 # --- bank account ------------------------------------------------------------------------------
 _ACCOUNT_RE = re.compile(r"^\d{12,25}$")
+_SEPARATORS = re.compile(r"[\s\-()]")
 
 
 def normalise_bank_account(value: str) -> str:
     """Digits only; bank card and account numbers are 12-25 digits."""
-    number = _MOBILE_SEPARATORS.sub("", str(value or ""))
+    number = _SEPARATORS.sub("", str(value or ""))
     if not _ACCOUNT_RE.match(number):
         raise ValidationError(_("A bank account number has 12 to 25 digits."), code="invalid_bank_account")
     return number

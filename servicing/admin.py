@@ -3,13 +3,14 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from creditfactory.core.admin_mixins import ReadOnlyAdminMixin
 from creditfactory.organisations.scoping import BranchScopedAdminMixin
 
 from .models import CreditLine
 
 
 @admin.register(CreditLine)
-class CreditLineAdmin(BranchScopedAdminMixin, admin.ModelAdmin):
+class CreditLineAdmin(BranchScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "application", "applicant_masked", "product_version", "limit", "used", "rate_percent",
                     "rate_basis", "grade", "valid_until", "status", "created_at")
     list_filter = ("status", "grade", "product_version__product")
@@ -23,12 +24,3 @@ class CreditLineAdmin(BranchScopedAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.concrete_fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

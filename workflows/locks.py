@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 
-__all__ = ["ProcessLock", "round_memo"]
+__all__ = ["ProcessLock", "round_cached", "round_memo"]
 
 _held = threading.local()
 
@@ -25,6 +25,16 @@ def round_memo() -> dict | None:
     """The memo of the innermost process lock held by this thread, or None without one."""
     stack = getattr(_held, "stack", None)
     return stack[-1] if stack else None
+
+
+def round_cached(key, load):
+    """``load()``, once per locked round for ``key`` (every time outside a round)."""
+    memo = round_memo()
+    if memo is None:
+        return load()
+    if key not in memo:
+        memo[key] = load()
+    return memo[key]
 
 
 class ProcessLock:

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from creditfactory.organisations.scoping import BranchScopedAdminMixin
 
+from .admin_mixins import ReadOnlyAdminMixin
 from .models import (
     ApiUsage,
     IdempotencyKey,
@@ -19,37 +20,15 @@ from .models import (
 
 
 @admin.register(StateTransition)
-class StateTransitionAdmin(admin.ModelAdmin):
+class StateTransitionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("at", "content_type", "object_id", "field", "from_state", "to_state", "actor", "actor_label")
     list_filter = ("content_type", "field", "to_state")
     search_fields = ("object_id", "reason", "actor__username")
     date_hierarchy = "at"
     list_select_related = ("content_type", "actor")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 # --- Partner platform -----------------------------------------------------------------------------
-class ReadOnlyAdminMixin:
-    """Logs: visible to whoever may view them, changed by nobody through admin."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(BranchScopedAdminMixin, admin.ModelAdmin):
     """Partners register endpoints through the API; operators may pause one (``is_active``).
@@ -224,7 +203,7 @@ class MobileSearchMixin:
 
 
 @admin.register(SmsMessage)
-class SmsMessageAdmin(MobileSearchMixin, admin.ModelAdmin):
+class SmsMessageAdmin(MobileSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "mobile_masked", "template", "status", "provider", "attempts", "segments", "cost",
                     "sent_at")
     list_filter = ("status", "template", "provider")
@@ -236,15 +215,6 @@ class SmsMessageAdmin(MobileSearchMixin, admin.ModelAdmin):
               "attempts", "segments", "cost", "error", "created_at", "last_attempt_at", "sent_at", "dedupe_key",
               "related_content_type", "related_object_id")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_requeue_permission(self, request):
         return request.user.has_perm("core.change_smsmessage")

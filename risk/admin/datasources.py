@@ -4,6 +4,7 @@ latency and failure rate) and the call log (read-only, with cost)."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from creditfactory.core.admin_mixins import ReadOnlyAdminMixin
 from risk.models import DataSourceCall, DataSourceConfig
 
 from .applicants import identifier_indexes
@@ -24,7 +25,7 @@ class DataSourceConfigAdmin(admin.ModelAdmin):
 
 
 @admin.register(DataSourceCall)
-class DataSourceCallAdmin(admin.ModelAdmin):
+class DataSourceCallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "source", "provider", "status", "applicant", "application", "attempts", "latency_ms",
                     "cost", "cached_from_id")
     list_filter = ("source", "status", "provider")
@@ -35,15 +36,6 @@ class DataSourceCallAdmin(admin.ModelAdmin):
     fields = ("created_at", "source", "provider", "status", "applicant", "application", "attempts", "latency_ms",
               "cost", "cached_from", "result", "error")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_search_results(self, request, queryset, search_term):
         indexes = identifier_indexes(search_term)

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from creditfactory.core.admin_mixins import ReadOnlyAdminMixin
 from creditfactory.organisations.scoping import BranchScopedAdminMixin
 from risk.models import Decision, RiskPolicy
 from risk.selectors import challenger_report
@@ -62,7 +63,7 @@ class RiskPolicyAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Decision)
-class DecisionAdmin(BranchScopedAdminMixin, admin.ModelAdmin):
+class DecisionAdmin(BranchScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     branch_field = "application__branch"
     list_display = ("application", "sequence", "status", "outcome", "grade", "score", "limit", "rate_percent",
                     "shadow_outcome", "data_cost", "created_at")
@@ -84,15 +85,6 @@ class DecisionAdmin(BranchScopedAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [name for fieldset in self.fieldsets for name in fieldset[1]["fields"]]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description=_("Replay selected decisions from their stored inputs and versions"),
                   permissions=["view"])

@@ -12,6 +12,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from creditfactory.core.admin_mixins import ReadOnlyAdminMixin
+
 
 def pretty_json(value) -> str:
     return format_html("<pre style=\"white-space: pre-wrap; margin: 0\">{}</pre>",
@@ -109,7 +111,7 @@ class VersionedAdmin(admin.ModelAdmin):
         return []
 
 
-class PublishedVersionAdmin(admin.ModelAdmin):
+class PublishedVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Published versions are immutable: view only."""
 
     list_display = ("__str__", "version", "published_at", "published_by")
@@ -119,12 +121,3 @@ class PublishedVersionAdmin(admin.ModelAdmin):
     @admin.display(description=_("definition"))
     def definition_pretty(self, obj):
         return pretty_json(obj.definition)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

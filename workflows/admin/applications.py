@@ -5,21 +5,11 @@ from django.contrib import admin
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from creditfactory.core.admin_mixins import ReadOnlyAdminMixin
 from creditfactory.core.state import transitions_for
 from creditfactory.organisations.scoping import BranchScopedAdminMixin
 
 from ..models import ApplicationDocument, CreditApplication, PiiReveal
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ApplicationDocumentInline(ReadOnlyAdminMixin, admin.TabularInline):

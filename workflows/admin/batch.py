@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from creditfactory.core.admin_mixins import ReadOnlyAdminMixin
 from creditfactory.organisations.scoping import BranchScopedAdminMixin
 
 from ..models import BatchImport, QualityInspection
-from .applications import ReadOnlyAdminMixin
 
 
 @admin.register(BatchImport)

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from creditfactory.core.admin_mixins import ReadOnlyAdminMixin
 from products.admin import LoanProductAdmin
 from products.models import LoanProduct
 
@@ -78,7 +79,7 @@ admin.site.register(LoanProduct, FlowConfiguredLoanProductAdmin)
 
 
 @admin.register(TaskSla)
-class TaskSlaAdmin(admin.ModelAdmin):
+class TaskSlaAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Deadlines of open and finished tasks, with their escalations: read-only."""
 
     list_display = ("application", "node", "work_group", "sla_hours", "due_at", "escalated_at", "escalated_to")
@@ -90,12 +91,3 @@ class TaskSlaAdmin(admin.ModelAdmin):
         from creditfactory.organisations.scoping import scope_queryset
 
         return scope_queryset(super().get_queryset(request), request.user, branch_field="application__branch")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from creditfactory.core.admin_mixins import ReadOnlyAdminMixin
 from creditfactory.core.state import transitions_for
 from creditfactory.organisations.scoping import BranchScopedAdminMixin
 
@@ -96,17 +97,6 @@ class SigningHolidayAdmin(SimpleHistoryAdmin):
     search_fields = ("name",)
     date_hierarchy = "date"
     list_select_related = ("schedule",)
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SigningAppointment)

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from creditfactory.core.state import change_state, change_state_where
 from creditfactory.organisations.models import WorkGroup
 
-from ..locks import round_memo
+from ..locks import round_cached
 from ..models import APPLICATION_MACHINE, ApplicationStatus, CreditApplication, TaskSla
 from .configuration import node_config_snapshot
 
@@ -50,21 +50,18 @@ JOB_ROUND_FIELDS = ("number", "status", "external_reference", "amount", "partner
 
 def lock_application(application_id: int, *, fields=None) -> CreditApplication:
     """The application's row, locked. Under the process lock the row is read once per locked
-    round (``workflows.locks.round_memo``): every later step of the round gets the same instance,
+    round (``workflows.locks.round_cached``): every later step of the round gets the same instance,
     which holds the round's own changes. Outside a round it is read afresh every time. ``fields``
     limits the columns read (the others are deferred)."""
-    memo = round_memo()
-    key = ("application", application_id)
-    if memo is not None and key in memo:
-        return memo[key]
-    queryset = CreditApplication.objects.select_for_update(of=("self",))
-    # of=("self",): the joined product version and partner rows are not locked. The product's
-    # code is what a webhook names it by.
-    queryset = queryset.only(*fields) if fields else queryset.select_related("product_version", "partner")
-    application = queryset.annotate(product_code=F("product_version__product__code")).get(pk=application_id)
-    if memo is not None:
-        memo[key] = application
-    return application
+
+    def load():
+        queryset = CreditApplication.objects.select_for_update(of=("self",))
+        # of=("self",): the joined product version and partner rows are not locked. The product's
+        # code is what a webhook names it by.
+        queryset = queryset.only(*fields) if fields else queryset.select_related("product_version", "partner")
+        return queryset.annotate(product_code=F("product_version__product__code")).get(pk=application_id)
+
+    return round_cached(("application", application_id), load)
 
 
 def _application(process, *, fields=None) -> CreditApplication:
@@ -88,14 +85,7 @@ def _user(user_id: int):
     """The user ``user_id`` (or None), read once per locked round."""
     from django.contrib.auth import get_user_model
 
-    memo = round_memo()
-    key = ("user", user_id)
-    if memo is None or key not in memo:
-        user = get_user_model().objects.filter(pk=user_id).first()
-        if memo is None:
-            return user
-        memo[key] = user
-    return memo[key]
+    return round_cached(("user", user_id), lambda: get_user_model().objects.filter(pk=user_id).first())
 
 
 def move(application: CreditApplication, to_state: str, *, actor=None, actor_label: str = "", reason: str = "",
@@ -164,14 +154,7 @@ def snapshot_work_group(process, node: str) -> WorkGroup | None:
     work_group_id = node_config(process, node).get("work_group")
     if not work_group_id:
         return None
-    memo = round_memo()
-    key = ("work_group", work_group_id)
-    if memo is None or key not in memo:
-        work_group = WorkGroup.objects.filter(pk=work_group_id).first()
-        if memo is None:
-            return work_group
-        memo[key] = work_group
-    return memo[key]
+    return round_cached(("work_group", work_group_id), lambda: WorkGroup.objects.filter(pk=work_group_id).first())
 
 
 def _decimal(value) -> Decimal | None:

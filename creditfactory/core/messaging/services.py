@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -16,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from ..models import SmsMessage, SmsStatus
 from ..tasks import enqueue_on_commit
+from ..validators import normalise_mobile as normalise_mobile_number
 from .base import OutgoingSms, SmsProviderError
 from .registry import default_provider_name, get_provider
 from .templates import TemplateError, render_template
@@ -25,23 +25,12 @@ __all__ = ["DeliveryOutcome", "normalise_mobile", "retry_countdown", "sms_attemp
 
 logger = logging.getLogger(__name__)
 
-_MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-_SEPARATORS = re.compile(r"[\s\-()]")
-
-
 def normalise_mobile(value: str) -> str:
-    """A mainland mobile (``^1[3-9]\\d{9}$`` after stripping +86/0086/86, spaces, dashes)."""
-    number = _SEPARATORS.sub("", str(value or ""))
-    for prefix in ("+86", "0086", "86"):
-        if number.startswith(prefix) and len(number) == len(prefix) + 11:
-            number = number[len(prefix):]
-            break
-    if not _MOBILE_RE.match(number):
-        raise ValidationError(
-            {"mobile": ValidationError(_("Enter a mainland mobile number: 11 digits starting with 13-19."),
-                                       code="invalid_mobile")}
-        )
-    return number
+    """``creditfactory.core.validators.normalise_mobile``, its error under the ``mobile`` field."""
+    try:
+        return normalise_mobile_number(value)
+    except ValidationError as exc:
+        raise ValidationError({"mobile": exc}) from None
 
 
 @transaction.atomic
