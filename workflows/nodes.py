@@ -25,6 +25,7 @@ from viewflow import this
 from viewflow.workflow import flow
 from viewflow.workflow.activation import Activation
 from viewflow.workflow.exceptions import FlowLockFailed
+from viewflow.workflow.fields import get_task_ref, import_task_by_ref
 from viewflow.workflow.flow import mixins as flow_mixins
 from viewflow.workflow.flow import views as flow_views
 from viewflow.workflow.nodes import AbstractJob, AbstractJobActivation
@@ -93,8 +94,11 @@ class CeleryJobActivation(AbstractJobActivation):
         self.task.save(update_fields=["status"])  # the row was inserted a moment ago by create()
         from .tasks import job_run
 
+        # The message names the node and the process, so the worker takes the right lock without
+        # reading the task first.
         task_id, external_id = self.task.pk, self.task.external_task_id
-        transaction.on_commit(lambda: job_run.apply_async(args=[task_id], task_id=external_id))
+        where = {"process_pk": self.task.process_id, "node": get_task_ref(self.flow_task)}
+        transaction.on_commit(lambda: job_run.apply_async(args=[task_id], kwargs=where, task_id=external_id))
 
     @Activation.status.transition(source=[STATUS.SCHEDULED, STATUS.STARTED], target=STATUS.STARTED)
     def start(self):
@@ -166,16 +170,19 @@ def _lock_countdown() -> int:
 
 
 def _locked_activation(task_class, task_pk):
-    task = task_class._default_manager.select_related("process").get(pk=task_pk)
+    try:
+        task = task_class._default_manager.select_related("process").get(pk=task_pk)
+    except task_class.DoesNotExist:
+        return None
     return task.flow_task.activation_class(task)
 
 
-def _record_error(flow_class, task_pk, exc: Exception, attempt: int) -> None:
+def _record_error(flow_class, process_pk, task_pk, exc: Exception, attempt: int) -> None:
     """Mark the task ERROR (firing its .OnError boundary) in a transaction of its own."""
     try:
-        with flow_class.lock(_process_pk(flow_class, task_pk)):
+        with flow_class.lock(process_pk):
             activation = _locked_activation(flow_class.task_class, task_pk)
-            if activation.error.can_proceed():
+            if activation is not None and activation.error.can_proceed():
                 on_error = getattr(activation.flow_task, "_on_error", None)
                 if on_error is not None:
                     on_error(activation, exc)
@@ -196,30 +203,43 @@ def _scrub(task) -> None:
         task.save(update_fields=["data"])
 
 
-def _process_pk(flow_class, task_pk) -> int:
-    return flow_class.task_class._default_manager.values_list("process_id", flat=True).get(pk=task_pk)
-
-
-def run_job(task_pk: int, *, attempt: int = 0):
-    """The worker side of a ``CeleryJob`` task (called by the ``workflows.job_run`` Celery task).
-
-    Returns the compute result, or ``None`` when there was nothing (more) to do. Raises
-    ``JobRetry`` when the job must run again later (lock busy, or the compute asked for it).
-    """
+def _where(task_pk: int, process_pk: int | None, node: str | None):
+    """(process id, flow node) of a job task: from the message when it names them (every message
+    sent since they were added), else read."""
+    if process_pk is not None and node:
+        try:
+            flow_task = import_task_by_ref(node)
+        except (ImportError, AssertionError, AttributeError, ValueError):
+            flow_task = None
+        if flow_task is not None:
+            return process_pk, flow_task
+        logger.warning("job task %s names an unknown node %r: reading it", task_pk, node)
     from viewflow.workflow.models import Task
 
-    # Which flow and process, to take the right lock; the task itself is read under the lock.
     row = Task._default_manager.filter(pk=task_pk).values_list("process_id", "flow_task").first()
-    if row is None or row[1] is None:
+    return (None, None) if row is None else row
+
+
+def run_job(task_pk: int, *, attempt: int = 0, process_pk: int | None = None, node: str | None = None):
+    """The worker side of a ``CeleryJob`` task (called by the ``workflows.job_run`` Celery task).
+
+    ``process_pk`` and ``node`` (``get_task_ref`` of the job node), as the message carries them,
+    say which flow's lock to take; the task itself is read under the lock. Returns the compute
+    result, or ``None`` when there was nothing (more) to do. Raises ``JobRetry`` when the job
+    must run again later (lock busy, or the compute asked for it).
+    """
+    process_pk, flow_task = _where(task_pk, process_pk, node)
+    if flow_task is None:
         logger.warning("job task %s no longer exists", task_pk)
         return None
-    process_pk, flow_task = row
     flow_class = flow_task.flow_class
 
     # 1. start, under the lock
     try:
         with flow_class.lock(process_pk):
             activation = _locked_activation(flow_class.task_class, task_pk)
+            if activation is None or activation.task.process_id != process_pk:
+                return None  # gone (or not the process the message named)
             if not activation.start.can_proceed():
                 return None  # finished, cancelled or failed meanwhile
             activation.start()
@@ -235,14 +255,14 @@ def run_job(task_pk: int, *, attempt: int = 0):
         raise
     except Exception as exc:  # noqa: BLE001 - recorded on the task, routed by .OnError
         logger.warning("job task %s failed: %s", task_pk, exc)
-        _record_error(flow_class, task_pk, exc, attempt)
+        _record_error(flow_class, process_pk, task_pk, exc, attempt)
         return None
 
     # 3. apply the result and move on, under the lock again
     try:
         with flow_class.lock(process_pk):
             activation = _locked_activation(flow_class.task_class, task_pk)
-            if activation.task.status != STATUS.STARTED:
+            if activation is None or activation.task.status != STATUS.STARTED:
                 return None  # cancelled (e.g. withdrawn) while computing
             if flow_task._on_result is not None:
                 flow_task._on_result(activation, result)
@@ -251,7 +271,7 @@ def run_job(task_pk: int, *, attempt: int = 0):
         raise JobRetry(countdown=_lock_countdown(), attempt=attempt, reason="lock busy") from exc
     except Exception as exc:  # noqa: BLE001
         logger.warning("job task %s could not apply its result: %s", task_pk, exc)
-        _record_error(flow_class, task_pk, exc, attempt)
+        _record_error(flow_class, process_pk, task_pk, exc, attempt)
         return None
     return result
 

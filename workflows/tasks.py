@@ -24,17 +24,20 @@ EAGER_JOB_ROUNDS = 20
 
 # No result is stored: nothing waits for one, and the backend write costs every application.
 @shared_task(bind=True, name="workflows.job_run", acks_late=True, max_retries=None, ignore_result=True)
-def job_run(self, task_pk: int, attempt: int = 0):
-    """Run one ``CeleryJob`` flow task (dispatched on commit by ``workflows.nodes``). Safe to run
-    twice: a task already finished or cancelled is left alone."""
+def job_run(self, task_pk: int, attempt: int = 0, process_pk: int | None = None, node: str | None = None):
+    """Run one ``CeleryJob`` flow task (dispatched on commit by ``workflows.nodes``, naming its
+    process and node; a message without them has them read). Safe to run twice: a task already
+    finished or cancelled is left alone."""
     from .nodes import JobRetry, run_job
 
+    where = {"process_pk": process_pk, "node": node} if process_pk is not None and node else {}
     for _round in range(EAGER_JOB_ROUNDS):
         try:
-            run_job(task_pk, attempt=attempt)
+            run_job(task_pk, attempt=attempt, **where)
         except JobRetry as exc:
             if not self.request.is_eager:
-                raise self.retry(args=[task_pk], kwargs={"attempt": exc.attempt}, countdown=exc.countdown) from exc
+                raise self.retry(args=[task_pk], kwargs={"attempt": exc.attempt, **where},
+                                 countdown=exc.countdown) from exc
             # Eager (development, tests): there is no broker to come back later, so run again now.
             attempt = exc.attempt
             continue

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -60,20 +61,38 @@ def change_state(obj, *, to_state, machine: StateMachine, actor=None, actor_labe
 
 def change_state_where(model, pk, *, from_state, to_state, machine: StateMachine, actor=None, actor_label="",
                        reason="", field="status") -> bool:
-    """``change_state`` for a row that is not loaded: one conditional ``UPDATE … WHERE <field> =
-    from_state`` moves it (taking its row lock) and the move is logged as by ``change_state``.
-    Returns False, changing and logging nothing, when the row is not in ``from_state``."""
+    """``change_state`` for a row that is not loaded: a conditional ``UPDATE … WHERE <field> =
+    from_state`` moves it (taking its row lock) and the move is logged as by ``change_state``,
+    both in **one statement** (the log row is inserted from the UPDATE's ``RETURNING``, so it
+    exists exactly when the row moved; atomic on its own, in a transaction or not). Returns
+    False, changing and logging nothing, when the row is not in ``from_state``."""
     stub = model(pk=pk)
     if not machine.allows(from_state, to_state):
         raise IllegalTransition(stub, from_state, to_state)
-    values = {field: to_state}
+    now = timezone.now()
+    quote = connection.ops.quote_name
+    state_field = model._meta.get_field(field)
+    assignments, values = [f"{quote(state_field.column)} = %s"], [to_state]
     if any(f.name == "updated_at" for f in model._meta.concrete_fields):
-        values["updated_at"] = timezone.now()
-    if not model._default_manager.filter(pk=pk, **{field: from_state}).update(**values):
-        return False
-    record_transition(stub, from_state=from_state, to_state=to_state, actor=actor, actor_label=actor_label,
-                      reason=reason, field=field)
-    return True
+        assignments.append(f"{quote(model._meta.get_field('updated_at').column)} = %s")
+        values.append(now)
+    user_id = getattr(actor, "pk", None)
+    log = {
+        "content_type_id": ContentType.objects.get_for_model(model, for_concrete_model=True).pk,
+        "object_id": str(pk), "field": field, "from_state": from_state or "", "to_state": to_state,
+        "actor_id": user_id, "actor_label": actor_label or ("" if user_id else "system"), "reason": reason, "at": now,
+    }
+    columns = [StateTransition._meta.get_field(name).column for name in log]
+    pk_column = model._meta.pk.column
+    sql = (
+        f"WITH moved AS (UPDATE {quote(model._meta.db_table)} SET {', '.join(assignments)} "
+        f"WHERE {quote(pk_column)} = %s AND {quote(state_field.column)} = %s RETURNING {quote(pk_column)}) "
+        f"INSERT INTO {quote(StateTransition._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+        f"SELECT {', '.join(['%s'] * len(columns))} FROM moved RETURNING 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, pk, from_state, *log.values()])
+        return cursor.fetchone() is not None
 
 
 def transitions_for(obj):

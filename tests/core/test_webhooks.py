@@ -7,8 +7,9 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from creditfactory.core.api.webhooks import (
     backoff_seconds,
@@ -61,6 +62,7 @@ def test_emit_writes_the_event_and_one_delivery_per_subscribed_endpoint(partner,
                                                                         django_capture_on_commit_callbacks):
     subscribed, _ = subscribe(partner, "https://a.example.cn/h", ["line.granted", "application.decided"])
     subscribe(partner, "https://b.example.cn/h", ["application.decided"])
+    also, _ = subscribe(partner, "https://f.example.cn/h", ["contract.ready", "line.granted"])
     deleted, _ = subscribe(partner, "https://c.example.cn/h", ["line.granted"])
     webhook_endpoint_delete(endpoint=deleted)
     paused, _ = subscribe(partner, "https://d.example.cn/h", ["line.granted"])
@@ -69,14 +71,19 @@ def test_emit_writes_the_event_and_one_delivery_per_subscribed_endpoint(partner,
     subscribe(other_partner, "https://e.example.cn/h", ["line.granted"])
 
     with django_capture_on_commit_callbacks() as callbacks:
-        with transaction.atomic():
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
             event = webhook_emit(partner=partner, event="line.granted", payload=PAYLOAD)
 
+    assert len(queries) == 1  # the event and its deliveries in one statement (PostgreSQL)
     assert list(WebhookEvent.objects.values_list("event", "partner__code")) == [("line.granted", "ACME")]
-    assert WebhookEvent.objects.get().payload == PAYLOAD
-    deliveries = WebhookDelivery.objects.filter(event=event)
-    assert [(d.endpoint_id, d.status, d.attempts) for d in deliveries] == [(subscribed.pk, "pending", 0)]
-    assert len(callbacks) == 1
+    stored = WebhookEvent.objects.get()
+    assert (stored.pk, stored.uuid, stored.payload, stored.created_at) == (event.pk, event.uuid, PAYLOAD,
+                                                                          event.created_at)
+    deliveries = WebhookDelivery.objects.filter(event=event).order_by("id")
+    assert [(d.endpoint_id, d.status, d.attempts, d.next_attempt_at) for d in deliveries] == [
+        (subscribed.pk, "pending", 0, event.created_at), (also.pk, "pending", 0, event.created_at)]
+    assert len({d.uuid for d in deliveries}) == 2
+    assert len(callbacks) == 2
 
 
 def test_a_rolled_back_transaction_emits_nothing(partner, local_targets, django_capture_on_commit_callbacks):

@@ -138,3 +138,37 @@ def test_running_a_finished_job_again_changes_nothing(submit):
     assert application.process.task_set.count() == tasks_before
     assert application.status == "in_review"
     assert Decimal(application.process.data["amount"]) == Decimal("20000.00")
+
+
+def test_the_job_message_names_its_process_and_node(monkeypatch, django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from workflows.nodes import run_job
+    from workflows.tasks import job_run
+
+    sent = []
+    monkeypatch.setattr(job_run, "apply_async", lambda args, kwargs=None, task_id=None: sent.append((args, kwargs)))
+    o = setup_origination()
+    with django_capture_on_commit_callbacks(execute=True):
+        application = create_application(o, sequence="991")
+    job = application.process.task_set.get(flow_task=CreditApplicationFlow.assess)
+    assert sent == [([job.pk], {"process_pk": application.process_id,
+                                "node": "workflows/flows.CreditApplicationFlow.assess"})]
+
+    with CaptureQueriesContext(connection) as queries:
+        run_job(job.pk, **sent[0][1])
+    statements = [q["sql"] for q in queries.captured_queries
+                  if q["sql"] not in ("BEGIN", "COMMIT") and not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert "FOR UPDATE NOWAIT" in statements[0]  # no read of the task before the lock
+    # The start moves the application and logs it in one statement.
+    assert sum("INSERT INTO \"core_statetransition\"" in sql and "UPDATE" in sql for sql in statements) == 1
+    application.refresh_from_db()
+    assert application.status == "in_review"
+    assert [(t.from_state, t.to_state) for t in transitions_for(application).filter(field="status").order_by("id")] \
+        == [("draft", "submitted"), ("submitted", "assessing"), ("assessing", "in_review")]
+
+    # A message from before the names were carried still runs (the task is read first), and an
+    # unknown node falls back to reading it.
+    assert run_job(job.pk) is None
+    assert run_job(job.pk, process_pk=application.process_id, node="workflows/flows.CreditApplicationFlow.gone") is None

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _, gettext_lazy
 from rest_framework.exceptions import ValidationError
@@ -152,16 +152,59 @@ def webhook_emit(*, partner, event: str, payload: dict) -> WebhookEvent:
         raise ValueError(f"Unknown webhook event {event!r}: add it to EVENT_CATALOGUE first.")
     # No savepoint of its own: it runs inside the change it reports, which fails with it.
     with transaction.atomic(savepoint=False):
-        record = WebhookEvent.objects.create(partner=partner, event=event, payload=payload)
-        now = timezone.now()
-        # Filtered in Python: JSON "contains" is not available on SQLite, and a partner has few endpoints.
-        subscribed = [e for e in live_endpoints(partner).filter(is_active=True) if event in e.events]
-        deliveries = WebhookDelivery.objects.bulk_create(
-            [WebhookDelivery(event=record, endpoint=endpoint, next_attempt_at=now) for endpoint in subscribed]
-        )
-        for delivery in deliveries:
-            enqueue_on_commit(webhook_deliver, delivery.pk)
+        if connection.vendor == "postgresql":
+            record, delivery_ids = _emit_in_one_statement(partner=partner, event=event, payload=payload)
+        else:
+            record = WebhookEvent.objects.create(partner=partner, event=event, payload=payload)
+            now = timezone.now()
+            # Filtered in Python: JSON "contains" is not available on SQLite, and a partner has few endpoints.
+            subscribed = [e for e in live_endpoints(partner).filter(is_active=True) if event in e.events]
+            deliveries = WebhookDelivery.objects.bulk_create(
+                [WebhookDelivery(event=record, endpoint=endpoint, next_attempt_at=now) for endpoint in subscribed]
+            )
+            delivery_ids = [delivery.pk for delivery in deliveries]
+        for delivery_id in delivery_ids:
+            enqueue_on_commit(webhook_deliver, delivery_id)
     return record
+
+
+def _emit_in_one_statement(*, partner, event: str, payload: dict) -> tuple[WebhookEvent, list[int]]:
+    """PostgreSQL: the event row and one delivery per subscribed live endpoint (in the endpoints'
+    order, as ``live_endpoints``) in a single statement; every application writes two or three
+    events, and the ORM's two statements (plus reading the endpoints) cost more than the rows."""
+    quote = connection.ops.quote_name
+
+    def column(model, name):
+        return quote(model._meta.get_field(name).column)
+
+    record = WebhookEvent(partner=partner, event=event, payload=payload, created_at=timezone.now())
+    event_values = [record.uuid, partner.pk, event,
+                    WebhookEvent._meta.get_field("payload").get_db_prep_save(payload, connection), record.created_at]
+    E, D = WebhookEndpoint, WebhookDelivery
+    delivery_columns = ("uuid", "event", "endpoint", "status", "attempts", "next_attempt_at", "last_status_code",
+                        "last_error", "delivered_at", "redelivery_of", "created_at")
+    sql = f"""
+        WITH new_event AS (
+            INSERT INTO {quote(WebhookEvent._meta.db_table)}
+                ({", ".join(column(WebhookEvent, name) for name in ("uuid", "partner", "event", "payload", "created_at"))})
+            VALUES (%s, %s, %s, %s, %s) RETURNING id
+        ), new_deliveries AS (
+            INSERT INTO {quote(D._meta.db_table)} ({", ".join(column(D, name) for name in delivery_columns)})
+            SELECT gen_random_uuid(), new_event.id, e.{quote(E._meta.pk.column)}, %s, 0, %s, NULL, '', NULL, NULL, %s
+            FROM new_event, {quote(E._meta.db_table)} e
+            WHERE e.{column(E, "partner")} = %s AND e.{column(E, "deleted_at")} IS NULL AND e.{column(E, "is_active")}
+                AND e.{column(E, "events")} ? %s
+            ORDER BY e.{column(E, "created_at")}, e.{quote(E._meta.pk.column)}
+            RETURNING id
+        )
+        SELECT (SELECT id FROM new_event), ARRAY(SELECT id FROM new_deliveries ORDER BY id)
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*event_values, DeliveryStatus.PENDING, record.created_at, record.created_at,
+                             partner.pk, event])
+        record.pk, delivery_ids = cursor.fetchone()
+    record._state.adding, record._state.db = False, connection.alias
+    return record, list(delivery_ids)
 
 
 @transaction.atomic
