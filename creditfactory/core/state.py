@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -63,12 +63,22 @@ def change_state_where(model, pk, *, from_state, to_state, machine: StateMachine
                        reason="", field="status") -> bool:
     """``change_state`` for a row that is not loaded: a conditional ``UPDATE … WHERE <field> =
     from_state`` moves it (taking its row lock) and the move is logged as by ``change_state``,
-    both in **one statement** (the log row is inserted from the UPDATE's ``RETURNING``, so it
-    exists exactly when the row moved; atomic on its own, in a transaction or not). Returns
+    both in **one statement** on PostgreSQL (the log row is inserted from the UPDATE's
+    ``RETURNING``, so it exists exactly when the row moved; atomic on its own). Returns
     False, changing and logging nothing, when the row is not in ``from_state``."""
     stub = model(pk=pk)
     if not machine.allows(from_state, to_state):
         raise IllegalTransition(stub, from_state, to_state)
+    if connection.vendor != "postgresql":  # SQLite (make run) has no UPDATE inside WITH: two statements
+        values = {field: to_state}
+        if any(f.name == "updated_at" for f in model._meta.concrete_fields):
+            values["updated_at"] = timezone.now()
+        with transaction.atomic(savepoint=False):
+            if not model._default_manager.filter(pk=pk, **{field: from_state}).update(**values):
+                return False
+            record_transition(stub, from_state=from_state, to_state=to_state, actor=actor, actor_label=actor_label,
+                              reason=reason, field=field)
+        return True
     now = timezone.now()
     quote = connection.ops.quote_name
     state_field = model._meta.get_field(field)

@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -45,3 +46,29 @@ def test_default_settings_are_the_embedded_sqlite_shape(tmp_path):
                                  "CREDITFACTORY_VAR_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == '["django.db.backends.sqlite3", true, "Asia/Shanghai", ["zh-hans", "en"]]'
+
+
+def test_the_embedded_default_takes_the_demo_applications_through_the_flow(tmp_path):
+    """``make run`` on SQLite: migrate, load the demo (six applications entered through the services,
+    each assessed by the eager Celery job). Guards the PostgreSQL-only SQL paths' SQLite fallbacks."""
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("DATABASE_URL", "CELERY_BROKER_URL") and not k.startswith(("DJANGO_", "DEBUG"))}
+    env = {**clean, "DJANGO_SETTINGS_MODULE": "creditfactory.settings.base", "CREDITFACTORY_VAR_DIR": str(tmp_path)}
+    for command in (["migrate", "--noinput"], ["demo"]):
+        result = subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True,
+                                text=True, timeout=300)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+        assert "Traceback" not in result.stderr, result.stderr[-4000:]
+    code = ("import django, json; django.setup(); "
+            "from django.conf import settings; from workflows.models import CreditApplication; "
+            "from creditfactory.core.models import StateTransition; "
+            "print(json.dumps([settings.DATABASES['default']['ENGINE'], "
+            "sorted(CreditApplication.objects.values_list('status', flat=True)), "
+            "StateTransition.objects.filter(from_state='submitted', to_state='assessing').count()]))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-4000:]
+    engine, statuses, assessed = json.loads(result.stdout.strip().splitlines()[-1])
+    assert engine == "django.db.backends.sqlite3"
+    assert len(statuses) == 6 and set(statuses) <= {"in_review", "contract", "rejected"}, statuses
+    assert assessed == 6
