@@ -29,6 +29,15 @@ class StateMachine:
         return to_state in self.transitions.get(from_state, frozenset())
 
 
+def _logged_label(actor, actor_label: str) -> str:
+    """The log's ``actor_label``: as given, else "system" when no user acted."""
+    return actor_label or ("" if getattr(actor, "pk", None) else "system")
+
+
+def _has_updated_at(model) -> bool:
+    return any(f.name == "updated_at" for f in model._meta.concrete_fields)
+
+
 def record_transition(obj, *, from_state, to_state, actor=None, actor_label="", reason="", field="status"):
     return StateTransition.objects.create(
         content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True),
@@ -37,7 +46,7 @@ def record_transition(obj, *, from_state, to_state, actor=None, actor_label="", 
         from_state=from_state or "",
         to_state=to_state,
         actor=actor if getattr(actor, "pk", None) else None,
-        actor_label=actor_label or ("" if getattr(actor, "pk", None) else "system"),
+        actor_label=_logged_label(actor, actor_label),
         reason=reason,
     )
 
@@ -51,7 +60,7 @@ def change_state(obj, *, to_state, machine: StateMachine, actor=None, actor_labe
         raise IllegalTransition(obj, from_state, to_state)
     setattr(obj, field, to_state)
     update_fields = [field, *extra_update_fields]
-    if any(f.name == "updated_at" for f in obj._meta.concrete_fields):
+    if _has_updated_at(obj):
         update_fields.append("updated_at")
     obj.save(update_fields=update_fields)
     return record_transition(
@@ -71,7 +80,7 @@ def change_state_where(model, pk, *, from_state, to_state, machine: StateMachine
         raise IllegalTransition(stub, from_state, to_state)
     if connection.vendor != "postgresql":  # SQLite (make run) has no UPDATE inside WITH: two statements
         values = {field: to_state}
-        if any(f.name == "updated_at" for f in model._meta.concrete_fields):
+        if _has_updated_at(model):
             values["updated_at"] = timezone.now()
         with transaction.atomic(savepoint=False):
             if not model._default_manager.filter(pk=pk, **{field: from_state}).update(**values):
@@ -83,14 +92,14 @@ def change_state_where(model, pk, *, from_state, to_state, machine: StateMachine
     quote = connection.ops.quote_name
     state_field = model._meta.get_field(field)
     assignments, values = [f"{quote(state_field.column)} = %s"], [to_state]
-    if any(f.name == "updated_at" for f in model._meta.concrete_fields):
+    if _has_updated_at(model):
         assignments.append(f"{quote(model._meta.get_field('updated_at').column)} = %s")
         values.append(now)
-    user_id = getattr(actor, "pk", None)
     log = {
         "content_type_id": ContentType.objects.get_for_model(model, for_concrete_model=True).pk,
         "object_id": str(pk), "field": field, "from_state": from_state or "", "to_state": to_state,
-        "actor_id": user_id, "actor_label": actor_label or ("" if user_id else "system"), "reason": reason, "at": now,
+        "actor_id": getattr(actor, "pk", None), "actor_label": _logged_label(actor, actor_label), "reason": reason,
+        "at": now,
     }
     columns = [StateTransition._meta.get_field(name).column for name in log]
     pk_column = model._meta.pk.column
