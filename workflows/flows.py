@@ -32,7 +32,7 @@ from viewflow import this
 from viewflow.workflow import flow, lock
 
 from .locks import ProcessLock
-from .models import CREDIT_FLOW
+from .models import CREDIT_FLOW, FlowTask
 from .nodes import CeleryJob, End, Function, If, QueueView, StartHandle, Switch, Wait
 from .services import flow_steps
 
@@ -86,6 +86,8 @@ class CreditApplicationFlow(flow.Flow):
     # viewflow's select_for_update lock (without it a Split/Join gets stuck), with a memo of the
     # rows a locked round has read (workflows.locks).
     lock_impl = ProcessLock(lock.select_for_update_lock)
+    # viewflow's Task table with its row writes built once per process (workflows.models.tasks).
+    task_class = FlowTask
 
     start = (
         StartHandle(this.start_process)

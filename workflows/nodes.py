@@ -17,9 +17,10 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.timezone import now
 from viewflow import this
 from viewflow.workflow import flow
@@ -34,6 +35,7 @@ from viewflow.workflow.nodes.handle import HandleActivation
 from viewflow.workflow.status import STATUS
 
 from creditfactory.core.pii import mask_text
+from creditfactory.core.rows import RowReader
 from creditfactory.organisations.scoping import scope_queryset
 
 logger = logging.getLogger(__name__)
@@ -125,9 +127,30 @@ class JobErrorBoundary(ErrorBoundary):
         host_task = signal_kwargs["task"]
         if host_task.flow_task != self._attached_to:
             return
-        self.flow_class.task_class._default_manager.filter(
-            flow_task=self, process_id=host_task.process_id, previous=host_task, status=STATUS.NEW,
-        ).update(status=STATUS.CANCELED, finished=now())
+        # The queryset update ``filter(flow_task=self, process_id=…, previous=host_task,
+        # status=NEW).update(status=CANCELED, finished=now())``, its statement built once per
+        # process (this runs for every application).
+        with connection.cursor() as cursor:
+            cursor.execute(_disarm_sql(self.flow_class.task_class), [
+                STATUS.CANCELED, now(), get_task_ref(self), host_task.process_id, host_task.pk, STATUS.NEW,
+            ])
+
+
+@lru_cache(maxsize=None)
+def _disarm_sql(task_class) -> str:
+    quote = connection.ops.quote_name
+    meta = task_class._meta
+    previous = meta.get_field("previous").remote_field.through._meta
+    table, through = quote(meta.db_table), quote(previous.db_table)
+    source = quote(previous.get_field("from_task").column)  # the boundary task …
+    target = quote(previous.get_field("to_task").column)  # … follows the job task
+    column = {name: quote(meta.get_field(name).column) for name in ("status", "finished", "flow_task", "process")}
+    return (
+        f"UPDATE {table} SET {column['status']} = %s, {column['finished']} = %s "
+        f"WHERE {quote(meta.pk.column)} IN (SELECT p.{source} FROM {through} p JOIN {table} t "
+        f"ON t.{quote(meta.pk.column)} = p.{source} WHERE t.{column['flow_task']} = %s "
+        f"AND t.{column['process']} = %s AND p.{target} = %s AND t.{column['status']} = %s)"
+    )
 
 
 class CeleryJob(ScopedNodeMixin, flow_mixins.NodeDetailMixin, flow_mixins.NodeReviveMixin, AbstractJob):
@@ -169,10 +192,17 @@ def _lock_countdown() -> int:
     return settings.WORKFLOW_JOB_LOCK_RETRY_SECONDS
 
 
+_TASK_READERS: dict[type, RowReader] = {}
+
+
 def _locked_activation(task_class, task_pk):
-    try:
-        task = task_class._default_manager.select_related("process").get(pk=task_pk)
-    except task_class.DoesNotExist:
+    """The job task's activation, the task read with its process in one statement (twice per
+    application, so the statement is built once per process: ``core.rows``)."""
+    reader = _TASK_READERS.get(task_class)
+    if reader is None:
+        reader = _TASK_READERS[task_class] = RowReader(task_class, related=("process",))
+    task = reader.get(task_pk)
+    if task is None:
         return None
     return task.flow_task.activation_class(task)
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import StateTransition
+from .rows import RowWriter
 
 
 class IllegalTransition(Exception):
@@ -38,8 +39,12 @@ def _has_updated_at(model) -> bool:
     return any(f.name == "updated_at" for f in model._meta.concrete_fields)
 
 
+# Several entries per application: the INSERT is built once per process (core.rows).
+_WRITER = RowWriter(StateTransition)
+
+
 def record_transition(obj, *, from_state, to_state, actor=None, actor_label="", reason="", field="status"):
-    return StateTransition.objects.create(
+    return _WRITER.insert(StateTransition(
         content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True),
         object_id=str(obj.pk),
         field=field,
@@ -48,7 +53,7 @@ def record_transition(obj, *, from_state, to_state, actor=None, actor_label="", 
         actor=actor if getattr(actor, "pk", None) else None,
         actor_label=_logged_label(actor, actor_label),
         reason=reason,
-    )
+    ))
 
 
 def change_state(obj, *, to_state, machine: StateMachine, actor=None, actor_label="", reason="", field="status",

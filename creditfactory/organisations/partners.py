@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from creditfactory.core.rows import RowReader
 from creditfactory.core.state import record_transition
 
 from .models import Branch, Partner, PartnerApiKey, PartnerKind
@@ -111,6 +112,10 @@ def partner_api_key_revoke(*, key: PartnerApiKey, actor, reason: str = "") -> Pa
     return locked
 
 
+# Every API request starts here: the statement is built once per process (creditfactory.core.rows).
+_KEYS_BY_PREFIX = RowReader(PartnerApiKey, related=("partner__branch",), by="prefix")
+
+
 def partner_api_key_lookup(plaintext: str) -> PartnerApiKey | None:
     """The key row for ``plaintext`` (revoked or not) with its partner and the partner's branch
     (which owns what the partner creates), or None."""
@@ -118,9 +123,7 @@ def partner_api_key_lookup(plaintext: str) -> PartnerApiKey | None:
         return None
     digest = _hash_key(plaintext)
     # No ordering: at most a handful of keys share a prefix, and each is compared in constant time.
-    candidates = (PartnerApiKey.objects.select_related("partner__branch").filter(prefix=plaintext[:PREFIX_LENGTH])
-                  .order_by())
-    for candidate in candidates:
+    for candidate in _KEYS_BY_PREFIX.filter(plaintext[:PREFIX_LENGTH]):
         if hmac.compare_digest(candidate.key_hash, digest):
             return candidate
     return None

@@ -30,6 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from creditfactory.core.pii import blind_index
+from creditfactory.core.rows import RowWriter
 from risk.models import CallStatus, DataSourceCall, DataSourceConfig, ListKind, ListType, RiskListEntry
 
 from .base import QUERY_FIELDS, RESULT_FIELDS, DataSourceError, DataSourceTimeout, Query
@@ -59,6 +60,9 @@ class SourceAnswer:
     cost: Decimal
     latency_ms: int
     call: DataSourceCall
+
+
+_CALLS = RowWriter(DataSourceCall)
 
 
 def configs_for(sources) -> dict[str, DataSourceConfig]:
@@ -188,7 +192,8 @@ def sources_fetch(*, sources, query: Query, applicant, application=None,
                 result=encode_result(source, result),
             )
         pending.append((source, call, result))
-    DataSourceCall.objects.bulk_create([call for _source, call, _result in pending])
+    # One multi-row INSERT, the statement built once per process (creditfactory.core.rows).
+    _CALLS.insert_many([call for _source, call, _result in pending])
 
     answers: dict[str, SourceAnswer] = {}
     failures: dict[str, DataSourceError] = {}

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from creditfactory.core.money import MoneyError, quantize_fen, to_decimal
 from creditfactory.core.pii import blind_index
+from creditfactory.core.rows import RowReader
 from risk.models import Applicant, Employment, Enterprise
 from risk.validators import normalise_bank_account, normalise_mobile, parse_credit_code, parse_resident_id
 
@@ -38,6 +39,11 @@ def _money(value, field: str, errors: dict) -> Decimal | None:
 
 def _messages(exc: ValidationError) -> list[str]:
     return [str(message) for message in exc.messages]
+
+
+# Every application looks its applicant up: the statement is built once per process
+# (creditfactory.core.rows). The blind index is unique.
+_LOCKED_BY_ID_NUMBER = RowReader(Applicant, by="id_number_index", lock=True)
 
 
 def applicant_get_or_create(
@@ -106,7 +112,7 @@ def applicant_get_or_create(
     # Everything is checked above, before anything is written: the writes join the caller's
     # transaction (the outermost one when there is none) without a savepoint of their own.
     with transaction.atomic(savepoint=False):
-        applicant = Applicant.objects.select_for_update().filter(id_number_index=index).first()
+        applicant = _LOCKED_BY_ID_NUMBER.get(index)
         if applicant is None:
             try:
                 with transaction.atomic():  # savepoint: a concurrent request may create the same person

@@ -29,6 +29,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from creditfactory.core.rows import RowReader, RowWriter
 from creditfactory.core.state import record_transition
 from creditfactory.core.tasks import enqueue_on_commit
 from workflows.models import CreditApplication
@@ -129,8 +130,8 @@ def _record(application, *, policy_id, bundle, result: EngineResult, shadow, sna
     # decision settles a race with a concurrent worker, whose decision then wins.
     try:
         with transaction.atomic():
-            decision = Decision.objects.create(application_id=application.pk, sequence=1,
-                                               data_cost=_data_cost(application, snapshot, None), **values)
+            decision = _DECISIONS.insert(Decision(application_id=application.pk, sequence=1,
+                                                  data_cost=_data_cost(application, snapshot, None), **values))
             _log(application, decision, previous=None, bundle=bundle, actor=actor, note=note)
     except IntegrityError:
         existing = current_decision(application.pk)
@@ -158,8 +159,8 @@ def _supersede(application, *, values, snapshot, bundle, actor, note) -> Decisio
 
 def _log(application, decision: Decision, *, previous, bundle, actor, note) -> None:
     through = Decision.rule_set_versions.through
-    through.objects.bulk_create([through(decision_id=decision.pk, rulesetversion_id=spec.version_id)
-                                 for spec in bundle.rule_sets])
+    _RULE_SET_VERSIONS.insert_many([through(decision_id=decision.pk, rulesetversion_id=spec.version_id)
+                                    for spec in bundle.rule_sets])
     reason = note.strip() or _("Risk decision #%(sequence)s: %(outcome)s") % {
         "sequence": decision.sequence, "outcome": decision.get_outcome_display()}
     record_transition(application, field="risk_decision", from_state=previous.outcome if previous else "",
@@ -230,6 +231,13 @@ def retry_countdown(attempt: int) -> int:
     return min(base * 2 ** max(attempt, 0), settings.RISK_DECISION_RETRY_MAX_SECONDS)
 
 
+# Read and written for every decision: the statements are built once per process
+# (creditfactory.core.rows).
+_APPLICATION = RowReader(CreditApplication, related=("applicant", "enterprise"))
+_DECISIONS = RowWriter(Decision)
+_RULE_SET_VERSIONS = RowWriter(Decision.rule_set_versions.through)
+
+
 def assess_application(application_id: int, *, attempt: int = 0, max_attempts: int | None = None,
                        actor=None) -> Decision:
     """Decide one application from a worker: the Celery task below and the credit flow's job
@@ -241,7 +249,9 @@ def assess_application(application_id: int, *, attempt: int = 0, max_attempts: i
         max_attempts = settings.RISK_DECISION_MAX_ATTEMPTS
     from products.selectors import published_version
 
-    application = CreditApplication.objects.select_related("applicant", "enterprise").get(pk=application_id)
+    application = _APPLICATION.get(application_id)
+    if application is None:
+        raise CreditApplication.DoesNotExist(f"credit application {application_id} does not exist")
     application.product_version = published_version(application.product_version_id)  # immutable: cached
     last_attempt = attempt + 1 >= max_attempts
     try:

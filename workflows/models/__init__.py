@@ -5,3 +5,4 @@ from .signing import *  # noqa: F401,F403
 from .configuration import *  # noqa: F401,F403
 from .batch import *  # noqa: F401,F403
 from .quality import *  # noqa: F401,F403
+from .tasks import *  # noqa: F401,F403

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from creditfactory.core.rows import RowWriter
 from creditfactory.core.state import change_state, change_state_where
 from creditfactory.organisations.models import WorkGroup
 
@@ -46,6 +47,10 @@ __all__ = [
 # What the automated steps after a decision read of the application (assess_done, then the route's
 # review, approve, contract or reject steps); anything else is loaded when first touched.
 JOB_ROUND_FIELDS = ("number", "status", "external_reference", "amount", "partner", "product_version", "updated_at")
+
+
+# A row for most applications (the review task's SLA): built once per process (core.rows).
+_SLAS = RowWriter(TaskSla)
 
 
 def lock_application(application_id: int, *, fields=None) -> CreditApplication:
@@ -366,10 +371,10 @@ def step_task_created(activation, node: str) -> None:
         task.save(update_fields=["assigned"])
     config = node_config(process, node)
     if config.get("sla_hours"):
-        TaskSla.objects.create(
+        _SLAS.insert(TaskSla(
             task_id=task.pk, application=application, node=node, work_group_id=config.get("work_group"),
             sla_hours=config["sla_hours"], due_at=task.created + timedelta(hours=config["sla_hours"]),
-        )
+        ))
     if node == "contract":
         emit(application, "contract.ready")
 

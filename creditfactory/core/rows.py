@@ -1,0 +1,282 @@
+"""Reading model instances on the hot paths without building a queryset each time.
+
+A Django ORM read costs far more CPU than the statement it sends: building the queryset, resolving
+lookups and compiling SQL happen again on every call (a primary-key read with a join measured
+0.66 ms of CPU against 0.14 ms for the same statement sent through Django's cursor). On the
+origination path, which reads the same few rows by key for every application, that is a good part
+of the per-application cost (docs/benchmarks.md).
+
+``RowReader`` builds the statement for one model, its forward foreign keys to join (as
+``select_related`` would) and the column it looks up by, once per process and database vendor,
+then sends it through Django's cursor (so query logging, ``CaptureQueriesContext`` and
+``assertNumQueries`` still see it) and builds the instances the way the ORM does: every concrete
+field, the backend's and each field's database converters (decryption of PII fields included),
+``Model.from_db``, and the joined instances cached on their foreign key. What comes back is
+indistinguishable from ``Model.objects.select_related(*related).get(...)``.
+
+Use it for reads by key on paths that run for every application; anything with filters, ordering
+or annotations belongs in a queryset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db import models
+from django.db.models import signals
+
+__all__ = ["RowReader", "RowWriter"]
+
+
+@dataclass(frozen=True)
+class _Part:
+    model: type
+    alias: str
+    attnames: tuple
+    converters: tuple  # (index, [converter, ...], expression) for columns that need converting
+    via: object | None  # the foreign key of the parent part that this part fills, None for the root
+    parent: int | None  # index of the parent part
+    width: int
+    pk_index: int
+
+
+class RowReader:
+    """``RowReader(Task, related=("process",)).get(pk)`` reads a task and its process in one
+    statement. ``by`` names the (indexed) field looked up; ``lock=True`` locks the root row
+    (``FOR UPDATE OF`` it alone where the database can, nothing on SQLite, as ``select_for_update``)."""
+
+    def __init__(self, model, *, related: tuple[str, ...] = (), by: str = "pk", lock: bool = False):
+        if any(link is not None for link in model._meta.parents.values()):
+            raise ValueError(f"{model.__name__} inherits another table: read it with a queryset")
+        self.model = model
+        self.related = tuple(related)
+        self.by = by
+        self.lock = lock
+        self._compiled: dict[str, tuple[str, tuple[_Part, ...]]] = {}
+
+    # -- compilation (once per vendor) ---------------------------------------------------------------
+    def _compile(self):
+        vendor = connection.vendor
+        compiled = self._compiled.get(vendor)
+        if compiled is None:
+            compiled = self._compiled[vendor] = self._build()
+        return compiled
+
+    def _part(self, model, alias: str, via, parent):
+        fields = model._meta.concrete_fields
+        converters = []
+        for index, field in enumerate(fields):
+            expression = field.get_col(alias)
+            found = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+            if found:
+                converters.append((index, tuple(found), expression))
+        part = _Part(model=model, alias=alias, attnames=tuple(field.attname for field in fields),
+                     converters=tuple(converters), via=via, parent=parent, width=len(fields),
+                     pk_index=list(fields).index(model._meta.pk))
+        columns = [f"{alias}.{connection.ops.quote_name(field.column)}" for field in fields]
+        return part, columns
+
+    def _build(self):
+        quote = connection.ops.quote_name
+        root, columns = self._part(self.model, "t0", None, None)
+        parts = [root]
+        joins = []
+        by_path: dict[str, int] = {"": 0}
+        for path in self.related:
+            prefix = ""
+            for name in path.split("__"):
+                key = f"{prefix}__{name}" if prefix else name
+                if key not in by_path:
+                    parent_index = by_path[prefix]
+                    parent = parts[parent_index]
+                    field = parent.model._meta.get_field(name)
+                    if not (field.many_to_one or field.one_to_one) or not field.concrete:
+                        raise ValueError(f"{parent.model.__name__}.{name} is not a forward foreign key")
+                    target = field.related_model
+                    if any(link is not None for link in target._meta.parents.values()):
+                        raise ValueError(f"{target.__name__} inherits another table: read it with a queryset")
+                    alias = f"t{len(parts)}"
+                    part, more = self._part(target, alias, field, parent_index)
+                    joins.append(
+                        f"LEFT JOIN {quote(target._meta.db_table)} {alias} ON "
+                        f"{alias}.{quote(field.target_field.column)} = {parent.alias}.{quote(field.column)}"
+                    )
+                    by_path[key] = len(parts)
+                    parts.append(part)
+                    columns.extend(more)
+                prefix = key
+        by_field = self.model._meta.pk if self.by == "pk" else self.model._meta.get_field(self.by)
+        sql = (f"SELECT {', '.join(columns)} FROM {quote(self.model._meta.db_table)} t0 {' '.join(joins)} "
+               f"WHERE t0.{quote(by_field.column)} = %s")
+        if self.lock and connection.features.has_select_for_update:
+            sql += " FOR UPDATE OF t0" if connection.features.has_select_for_update_of else " FOR UPDATE"
+        self._by_field = by_field
+        return sql, tuple(parts)
+
+    # -- reading -------------------------------------------------------------------------------------
+    def filter(self, value) -> list:
+        """Every instance whose ``by`` field equals ``value`` (in the database's order)."""
+        sql, parts = self._compile()
+        value = self._by_field.get_db_prep_value(value, connection, prepared=False)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [value])
+            rows = cursor.fetchall()
+        return [self._instance(parts, row) for row in rows]
+
+    def get(self, value):
+        """The instance whose ``by`` field equals ``value``, or None."""
+        found = self.filter(value)
+        return found[0] if found else None
+
+    @staticmethod
+    def _instance(parts, row):
+        alias = connection.alias
+        instances = []
+        start = 0
+        for part in parts:
+            values = list(row[start:start + part.width])
+            start += part.width
+            for index, converters, expression in part.converters:
+                value = values[index]
+                for converter in converters:
+                    value = converter(value, expression, connection)
+                values[index] = value
+            parent = instances[part.parent] if part.parent is not None else None
+            if part.via is not None and (parent is None or values[part.pk_index] is None):
+                instance = None  # no joined row (a null foreign key)
+            else:
+                instance = part.model.from_db(alias, part.attnames, values)
+            if part.via is not None and parent is not None:
+                part.via.set_cached_value(parent, instance)
+            instances.append(instance)
+        return instances[0]
+
+
+class RowWriter:
+    """Inserts and full-row updates of one model with the statement built once per process, for
+    rows written for every application (task rows, state-log entries, decisions).
+
+    The values are prepared exactly as ``Model.save`` prepares them (``pre_save`` — so
+    ``auto_now``/``auto_now_add`` apply — then ``get_db_prep_save``). Whenever the fast path would
+    differ from ``Model.save`` it is not taken and the ORM writes instead: on databases other than
+    PostgreSQL (the embedded SQLite default), when the model has ``pre_save``/``post_save``
+    receivers (e.g. a history-tracked model), or when a value is a query expression."""
+
+    def __init__(self, model, *, replaces_save: bool = False):
+        if any(link is not None for link in model._meta.parents.values()):
+            raise ValueError(f"{model.__name__} inherits another table: save it with the ORM")
+        if model.save is not models.Model.save and not replaces_save:
+            # Its own save() would be skipped; only the model's save itself may use a writer.
+            raise ValueError(f"{model.__name__} overrides save(): save it with the ORM")
+        self.model = model
+        self._meta = meta = model._meta.concrete_model._meta  # a proxy has no fields of its own
+        self._all = [field for field in meta.local_concrete_fields if not getattr(field, "generated", False)]
+        self._update_fields = [field for field in self._all if not field.primary_key]
+        self._returning = list(meta.db_returning_fields)
+        self._sql: dict[tuple, str] = {}
+
+    def fast(self) -> bool:
+        """Whether the raw path is taken now (else the caller saves through the ORM)."""
+        return connection.vendor == "postgresql" and not (
+            signals.pre_save.has_listeners(self.model) or signals.post_save.has_listeners(self.model)
+        )
+
+    def _insert_sql(self, fields, rows: int) -> str:
+        key = ("insert", tuple(field.attname for field in fields), rows)
+        sql = self._sql.get(key)
+        if sql is None:
+            quote = connection.ops.quote_name
+            placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+            sql = (f"INSERT INTO {quote(self._meta.db_table)} "
+                   f"({', '.join(quote(field.column) for field in fields)}) "
+                   f"VALUES {', '.join([placeholders] * rows)}")
+            if self._returning:
+                sql += f" RETURNING {', '.join(quote(field.column) for field in self._returning)}"
+            self._sql[key] = sql
+        return sql
+
+    @staticmethod
+    def _values(obj, fields, add: bool) -> list | None:
+        values = []
+        for field in fields:
+            value = field.pre_save(obj, add)
+            if hasattr(value, "resolve_expression"):
+                return None
+            values.append(field.get_db_prep_save(value, connection))
+        return values
+
+    def insert(self, obj):
+        """``obj.save()`` of a new instance (``force_insert``): returns ``obj`` with its primary
+        key and any other returned columns set."""
+        return self.insert_many([obj])[0]
+
+    def insert_many(self, objs: list) -> list:
+        """One multi-row INSERT for ``objs`` (all new instances of this model), as
+        ``bulk_create`` would, but also through ``save`` semantics (``pre_save``), returning the
+        objects with their primary keys set."""
+        if not objs:
+            return objs
+        if not self.fast():
+            return self._orm_insert(objs)
+        pk = self._meta.pk
+        with_pk = [obj for obj in objs if getattr(obj, pk.attname) is not None]
+        fields = self._all if with_pk else [field for field in self._all if field is not self._meta.auto_field]
+        if with_pk and len(with_pk) != len(objs):
+            return [self.insert(obj) for obj in objs]
+        params = []
+        for obj in objs:
+            obj._prepare_related_fields_for_save(operation_name="save")
+            values = self._values(obj, fields, True)
+            if values is None:
+                return self._orm_insert(objs)
+            params.extend(values)
+        with connection.cursor() as cursor:
+            cursor.execute(self._insert_sql(fields, len(objs)), params)
+            returned = cursor.fetchall() if self._returning else []
+        for obj, row in zip(objs, returned or [()] * len(objs)):
+            for field, value in zip(self._returning, row):
+                for converter in field.get_db_converters(connection):
+                    value = converter(value, field, connection)
+                setattr(obj, field.attname, value)
+        for obj in objs:
+            obj._state.adding = False
+            obj._state.db = connection.alias
+        return objs
+
+    def _orm_insert(self, objs: list) -> list:
+        if len(objs) == 1:
+            # Model.save itself: a model whose own save() uses this writer must not come back here.
+            models.Model.save(objs[0], force_insert=True)
+            return objs
+        return self.model._default_manager.bulk_create(objs)
+
+    def update(self, obj) -> bool:
+        """``obj.save()`` of a stored instance: every column but the primary key, in one UPDATE.
+        Returns False when no row has the primary key (``save`` would then insert: the caller
+        decides)."""
+        if not self.fast():
+            models.Model.save(obj)
+            return True
+        obj._prepare_related_fields_for_save(operation_name="save")
+        values = self._values(obj, self._update_fields, False)
+        if values is None:
+            models.Model.save(obj)
+            return True
+        key = ("update",)
+        sql = self._sql.get(key)
+        if sql is None:
+            quote = connection.ops.quote_name
+            sql = self._sql[key] = (
+                f"UPDATE {quote(self._meta.db_table)} SET "
+                f"{', '.join(f'{quote(field.column)} = %s' for field in self._update_fields)} "
+                f"WHERE {quote(self._meta.pk.column)} = %s"
+            )
+        pk = self._meta.pk
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*values, pk.get_db_prep_value(obj.pk, connection)])
+            updated = cursor.rowcount > 0
+        if updated:
+            obj._state.adding = False
+            obj._state.db = connection.alias
+        return updated

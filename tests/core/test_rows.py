@@ -1,0 +1,185 @@
+"""core.rows: reads and writes built once per process must give exactly what the ORM gives."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.db.models import signals
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from viewflow.workflow.models import Process, Task
+
+from creditfactory.core.models import StateTransition
+from creditfactory.core.rows import RowReader, RowWriter
+from creditfactory.organisations.models import PartnerApiKey
+from risk.models import Applicant, Decision, RiskPolicy
+from tests.core.factories import issue_key, make_partner
+from tests.factories import make_branch, make_staff
+from tests.risk.factories import make_applicant, make_application, make_enterprise
+from workflows.flows import CreditApplicationFlow
+from workflows.models import CreditApplication, FlowTask
+
+pytestmark = pytest.mark.django_db
+
+
+def _fields(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+
+def test_a_read_with_joins_equals_select_related_in_one_statement():
+    application = make_application(applicant=make_applicant(), enterprise=make_enterprise())
+    expected = CreditApplication.objects.select_related("applicant", "enterprise").get(pk=application.pk)
+    reader = RowReader(CreditApplication, related=("applicant", "enterprise"))
+    with CaptureQueriesContext(connection) as queries:
+        found = reader.get(application.pk)
+        # the joined rows are cached on their foreign keys: touching them sends nothing
+        applicant, enterprise = found.applicant, found.enterprise
+    assert len(queries) == 1
+    assert type(found) is CreditApplication and found._state.adding is False and found._state.db == "default"
+    assert _fields(found) == _fields(expected)
+    assert _fields(applicant) == _fields(expected.applicant)
+    assert _fields(enterprise) == _fields(expected.enterprise)
+    # converted as the ORM converts: decrypted PII, Decimals, aware datetimes
+    assert applicant.id_number == expected.applicant.id_number and len(applicant.id_number) == 18
+    assert applicant.name == "张三" and applicant.monthly_income == Decimal("10000.00")
+    assert found.amount == Decimal("20000.00") and found.created_at.tzinfo is not None
+
+
+def test_a_null_foreign_key_is_cached_as_none_and_a_missing_row_reads_none():
+    application = make_application()
+    assert application.enterprise_id is None
+    reader = RowReader(CreditApplication, related=("enterprise",))
+    found = reader.get(application.pk)
+    with CaptureQueriesContext(connection) as queries:
+        assert found.enterprise is None
+    assert len(queries) == 0
+    assert reader.get(application.pk + 1000) is None
+
+
+def test_a_read_by_another_column_follows_a_path_of_foreign_keys():
+    branch = make_branch("sz", name="深圳分行")
+    partner = make_partner("ACME", branch=branch)
+    plaintext = issue_key(partner, "first")
+    issue_key(partner, "second")
+    key = PartnerApiKey.objects.get(partner=partner, name="first")
+    found = RowReader(PartnerApiKey, related=("partner__branch",), by="prefix").filter(key.prefix)
+    assert [item.pk for item in found] == [key.pk]
+    assert found[0].key_hash == key.key_hash and plaintext.startswith(found[0].prefix)
+    with CaptureQueriesContext(connection) as queries:
+        assert (found[0].partner.code, found[0].partner.branch.name) == ("ACME", "深圳分行")
+    assert len(queries) == 0
+
+
+def test_a_locking_read_locks_only_the_row_it_reads():
+    applicant = make_applicant()
+    reader = RowReader(Applicant, by="id_number_index", lock=True)
+    with CaptureQueriesContext(connection) as queries:
+        found = reader.get(applicant.id_number_index)
+    assert found.pk == applicant.pk
+    assert queries[0]["sql"].endswith("FOR UPDATE OF t0")
+
+
+def test_a_read_refuses_what_is_not_a_forward_foreign_key():
+    with pytest.raises(ValueError, match="forward foreign key"):
+        RowReader(CreditApplication, related=("risk_decisions",)).get(1)
+
+
+def test_an_insert_writes_what_save_writes_in_one_statement():
+    application = make_application()
+    officer = make_staff("officer1")
+    content_type = ContentType.objects.get_for_model(CreditApplication)
+    writer = RowWriter(StateTransition)
+    before = timezone.now()
+    with CaptureQueriesContext(connection) as queries:
+        record = writer.insert(StateTransition(content_type=content_type, object_id=str(application.pk),
+                                               from_state="draft", to_state="submitted", actor=officer,
+                                               reason="Submitted."))
+    assert len(queries) == 1 and queries[0]["sql"].startswith("INSERT INTO")
+    assert record.pk is not None and record._state.adding is False
+    stored = StateTransition.objects.get(pk=record.pk)
+    assert (stored.field, stored.from_state, stored.to_state, stored.actor_id, stored.reason) == (
+        "status", "draft", "submitted", officer.pk, "Submitted.")  # field: the model's default
+    assert before <= stored.at <= timezone.now()
+    assert _fields(stored) == _fields(record)
+
+
+def test_many_rows_go_in_one_insert_with_their_keys_returned():
+    application = make_application()
+    content_type = ContentType.objects.get_for_model(CreditApplication)
+    rows = [StateTransition(content_type=content_type, object_id=str(application.pk), from_state=str(n),
+                            to_state=str(n + 1)) for n in range(3)]
+    with CaptureQueriesContext(connection) as queries:
+        written = RowWriter(StateTransition).insert_many(rows)
+    assert len(queries) == 1
+    stored = list(StateTransition.objects.filter(pk__in=[row.pk for row in written]).order_by("pk"))
+    assert [(row.from_state, row.to_state) for row in stored] == [("0", "1"), ("1", "2"), ("2", "3")]
+    assert [row.pk for row in written] == [row.pk for row in stored]
+
+
+def test_an_update_writes_every_column_and_reports_a_missing_row():
+    application = make_application()
+    content_type = ContentType.objects.get_for_model(CreditApplication)
+    writer = RowWriter(StateTransition)
+    record = writer.insert(StateTransition(content_type=content_type, object_id=str(application.pk),
+                                           to_state="submitted"))
+    record.reason, record.to_state = "Corrected.", "assessing"
+    with CaptureQueriesContext(connection) as queries:
+        assert writer.update(record) is True
+    assert len(queries) == 1 and queries[0]["sql"].startswith("UPDATE")
+    stored = StateTransition.objects.get(pk=record.pk)
+    assert (stored.to_state, stored.reason) == ("assessing", "Corrected.")
+    record.pk = record.pk + 1000
+    assert writer.update(record) is False
+    assert not StateTransition.objects.filter(pk=record.pk).exists()
+
+
+def test_a_model_with_save_receivers_is_written_through_the_orm():
+    seen = []
+
+    def receiver(sender, instance, created, **kwargs):
+        seen.append((instance.to_state, created))
+
+    signals.post_save.connect(receiver, sender=StateTransition)
+    try:
+        content_type = ContentType.objects.get_for_model(CreditApplication)
+        writer = RowWriter(StateTransition)
+        assert writer.fast() is False
+        record = writer.insert(StateTransition(content_type=content_type, object_id="1", to_state="submitted"))
+        record.to_state = "assessing"
+        writer.update(record)
+    finally:
+        signals.post_save.disconnect(receiver, sender=StateTransition)
+    assert seen == [("submitted", True), ("assessing", False)]
+    assert RowWriter(StateTransition).fast() is True
+
+
+def test_a_model_with_its_own_save_or_another_table_behind_it_is_refused():
+    with pytest.raises(ValueError, match="overrides save"):
+        RowWriter(Applicant)
+    assert RowWriter(Decision) and RowWriter(RiskPolicy.rule_sets.through)
+
+
+def test_the_flow_task_saves_in_one_statement_as_viewflow_would():
+    application = make_application()
+    process = Process.objects.create(flow_class=CreditApplicationFlow, data={"application_id": application.pk})
+    node = CreditApplicationFlow.review
+    task = FlowTask(process=process, flow_task=node)
+    with CaptureQueriesContext(connection) as queries:
+        task.save()
+    assert len(queries) == 1
+    stored = Task.objects.get(pk=task.pk)
+    assert (stored.flow_task, stored.flow_task_type, stored.status, stored.process_id) == (
+        node, node.task_type, "NEW", process.pk)
+    assert stored.created is not None
+    task.status, task.started = "STARTED", timezone.now()
+    with CaptureQueriesContext(connection) as queries:
+        task.save()
+    assert len(queries) == 1
+    stored.refresh_from_db()
+    assert (stored.status, stored.started) == ("STARTED", task.started)
+    task.finished = task.started + timedelta(minutes=1)
+    task.save(update_fields=["finished"])  # with arguments: the ORM, as before
+    stored.refresh_from_db()
+    assert stored.finished == task.finished
