@@ -86,7 +86,7 @@ class CreditApplicationFlow(flow.Flow):
     # viewflow's select_for_update lock (without it a Split/Join gets stuck), with a memo of the
     # rows a locked round has read (workflows.locks).
     lock_impl = ProcessLock(lock.select_for_update_lock)
-    # viewflow's Task table with its row writes built once per process (workflows.models.tasks).
+    # viewflow's Task table, its row writes built once per process (workflows.models.tasks).
     task_class = FlowTask
 
     start = (

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db import models
 from django.db.models import signals
 
-__all__ = ["RowReader", "RowWriter"]
+__all__ = ["RowReader", "RowWriter", "RowWriterSaveMixin"]
 
 
 @dataclass(frozen=True)
@@ -251,32 +251,67 @@ class RowWriter:
             return objs
         return self.model._default_manager.bulk_create(objs)
 
-    def update(self, obj) -> bool:
-        """``obj.save()`` of a stored instance: every column but the primary key, in one UPDATE.
-        Returns False when no row has the primary key (``save`` would then insert: the caller
+    def update(self, obj, fields=None) -> bool:
+        """``obj.save()`` of a stored instance: every column but the primary key (or only
+        ``fields``, as ``save(update_fields=…)``), in one UPDATE. Returns False when no row has
+        the primary key (``save`` would then insert, or raise with ``update_fields``: the caller
         decides)."""
+        if fields is not None:
+            names = tuple(fields)
+            chosen = [self._meta.get_field(name) for name in names]
+        else:
+            names, chosen = None, self._update_fields
         if not self.fast():
-            models.Model.save(obj)
+            models.Model.save(obj, update_fields=names)
             return True
         obj._prepare_related_fields_for_save(operation_name="save")
-        values = self._values(obj, self._update_fields, False)
+        values = self._values(obj, chosen, False)
         if values is None:
-            models.Model.save(obj)
+            models.Model.save(obj, update_fields=names)
             return True
-        key = ("update",)
+        key = ("update", names)
         sql = self._sql.get(key)
         if sql is None:
             quote = connection.ops.quote_name
             sql = self._sql[key] = (
                 f"UPDATE {quote(self._meta.db_table)} SET "
-                f"{', '.join(f'{quote(field.column)} = %s' for field in self._update_fields)} "
+                f"{', '.join(f'{quote(field.column)} = %s' for field in chosen)} "
                 f"WHERE {quote(self._meta.pk.column)} = %s"
             )
-        pk = self._meta.pk
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*values, pk.get_db_prep_value(obj.pk, connection)])
+            cursor.execute(sql, [*values, self._meta.pk.get_db_prep_value(obj.pk, connection)])
             updated = cursor.rowcount > 0
         if updated:
             obj._state.adding = False
             obj._state.db = connection.alias
         return updated
+
+
+class RowWriterSaveMixin:
+    """``save()`` through a ``RowWriter`` for a model saved many times per application (viewflow's
+    task and process rows, as the flow's ``task_class``/``process_class`` proxies): a plain
+    ``save()`` of a new instance is one prebuilt INSERT, of a stored one one prebuilt UPDATE of
+    every column, ``save(update_fields=…)`` one prebuilt UPDATE of those columns — what
+    ``Model.save`` would send. Anything else (other arguments, another database, model signal
+    receivers) goes to the model's own ``save`` unchanged."""
+
+    def save(self, *args, **kwargs):
+        cls = type(self)
+        writer = cls.__dict__.get("_row_writer")
+        if writer is None:
+            writer = RowWriter(cls, replaces_save=True)
+            cls._row_writer = writer
+        if args or set(kwargs) - {"update_fields"} or not writer.fast():
+            return super().save(*args, **kwargs)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            if not update_fields:
+                return None  # as Model.save: nothing to write
+            if not writer.update(self, fields=update_fields):
+                raise DatabaseError("Save with update_fields did not affect any rows.")
+            return None
+        if self._state.adding and self.pk is None:
+            writer.insert(self)
+        elif not writer.update(self):
+            super().save()  # no row with this key (or added with a key): the model's own insert
+        return None

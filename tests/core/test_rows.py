@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import signals
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -179,7 +179,14 @@ def test_the_flow_task_saves_in_one_statement_as_viewflow_would():
     assert len(queries) == 1
     stored.refresh_from_db()
     assert (stored.status, stored.started) == ("STARTED", task.started)
-    task.finished = task.started + timedelta(minutes=1)
-    task.save(update_fields=["finished"])  # with arguments: the ORM, as before
+    task.finished, task.status = task.started + timedelta(minutes=1), "DONE"
+    with CaptureQueriesContext(connection) as queries:
+        task.save(update_fields=["finished"])  # that column alone, as Model.save would
+    assert len(queries) == 1
     stored.refresh_from_db()
-    assert stored.finished == task.finished
+    assert (stored.finished, stored.status) == (task.finished, "STARTED")
+    gone = FlowTask.objects.get(pk=task.pk)
+    Task.objects.filter(pk=task.pk).delete()
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        gone.save(update_fields=["status"])
+    assert FlowTask._meta.verbose_name == Task._meta.verbose_name  # viewflow's lists show the same name

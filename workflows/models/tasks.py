@@ -4,34 +4,29 @@ from __future__ import annotations
 
 from viewflow.workflow.models import Task
 
-from creditfactory.core.rows import RowWriter
+from creditfactory.core.rows import RowWriterSaveMixin
 
 __all__ = ["FlowTask"]
 
 
-class FlowTask(Task):
+class FlowTask(RowWriterSaveMixin, Task):
     """viewflow's task (same table, a proxy), as ``CreditApplicationFlow.task_class``.
 
-    viewflow saves a task row several times per node (created, started, done), each time through
-    ``Model.save`` with every column. That is the same statement every time, so here it is built
-    once per process (``creditfactory.core.rows.RowWriter``): a plain ``save()`` of a new task is
-    one INSERT, of a stored one one UPDATE of every column, exactly as ``Model.save`` would write
-    them. ``save`` with arguments (``update_fields`` …) and everything the writer does not take
-    (another database, model signal receivers) goes through the ORM as before."""
+    viewflow saves a task row several times per node (created, scheduled, started, done), each time
+    through ``Model.save``; here each of those statements is built once per process
+    (``creditfactory.core.rows.RowWriterSaveMixin``) and sends exactly what ``Model.save`` would.
+
+    (Not done for the process: viewflow names the flow's permissions after ``process_class``, so
+    a proxy there would rename every role's process permissions.)"""
 
     class Meta:
         proxy = True
         app_label = "workflows"
+        # viewflow's task lists show the model's names: the same as viewflow's own
+        verbose_name = Task._meta.verbose_name
+        verbose_name_plural = Task._meta.verbose_name_plural
 
     def save(self, *args, **kwargs):
-        if args or kwargs:
-            return super().save(*args, **kwargs)
         if self.flow_task and not self.flow_task_type:  # as viewflow's AbstractTask.save
             self.flow_task_type = self.flow_task.task_type
-        if self._state.adding and self.pk is None:
-            _WRITER.insert(self)
-        elif not _WRITER.update(self):
-            super().save()  # no row with this key (or added with a key): the ORM's insert
-
-
-_WRITER = RowWriter(FlowTask, replaces_save=True)
+        return super().save(*args, **kwargs)

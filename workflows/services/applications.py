@@ -44,7 +44,7 @@ from ..models import (
 )
 from ..selectors.applications import application_current_node
 from . import flow_steps
-from .flow_steps import emit, lock_application, move, record_action, set_actor
+from .flow_steps import emit, lock_application, move, record_action, save_process_data, set_actor
 
 S = ApplicationStatus
 
@@ -465,7 +465,7 @@ def _run_wait(application: CreditApplication, name: str, *, actor, actor_label: 
         before()
     process = task.process
     set_actor(process, actor=actor, actor_label=actor_label)
-    process.save(update_fields=["data"])
+    save_process_data(process)
     task.flow_task.run(task)
     return task
 

@@ -17,10 +17,12 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from viewflow.workflow.models import Process
 
 from creditfactory.core.rows import RowWriter
 from creditfactory.core.state import change_state, change_state_where
@@ -51,6 +53,14 @@ JOB_ROUND_FIELDS = ("number", "status", "external_reference", "amount", "partner
 
 # A row for most applications (the review task's SLA): built once per process (core.rows).
 _SLAS = RowWriter(TaskSla)
+_PROCESSES = RowWriter(Process)
+
+
+def save_process_data(process) -> None:
+    """``process.save(update_fields=["data"])``, the statement built once per process (the steps
+    save the process's data on most moves)."""
+    if not _PROCESSES.update(process, fields=("data",)):
+        raise DatabaseError("Save with update_fields did not affect any rows.")
 
 
 def lock_application(application_id: int, *, fields=None) -> CreditApplication:
@@ -208,7 +218,7 @@ def record_action(process, *, node: str, action: str, actor, reason: str = "", *
     })
     process.data = data
     set_actor(process, actor=actor)
-    process.save(update_fields=["data"])
+    save_process_data(process)
 
 
 def four_eyes_excluded(process) -> set[int]:
@@ -331,7 +341,7 @@ def step_assessment_done(activation, result: dict) -> None:
         summary, customer_reasons = _decision_summary(decision), decision.customer_reasons(settings.LANGUAGE_CODE)
     process.data["decision"] = summary
     set_actor(process, actor_label="system")
-    process.save(update_fields=["data"])
+    save_process_data(process)
     application = _application(process, fields=JOB_ROUND_FIELDS)
     application.decided_at = timezone.now()
     application.save(update_fields=["decided_at", "updated_at"])
@@ -344,7 +354,7 @@ def step_assessment_failed(activation) -> None:
     """The assessment failed: the review it is routed to is created by the system."""
     process = activation.process
     set_actor(process, actor_label="system")
-    process.save(update_fields=["data"])
+    save_process_data(process)
 
 
 _ENTERING = {
@@ -398,7 +408,7 @@ def step_approve(activation) -> None:
     else:
         mode, approver_id = "straight_through", None
     process.data["approved"] = {"mode": mode, "by": approver_id, "at": timezone.now().isoformat()}
-    process.save(update_fields=["data"])
+    save_process_data(process)
     application.approved_by_id, application.approved_at = approver_id, timezone.now()
     application.approval_mode = mode
     application.save(update_fields=["approved_by", "approved_at", "approval_mode", "updated_at"])
