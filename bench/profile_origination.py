@@ -77,6 +77,7 @@ def main() -> None:
             if args.no_count:
                 step()
             else:
+                connection.queries_log.clear()  # a deque of at most 9000: counted per step
                 with CaptureQueriesContext(connection) as queries:
                     step()
                 totals[phase][0] += len(queries)

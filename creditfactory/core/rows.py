@@ -26,7 +26,7 @@ from django.db import DatabaseError, connection
 from django.db import models
 from django.db.models import signals
 
-__all__ = ["RowReader", "RowWriter", "RowWriterSaveMixin"]
+__all__ = ["RowReader", "RowWriter", "RowWriterSaveMixin", "save_fields"]
 
 
 @dataclass(frozen=True)
@@ -288,11 +288,11 @@ class RowWriter:
 
 
 class RowWriterSaveMixin:
-    """``save()`` through a ``RowWriter`` for a model saved many times per application (viewflow's
-    task and process rows, as the flow's ``task_class``/``process_class`` proxies): a plain
-    ``save()`` of a new instance is one prebuilt INSERT, of a stored one one prebuilt UPDATE of
-    every column, ``save(update_fields=…)`` one prebuilt UPDATE of those columns — what
-    ``Model.save`` would send. Anything else (other arguments, another database, model signal
+    """``save()`` through a ``RowWriter`` for a model saved for every application (viewflow's task
+    rows, as the flow's ``task_class`` proxy; the applicant): a plain ``save()`` of a new instance
+    is one prebuilt INSERT, of a stored one one prebuilt UPDATE of every column,
+    ``save(update_fields=…)`` one prebuilt UPDATE of those columns — what ``Model.save`` would
+    send. Anything else (other arguments, deferred columns, another database, model signal
     receivers) goes to the model's own ``save`` unchanged."""
 
     def save(self, *args, **kwargs):
@@ -312,6 +312,30 @@ class RowWriterSaveMixin:
             return None
         if self._state.adding and self.pk is None:
             writer.insert(self)
+        elif self.get_deferred_fields():
+            super().save()  # Model.save writes the loaded columns only
         elif not writer.update(self):
             super().save()  # no row with this key (or added with a key): the model's own insert
         return None
+
+
+_WRITERS: dict[type, RowWriter | None] = {}
+
+
+def save_fields(obj, fields) -> None:
+    """``obj.save(update_fields=fields)`` of a model that saves plainly, as one UPDATE built once
+    per process and field list (the state moves of every application go through here). A model
+    with its own ``save`` (or another table above it) is saved by that ``save``, unchanged."""
+    model = type(obj)
+    try:
+        writer = _WRITERS[model]
+    except KeyError:
+        try:
+            writer = RowWriter(model)
+        except ValueError:
+            writer = None
+        _WRITERS[model] = writer
+    if writer is None:
+        obj.save(update_fields=fields)
+    elif not writer.update(obj, fields=fields):
+        raise DatabaseError("Save with update_fields did not affect any rows.")

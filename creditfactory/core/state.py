@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import StateTransition
-from .rows import RowWriter
+from .rows import RowWriter, save_fields
 
 
 class IllegalTransition(Exception):
@@ -67,7 +67,7 @@ def change_state(obj, *, to_state, machine: StateMachine, actor=None, actor_labe
     update_fields = [field, *extra_update_fields]
     if _has_updated_at(obj):
         update_fields.append("updated_at")
-    obj.save(update_fields=update_fields)
+    save_fields(obj, update_fields)
     return record_transition(
         obj, from_state=from_state, to_state=to_state, actor=actor, actor_label=actor_label, reason=reason, field=field
     )

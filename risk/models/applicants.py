@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from creditfactory.core.fields import MoneyField
 from creditfactory.core.models import TimeStampedModel
 from creditfactory.core.pii import EncryptedTextField, blind_index, mask_value
+from creditfactory.core.rows import RowWriterSaveMixin
 from risk.validators import validate_credit_code
 
 __all__ = ["Applicant", "Employment", "Enterprise", "Sex"]
@@ -36,7 +37,7 @@ class Sex(models.TextChoices):
 PII_FIELDS = (("id_number", "id_number"), ("mobile", "mobile"), ("bank_account", "bank_account"))
 
 
-class Applicant(TimeStampedModel):
+class Applicant(RowWriterSaveMixin, TimeStampedModel):
     """One natural person, found again by the blind index of the ID number."""
 
     name = models.CharField(_("name"), max_length=100)

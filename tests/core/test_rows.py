@@ -1,6 +1,6 @@
 """core.rows: reads and writes built once per process must give exactly what the ORM gives."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,7 +12,7 @@ from django.utils import timezone
 from viewflow.workflow.models import Process, Task
 
 from creditfactory.core.models import StateTransition
-from creditfactory.core.rows import RowReader, RowWriter
+from creditfactory.core.rows import RowReader, RowWriter, save_fields
 from creditfactory.organisations.models import PartnerApiKey
 from risk.models import Applicant, Decision, RiskPolicy
 from tests.core.factories import issue_key, make_partner
@@ -190,3 +190,64 @@ def test_the_flow_task_saves_in_one_statement_as_viewflow_would():
     with pytest.raises(DatabaseError, match="did not affect any rows"):
         gone.save(update_fields=["status"])
     assert FlowTask._meta.verbose_name == Task._meta.verbose_name  # viewflow's lists show the same name
+
+
+def test_save_fields_updates_those_columns_in_one_statement():
+    application = make_application()
+    before = application.updated_at
+    application.status, application.amount = "submitted", Decimal("1.00")  # the amount is not saved
+    with CaptureQueriesContext(connection) as queries:
+        save_fields(application, ["status", "updated_at"])
+    assert len(queries) == 1
+    assert queries[0]["sql"].startswith('UPDATE "workflows_creditapplication" SET "status" = ')
+    assert '"amount"' not in queries[0]["sql"]
+    stored = CreditApplication.objects.get(pk=application.pk)
+    assert (stored.status, stored.amount) == ("submitted", Decimal("20000.00"))
+    assert stored.updated_at == application.updated_at and application.updated_at > before  # auto_now applied
+    CreditApplication.objects.filter(pk=application.pk).delete()
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        save_fields(application, ["status"])
+
+
+def test_save_fields_of_a_model_with_its_own_save_goes_through_that_save():
+    applicant = make_applicant()
+    applicant.mobile = "13900001111"
+    save_fields(applicant, ["mobile", "updated_at"])
+    stored = Applicant.objects.get(pk=applicant.pk)
+    # Applicant.save adds the derived columns: the blind index and the masked copy follow the mobile
+    assert (stored.mobile, stored.mobile_masked) == ("13900001111", "139****1111")
+    assert Applicant.objects.filter(mobile_index=applicant.mobile_index).get() == stored
+
+
+def test_the_applicant_saves_in_one_statement_with_its_derived_columns():
+    applicant = Applicant(name="李四", id_number="110105199005201234", mobile="13812345678",
+                          monthly_income=Decimal("8000.00"), employment="employed", birth_date=date(1990, 5, 20))
+    with CaptureQueriesContext(connection) as queries:
+        applicant.save()
+    assert len(queries) == 1 and queries[0]["sql"].startswith('INSERT INTO "risk_applicant"')
+    stored = Applicant.objects.get(pk=applicant.pk)
+    assert (stored.id_number, stored.id_number_masked, stored.mobile_masked) == (
+        "110105199005201234", applicant.id_number_masked, "138****5678")
+    assert stored.id_number_index == applicant.id_number_index != ""
+    applicant.mobile = "13700002222"
+    with CaptureQueriesContext(connection) as queries:
+        applicant.save(update_fields=["mobile"])
+    assert len(queries) == 1
+    assert '"mobile_index"' in queries[0]["sql"] and '"mobile_masked"' in queries[0]["sql"]
+    stored.refresh_from_db()
+    assert (stored.mobile, stored.mobile_masked) == ("13700002222", "137****2222")
+
+
+def test_a_plain_save_of_a_partly_loaded_instance_writes_only_the_loaded_columns():
+    application = make_application()
+    process = Process.objects.create(flow_class=CreditApplicationFlow, data={"application_id": application.pk})
+    task = FlowTask(process=process, flow_task=CreditApplicationFlow.review)
+    task.save()
+    partial = FlowTask.objects.only("id", "status", "flow_task", "flow_task_type").get(pk=task.pk)
+    Task.objects.filter(pk=task.pk).update(external_task_id="changed elsewhere")  # meanwhile
+    partial.status = "STARTED"
+    with CaptureQueriesContext(connection) as queries:
+        partial.save()  # as Model.save: the loaded columns only, nothing read for the others
+    assert len(queries) == 1 and '"external_task_id"' not in queries[0]["sql"]
+    stored = Task.objects.get(pk=task.pk)
+    assert (stored.status, stored.external_task_id) == ("STARTED", "changed elsewhere")

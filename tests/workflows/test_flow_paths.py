@@ -318,6 +318,28 @@ def test_the_flow_takes_viewflows_select_for_update_lock_with_a_memo_per_round(s
         assert lock_application(application.pk) is not first
 
 
+def test_the_locked_application_is_one_statement_with_its_product_and_partner(submit):
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from workflows.services.flow_steps import lock_application
+
+    o = setup_origination()
+    partner = make_partner(branch=o.branch, products=[o.product])
+    application = submit(o, amount=Decimal("20000.00"), partner=partner)
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        found = lock_application(application.pk)
+        # what the steps and webhooks read of it comes with it
+        seen = (found.product_code, found.product_version.code, found.partner_id, found.partner,
+                found.number, found.amount, found.status)
+    assert len(queries) == 1
+    assert queries[0]["sql"].rstrip().endswith('FOR UPDATE OF t0')  # its own row alone is locked
+    assert seen == (o.product.code, o.product.current_version.code, partner.pk, partner, application.number,
+                    Decimal("20000.00"), application.status)
+    with pytest.raises(CreditApplication.DoesNotExist):
+        lock_application(application.pk + 1000)
+
+
 def _stored_files(storage, path="") -> set[str]:
     directories, files = storage.listdir(path)
     found = {f"{path}/{name}".lstrip("/") for name in files}

@@ -32,6 +32,7 @@ from viewflow.workflow.exceptions import FlowRuntimeError
 from viewflow.workflow.status import PROCESS, STATUS
 
 from creditfactory.core.money import MoneyError, quantize_fen, to_decimal
+from creditfactory.core.rows import RowWriter, save_fields
 from products.models import LoanProduct, ProductType
 from products.selectors import ProductNotAvailable, product_version_for_origination
 
@@ -61,6 +62,8 @@ FOUR_EYES_REVIEWED = gettext_noop("Four-eyes: the approver cannot be the reviewe
 FOUR_EYES_ENTERED = gettext_noop("Four-eyes: the approver cannot be the person who entered this application.")
 
 # File signatures: the type is read from the content, never trusted from the client.
+# An application row per submission: its INSERT built once per process (core.rows).
+_APPLICATIONS = RowWriter(CreditApplication)
 _MAGIC = ((b"%PDF-", "application/pdf"), (b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
 
 
@@ -203,12 +206,12 @@ def application_create(
         applicant=person, enterprise=company, device_id=(device_id or "").strip()[:128], created_by=user,
         partner=partner, external_reference=external_reference, consents={k: bool(v) for k, v in consents.items()},
     )
-    application.save(force_insert=True)
+    _APPLICATIONS.insert(application)
     # The number needs the id. Nothing reads the row before this transaction commits, so with
     # ``submit`` the number is written by the submit's own UPDATE instead of one of its own.
     application.number = application.application_number()
     if not submit:
-        application.save(update_fields=["number"])
+        save_fields(application, ["number"])
     emit(application, "application.created")
     if submit:
         _submit(application, actor=actor, actor_label=actor_label, extra_update_fields=("number",))

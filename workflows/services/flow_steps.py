@@ -17,14 +17,11 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db import DatabaseError
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from viewflow.workflow.models import Process
 
-from creditfactory.core.rows import RowWriter
+from creditfactory.core.rows import RowReader, RowWriter, save_fields
 from creditfactory.core.state import change_state, change_state_where
 from creditfactory.organisations.models import WorkGroup
 
@@ -46,41 +43,38 @@ __all__ = [
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-# What the automated steps after a decision read of the application (assess_done, then the route's
-# review, approve, contract or reject steps); anything else is loaded when first touched.
-JOB_ROUND_FIELDS = ("number", "status", "external_reference", "amount", "partner", "product_version", "updated_at")
-
-
 # A row for most applications (the review task's SLA): built once per process (core.rows).
 _SLAS = RowWriter(TaskSla)
-_PROCESSES = RowWriter(Process)
+# The locked application (its row alone: FOR UPDATE OF) with what the steps read of it: its product
+# version and partner, and the product, whose code is what a webhook names it by. A node's work group.
+_LOCKED_APPLICATION = RowReader(CreditApplication, related=("product_version__product", "partner"), lock=True)
+_WORK_GROUPS = RowReader(WorkGroup)
 
 
 def save_process_data(process) -> None:
     """``process.save(update_fields=["data"])``, the statement built once per process (the steps
     save the process's data on most moves)."""
-    if not _PROCESSES.update(process, fields=("data",)):
-        raise DatabaseError("Save with update_fields did not affect any rows.")
+    save_fields(process, ("data",))
 
 
-def lock_application(application_id: int, *, fields=None) -> CreditApplication:
-    """The application's row, locked. Under the process lock the row is read once per locked
-    round (``workflows.locks.round_cached``): every later step of the round gets the same instance,
-    which holds the round's own changes. Outside a round it is read afresh every time. ``fields``
-    limits the columns read (the others are deferred)."""
+def lock_application(application_id: int) -> CreditApplication:
+    """The application's row, locked, with its product version, product and partner. Under the
+    process lock the row is read once per locked round (``workflows.locks.round_cached``): every
+    later step of the round gets the same instance, which holds the round's own changes. Outside a
+    round it is read afresh every time."""
 
     def load():
-        queryset = CreditApplication.objects.select_for_update(of=("self",))
-        # of=("self",): the joined product version and partner rows are not locked. The product's
-        # code is what a webhook names it by.
-        queryset = queryset.only(*fields) if fields else queryset.select_related("product_version", "partner")
-        return queryset.annotate(product_code=F("product_version__product__code")).get(pk=application_id)
+        application = _LOCKED_APPLICATION.get(application_id)
+        if application is None:
+            raise CreditApplication.DoesNotExist(f"No credit application {application_id}.")
+        application.product_code = application.product_version.product.code
+        return application
 
     return round_cached(("application", application_id), load)
 
 
-def _application(process, *, fields=None) -> CreditApplication:
-    return lock_application(process.data["application_id"], fields=fields)
+def _application(process) -> CreditApplication:
+    return lock_application(process.data["application_id"])
 
 
 def set_actor(process, *, actor=None, actor_label: str = "") -> None:
@@ -111,7 +105,7 @@ def move(application: CreditApplication, to_state: str, *, actor=None, actor_lab
         actor, actor_label = _actor(process)
     if application.status == to_state:
         if extra_update_fields:
-            application.save(update_fields=[*extra_update_fields, "updated_at"])
+            save_fields(application, [*extra_update_fields, "updated_at"])
         return
     user = actor if getattr(actor, "pk", None) else None
     change_state(application, to_state=to_state, machine=APPLICATION_MACHINE, actor=user,
@@ -169,7 +163,7 @@ def snapshot_work_group(process, node: str) -> WorkGroup | None:
     work_group_id = node_config(process, node).get("work_group")
     if not work_group_id:
         return None
-    return round_cached(("work_group", work_group_id), lambda: WorkGroup.objects.filter(pk=work_group_id).first())
+    return round_cached(("work_group", work_group_id), lambda: _WORK_GROUPS.get(work_group_id))
 
 
 def _decimal(value) -> Decimal | None:
@@ -342,9 +336,9 @@ def step_assessment_done(activation, result: dict) -> None:
     process.data["decision"] = summary
     set_actor(process, actor_label="system")
     save_process_data(process)
-    application = _application(process, fields=JOB_ROUND_FIELDS)
+    application = _application(process)
     application.decided_at = timezone.now()
-    application.save(update_fields=["decided_at", "updated_at"])
+    save_fields(application, ["decided_at", "updated_at"])
     # The job's own task is the one open place the application waits at (the flow has one token).
     emit(application, "application.decided", at_node=activation.flow_task.name,
          decision={"outcome": summary["outcome"], "reasons": customer_reasons})
@@ -411,7 +405,7 @@ def step_approve(activation) -> None:
     save_process_data(process)
     application.approved_by_id, application.approved_at = approver_id, timezone.now()
     application.approval_mode = mode
-    application.save(update_fields=["approved_by", "approved_at", "approval_mode", "updated_at"])
+    save_fields(application, ["approved_by", "approved_at", "approval_mode", "updated_at"])
     emit(application, "application.approved", approval=mode)
 
 

@@ -49,6 +49,7 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
 from creditfactory.core.models import IdempotencyKey, IdempotencyStatus
+from creditfactory.core.rows import RowWriter, save_fields
 
 from .auth import request_partner
 from .errors import Conflict, UnprocessableEntity
@@ -61,6 +62,8 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 _KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 # Response headers worth replaying besides the body.
 _STORED_HEADERS = ("Location",)
+# A key row per POST: its INSERT built once per process (core.rows).
+_KEYS = RowWriter(IdempotencyKey)
 
 _HEADER_DESCRIPTION = (
     "Makes the POST safe to retry. Send a unique value (e.g. a UUID) per operation, 1–255 printable ASCII "
@@ -116,9 +119,9 @@ def idempotency_claim(*, partner, key: str, endpoint: str, fingerprint: str) -> 
             # Committed before the view runs: on its own in autocommit (one statement), in a
             # savepoint when nested (tests).
             with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                record = IdempotencyKey.objects.create(
+                record = _KEYS.insert(IdempotencyKey(
                     partner=partner, key=key, endpoint=endpoint, request_hash=fingerprint, locked_at=now
-                )
+                ))
             return record, True
         except IntegrityError:
             pass
@@ -151,13 +154,12 @@ def idempotency_complete(*, record: IdempotencyKey, response) -> None:
     """Store a successful response. Call inside the transaction of the view's work."""
     body = "" if response.data is None else json.dumps(response.data, cls=JSONEncoder, ensure_ascii=False)
     headers = {name: response[name] for name in _STORED_HEADERS if response.has_header(name)}
-    IdempotencyKey.objects.filter(pk=record.pk).update(
-        status=IdempotencyStatus.COMPLETED,
-        response_status=response.status_code,
-        response_body=body,
-        response_headers=headers,
-        completed_at=timezone.now(),
-    )
+    record.status = IdempotencyStatus.COMPLETED
+    record.response_status = response.status_code
+    record.response_body = body
+    record.response_headers = headers
+    record.completed_at = timezone.now()
+    save_fields(record, ["status", "response_status", "response_body", "response_headers", "completed_at"])
 
 
 def idempotency_release(*, record: IdempotencyKey) -> None:
