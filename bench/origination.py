@@ -23,8 +23,10 @@ What it does:
    time to the server's ``decided_at``: median, p95 and max latency; decided per second (counted
    applications ÷ first send → last decision); the API's own answer time; outcomes; the CPU time
    gunicorn, the worker and the PostgreSQL backends spent per application (from /proc), which
-   bounds the throughput whatever the load; and the load average (the machine is shared: other
-   work shows up in the figures). ``--split`` measures the API and the worker apart instead.
+   bounds the throughput whatever the load; the load average, and the CPU the rest of the
+   machine took meanwhile (other processes, and time stolen by the hypervisor, from /proc/stat):
+   the machine is shared, and other work shows up in the figures. ``--split`` measures the API and
+   the worker apart instead.
 
 Target (issue 4): p95 ≤ 1 s and ≥ 30 applications decided per second on the 2-CPU machine.
 """
@@ -296,6 +298,16 @@ def cpu_by_role(processes: list[subprocess.Popen], database: str) -> dict[str, f
     return totals
 
 
+def machine_cpu() -> dict[str, float]:
+    """CPU seconds the whole machine has spent busy and had stolen by the hypervisor since boot,
+    from /proc/stat (Linux): what the run's own processes do not account for is someone else's."""
+    with open("/proc/stat") as fh:
+        values = [int(value) for value in fh.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = values[:8]
+    tick = os.sysconf("SC_CLK_TCK")
+    return {"busy": (user + nice + system + irq + softirq) / tick, "steal": steal / tick}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=600, help="applications counted")
@@ -335,6 +347,7 @@ def main() -> None:
 
         load_before = os.getloadavg()
         cpu_before = cpu_by_role(processes, name)
+        machine_before = machine_cpu()
         indexes = list(range(args.warmup, args.warmup + args.n))
         if args.split:
             # The two halves apart: the API alone with the worker stopped, then the worker alone
@@ -358,7 +371,10 @@ def main() -> None:
             submitted = submit_all(port, key, indexes, run, clients=args.clients, rate=args.rate)
             decided = wait_decided([row[0] for row in submitted], timeout=max(120, args.n))
             cpu_after = cpu_by_role(processes, name)
+            machine_after = machine_cpu()
             per_application = {role: (cpu_after[role] - cpu_before[role]) * 1000 / args.n for role in cpu_after}
+            per_application.update({f"machine {key}": (machine_after[key] - machine_before[key]) * 1000 / args.n
+                                    for key in machine_after})
         load_after = os.getloadavg()
 
         latencies = sorted(decided[pk] - sent for pk, sent, _answer in submitted)
@@ -388,6 +404,9 @@ def main() -> None:
                   f"{os.cpu_count() * 1000 / platform_total:.1f} applications/s on {os.cpu_count()} CPUs with "
                   f"nothing else running; the load generator (this process) took "
                   f"{per_application['load generator']:.0f} ms more of the same CPUs")
+            others = per_application["machine busy"] - platform_total - per_application["load generator"]
+            print(f"the rest of the machine: other processes {max(others, 0):.1f} ms per application, "
+                  f"stolen by the hypervisor {per_application['machine steal']:.1f} ms")
     finally:
         for process in processes:
             process.terminate()
