@@ -22,7 +22,7 @@ What it does:
 4. Waits until every application has its automated decision and reports, from the client's send
    time to the server's ``decided_at``: median, p95 and max latency; decided per second (counted
    applications ÷ first send → last decision); the API's own answer time; outcomes; the CPU time
-   gunicorn, the worker and the PostgreSQL backends spent per application (from /proc), which
+   gunicorn, the worker and the PostgreSQL server spent per application (from /proc), which
    bounds the throughput whatever the load; the load average, and the CPU the rest of the
    machine took meanwhile (other processes, and time stolen by the hypervisor, from /proc/stat):
    the machine is shared, and other work shows up in the figures. ``--split`` measures the API and
@@ -257,19 +257,23 @@ def wait_decided(ids: list[int], timeout: float) -> dict[int, float]:
     raise SystemExit(f"only {len(rows)} of {len(ids)} applications were decided within {timeout:.0f} s")
 
 
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, CPU seconds used) of a process, from /proc (Linux)."""
+def _stat(pid: int) -> tuple[int, float, float] | None:
+    """(parent pid, CPU seconds used, CPU seconds of its exited and reaped children) of a process,
+    from /proc (Linux)."""
     try:
         with open(f"/proc/{pid}/stat") as fh:
             fields = fh.read().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
 
 
 def cpu_by_role(processes: list[subprocess.Popen], database: str) -> dict[str, float]:
-    """CPU seconds used so far by the web server, the worker (each with its children) and the
-    PostgreSQL backends serving the benchmark database."""
+    """CPU seconds used so far by the web server, the worker (each with its children) and
+    PostgreSQL: every server process (backends, WAL writer, checkpointer) and, through the
+    postmaster's children times, the backends that exited during the run: nothing else uses the
+    database server while the benchmark runs (``database`` is kept for the signature)."""
     # The web server first, then the worker processes.
     roots = {process.pid: "web" if index == 0 else "worker" for index, process in enumerate(processes)}
     totals = {"web": 0.0, "worker": 0.0, "postgres": 0.0, "redis": 0.0}
@@ -278,7 +282,7 @@ def cpu_by_role(processes: list[subprocess.Popen], database: str) -> dict[str, f
         stat = _stat(pid)
         if stat is None:
             continue
-        parent, seconds = stat
+        parent, seconds, reaped = stat
         role = roots.get(pid) or roots.get(parent)
         if role is None:
             try:
@@ -286,10 +290,11 @@ def cpu_by_role(processes: list[subprocess.Popen], database: str) -> dict[str, f
                     command = fh.read().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            if command.startswith("postgres: ") and f" {database} " in command:
+            if command.startswith("postgres: "):
+                role = "postgres"  # a backend or one of the server's own processes
+            elif command.split(" ", 1)[0].endswith("/postgres"):
                 role = "postgres"
-            elif command.startswith("postgres: ") and ("walwriter" in command or "wal writer" in command):
-                role = "postgres"  # the WAL writer flushes every commit of the run
+                seconds += reaped  # the postmaster: backends that have exited since it started
             elif command.startswith("redis-server"):
                 role = "redis"
         if role is not None:
