@@ -16,6 +16,16 @@ def signing_send_reminders(business_date: str | None = None) -> dict:
     return send(business_date=day)
 
 
+@shared_task(name="workflows.documents_sweep", acks_late=True)
+def documents_sweep() -> dict:
+    """Daily (beat, entry ``workflows.documents-sweep``): delete stored document files that no
+    document row names, once older than ``WORKFLOW_DOCUMENT_ORPHAN_HOURS``. Safe to re-run."""
+    from .services.documents import documents_sweep_orphans
+
+    result = documents_sweep_orphans()
+    return {"checked": result.checked, "kept_young": result.kept_young, "deleted": result.deleted}
+
+
 # --- The credit flow: the Celery job node and SLA escalation ---------------------------------------
 
 # Eager mode re-runs a job that asked to be retried at once, at most this many times.

@@ -30,6 +30,16 @@ WORKFLOW_DEFAULT_WORK_GROUPS = {"review": "review", "approval": "approval", "sig
 # Uploaded application documents: largest size and accepted types.
 WORKFLOW_DOCUMENT_MAX_BYTES = env_int("WORKFLOW_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
 WORKFLOW_DOCUMENT_CONTENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
+# A stored document file no document row names (its upload's transaction rolled back) is deleted
+# by the daily sweep once it is this many hours old; the local time the sweep runs.
+WORKFLOW_DOCUMENT_ORPHAN_HOURS = env_int("WORKFLOW_DOCUMENT_ORPHAN_HOURS", 24)
+WORKFLOW_DOCUMENT_SWEEP_HOUR = env_int("WORKFLOW_DOCUMENT_SWEEP_HOUR", 3)
+WORKFLOW_DOCUMENT_SWEEP_MINUTE = env_int("WORKFLOW_DOCUMENT_SWEEP_MINUTE", 15)
+
+WORKFLOWS_BEAT_SCHEDULE["workflows.documents-sweep"] = {
+    "task": "workflows.documents_sweep",
+    "schedule": crontab(hour=WORKFLOW_DOCUMENT_SWEEP_HOUR, minute=WORKFLOW_DOCUMENT_SWEEP_MINUTE),
+}
 
 WORKFLOWS_BEAT_SCHEDULE["workflows.sla-escalation"] = {
     "task": "workflows.sla_escalate",
