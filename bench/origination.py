@@ -269,11 +269,11 @@ def _stat(pid: int) -> tuple[int, float, float] | None:
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
 
 
-def cpu_by_role(processes: list[subprocess.Popen], database: str) -> dict[str, float]:
+def cpu_by_role(processes: list[subprocess.Popen]) -> dict[str, float]:
     """CPU seconds used so far by the web server, the worker (each with its children) and
     PostgreSQL: every server process (backends, WAL writer, checkpointer) and, through the
     postmaster's children times, the backends that exited during the run: nothing else uses the
-    database server while the benchmark runs (``database`` is kept for the signature)."""
+    database server while the benchmark runs."""
     # The web server first, then the worker processes.
     roots = {process.pid: "web" if index == 0 else "worker" for index, process in enumerate(processes)}
     totals = {"web": 0.0, "worker": 0.0, "postgres": 0.0, "redis": 0.0}
@@ -351,7 +351,7 @@ def main() -> None:
         wait_decided([row[0] for row in warm], timeout=120)
 
         load_before = os.getloadavg()
-        cpu_before = cpu_by_role(processes, name)
+        cpu_before = cpu_by_role(processes)
         machine_before = machine_cpu()
         indexes = list(range(args.warmup, args.warmup + args.n))
         if args.split:
@@ -375,7 +375,7 @@ def main() -> None:
         else:
             submitted = submit_all(port, key, indexes, run, clients=args.clients, rate=args.rate)
             decided = wait_decided([row[0] for row in submitted], timeout=max(120, args.n))
-            cpu_after = cpu_by_role(processes, name)
+            cpu_after = cpu_by_role(processes)
             machine_after = machine_cpu()
             per_application = {role: (cpu_after[role] - cpu_before[role]) * 1000 / args.n for role in cpu_after}
             per_application.update({f"machine {key}": (machine_after[key] - machine_before[key]) * 1000 / args.n

@@ -20,10 +20,11 @@ def signing_send_reminders(business_date: str | None = None) -> dict:
 def documents_sweep() -> dict:
     """Daily (beat, entry ``workflows.documents-sweep``): delete stored document files that no
     document row names, once older than ``WORKFLOW_DOCUMENT_ORPHAN_HOURS``. Safe to re-run."""
+    from dataclasses import asdict
+
     from .services.documents import documents_sweep_orphans
 
-    result = documents_sweep_orphans()
-    return {"checked": result.checked, "kept_young": result.kept_young, "deleted": result.deleted}
+    return asdict(documents_sweep_orphans())
 
 
 # --- The credit flow: the Celery job node and SLA escalation ---------------------------------------

@@ -56,7 +56,8 @@ def _modified(storage, name: str) -> datetime | None:
 def documents_sweep_orphans(*, now: datetime | None = None, older_than_hours: int | None = None) -> SweepResult:
     """Delete the stored document files no ``ApplicationDocument`` refers to, once they are older
     than ``older_than_hours`` (default ``WORKFLOW_DOCUMENT_ORPHAN_HOURS``). A file whose age the
-    storage cannot tell is kept. Safe to re-run and to run beside uploads."""
+    storage cannot tell is kept. Safe to re-run and to run beside uploads (an upload commits its row
+long before its file is old enough to be swept)."""
     now = now or timezone.now()
     hours = settings.WORKFLOW_DOCUMENT_ORPHAN_HOURS if older_than_hours is None else older_than_hours
     cutoff = now - timedelta(hours=hours)
@@ -73,9 +74,6 @@ def documents_sweep_orphans(*, now: datetime | None = None, older_than_hours: in
             modified = _modified(storage, name)
             if modified is None or modified > cutoff:
                 kept_young += 1
-                continue
-            # Checked again just before deleting: an upload may have committed its row meanwhile.
-            if ApplicationDocument.objects.filter(file=name).exists():
                 continue
             storage.delete(name)
             deleted += 1
