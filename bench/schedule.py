@@ -22,7 +22,7 @@ from pathlib import Path
 # path by itself.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from servicing.engine import (  # noqa: E402
+from products.engine import (  # noqa: E402
     LoanTerms,
     Method,
     TermUnit,

@@ -10,7 +10,8 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from creditfactory.core.money import percent_to_fraction
-from servicing import engine
+
+from . import engine
 
 MONTHLY_METHODS = {"equal_installment", "equal_principal", "interest_first"}
 # A representative principal for the APR check: the APR barely depends on the amount, and a

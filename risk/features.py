@@ -15,7 +15,7 @@ How each feature is derived (``as_of`` defaults to the application's creation da
 * ``amount``, ``purpose``, ``channel``: the application's. ``product_type``: its product
   version's. ``term_months``: the term in months; a term in days is days / 30 rounded up.
 * ``payment_to_income``: the monthly-equivalent first installment ÷ monthly income, to 4
-  decimals (ROUND_HALF_UP). The installment comes from ``servicing.engine`` for the
+  decimals (ROUND_HALF_UP). The installment comes from ``products.engine`` for the
   application's amount, term and repayment method at the product version's default rate
   (rate basis, day count, upfront fee, interest interval of the version), starting on
   ``as_of``. Monthly-equivalent: the first installment's payment divided by the months it
@@ -47,12 +47,12 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from django.utils import timezone
 
 from creditfactory.core.money import percent_to_fraction
+from products import engine
 from products.validation import annual_rate_fraction
 from risk.catalogue import CATALOGUE, SOURCES
 from risk.datasources.adapter import configs_for, encode_result, merge_own_lists, own_list_summary, sources_fetch
 from risk.datasources.base import RESULT_FIELDS, Query
 from risk.validators import age_on
-from servicing import engine
 
 __all__ = [
     "DataSourceUnavailable",

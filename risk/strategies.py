@@ -1,6 +1,6 @@
 """Limit strategy (额度授信策略) and risk-based pricing (风险定价). Pure code over a published
 strategy version's definition, the product version and the loan request; amounts come from the
-repayment engine (``servicing.engine``), so a limit's affordability and a price's APR are computed
+repayment engine (``products.engine``), so a limit's affordability and a price's APR are computed
 the way the loan will be scheduled.
 
 Limit: the band for the applicant's grade and monthly income gives a multiple of that income; the
@@ -15,7 +15,7 @@ average too).
 
 Pricing: each grade sits at a position in the product's rate band (0 % = the product's minimum
 rate, 100 % = its maximum), so one strategy serves products with different bands and quoting
-bases and can never price outside the band. The APR (IRR, ``servicing.engine.compute_apr``) is
+bases and can never price outside the band. The APR (IRR, ``products.engine.compute_apr``) is
 then checked against the product's cap **for the requested terms** (method, term, the principal
 that will be lent, the product's upfront fee): the product's publication already proved the
 worst case over its methods and extreme terms at the maximum rate; what matters here is the loan
@@ -33,8 +33,8 @@ from functools import lru_cache
 from typing import Any
 
 from creditfactory.core.money import floor_to_step, percent_to_fraction
+from products import engine
 from products.validation import annual_rate_fraction
-from servicing import engine
 
 __all__ = ["LimitBand", "LimitResult", "LimitSpec", "LoanRequest", "PricingResult", "PricingSpec", "apr_for",
            "compute_limit", "compute_price", "monthly_burden"]

@@ -8,10 +8,9 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from creditfactory.core.money import percent_to_fraction
+from products import engine
 from products.models import ProductVersion
 from products.validation import annual_rate_fraction
-
-from . import engine
 
 # Engine input names → calculator field names, so an engine error lands on the field the user typed.
 ENGINE_FIELD_NAMES = {

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from creditfactory.core.money import quantize_fen
 from creditfactory.core.state import record_transition
 
-from .engine.dates import add_months
+from products.engine.dates import add_months
 from .models import CreditLine, CreditLineStatus
 
 __all__ = ["credit_line_grant"]

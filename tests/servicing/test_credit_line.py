@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from creditfactory.core.state import transitions_for
 from risk.services.decisions import risk_assess
-from servicing.engine.dates import add_months
+from products.engine.dates import add_months
 from servicing.models import CreditLine
 from servicing.services import credit_line_grant
 from tests.risk.factories import make_applicant, make_application

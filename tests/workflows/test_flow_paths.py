@@ -12,7 +12,7 @@ from viewflow.workflow.status import PROCESS, STATUS
 from creditfactory.core.models import WebhookEvent
 from creditfactory.core.state import transitions_for
 from risk.models import Decision
-from servicing.engine.dates import add_months
+from products.engine.dates import add_months
 from servicing.models import CreditLine
 from tests.core.factories import make_partner
 from tests.workflows.factories import at, make_schedule

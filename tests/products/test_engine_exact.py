@@ -11,7 +11,7 @@ from decimal import ROUND_DOWN, Decimal, localcontext
 
 import pytest
 
-from servicing.engine import (
+from products.engine import (
     DayCount,
     LoanTerms,
     Method,

@@ -14,7 +14,7 @@ from itertools import pairwise
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from servicing.engine import (
+from products.engine import (
     DayCount,
     LoanTerms,
     Method,

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from servicing.engine import (
+from products.engine import (
     DayCount,
     Installment,
     LoanTerms,

@@ -163,7 +163,7 @@ class AprResult:
     Single-payment methods: ``periodic_irr`` is the daily compound IRR on actual days,
     ``periods_per_year`` the day count's days in a year, and
     effective = (1 + periodic_irr) ^ periods_per_year - 1 (nominal is the simple rate).
-    See ``servicing.engine.apr``.
+    See ``products.engine.apr``.
     """
 
     nominal_percent: Decimal
