@@ -6,61 +6,28 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils.translation import gettext_lazy as _, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from creditfactory.core.fields import MoneyField, PercentField
 from creditfactory.core.models import TimeStampedModel
 
+from .choices import DayCount, ProductStatus, ProductType, Purpose, RateBasis, RepaymentMethod, TermUnit
+from .validation import validate_product_terms
 
-class ProductType(models.TextChoices):
-    CONSUMER = "consumer", _("Consumer loan (消费贷)")
-    CASH = "cash", _("Cash loan (现金贷)")
-    SCENARIO_INSTALLMENT = "scenario_installment", _("Scenario installment (场景分期)")
-    SMALL_BUSINESS = "small_business", _("Small-business loan (经营贷)")
-    REVOLVING_LINE = "revolving_line", _("Revolving line (循环额度)")
-
-
-class ProductStatus(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    ACTIVE = "active", _("Active")
-    RETIRED = "retired", pgettext_lazy("product status", "Retired")
-
-
-class TermUnit(models.TextChoices):
-    MONTHS = "months", _("Months")
-    DAYS = "days", _("Days")
-
-
-class RateBasis(models.TextChoices):
-    ANNUAL = "annual", _("Annual rate (年利率)")
-    DAILY = "daily", _("Daily rate (日利率)")
-
-
-class DayCount(models.TextChoices):
-    ACT_360 = "ACT/360", _("ACT/360")
-    ACT_365 = "ACT/365", _("ACT/365")
-
-
-class RepaymentMethod(models.TextChoices):
-    EQUAL_INSTALLMENT = "equal_installment", _("Equal installment (等额本息)")
-    EQUAL_PRINCIPAL = "equal_principal", _("Equal principal (等额本金)")
-    INTEREST_FIRST = "interest_first", _("Interest first, principal at maturity (先息后本)")
-    BULLET = "bullet", _("Bullet: principal and interest at maturity (一次性还本付息)")
-    REVOLVING = "revolving", _("Revolving, daily interest (随借随还)")
-
-
-class Purpose(models.TextChoices):
-    CONSUMPTION = "consumption", _("Daily consumption")
-    EMERGENCY = "emergency", _("Emergency / short-term needs")
-    EDUCATION = "education", _("Education")
-    RENOVATION = "renovation", _("Home renovation")
-    TRAVEL = "travel", _("Travel")
-    MEDICAL = "medical", _("Medical")
-    DURABLE_GOODS = "durable_goods", _("Durable goods")
-    WORKING_CAPITAL = "working_capital", _("Business working capital")
-    EQUIPMENT = "equipment", _("Business equipment")
-    INVENTORY = "inventory", _("Business inventory")
+# The choices are defined in products.choices; they stay importable from here.
+__all__ = [
+    "DayCount",
+    "LoanProduct",
+    "ProductStatus",
+    "ProductTerms",
+    "ProductType",
+    "ProductVersion",
+    "Purpose",
+    "RateBasis",
+    "RepaymentMethod",
+    "TermUnit",
+]
 
 
 class ProductTerms(models.Model):
@@ -127,8 +94,6 @@ class ProductTerms(models.Model):
         return [f.name for f in ProductTerms._meta.get_fields() if f.concrete]
 
     def clean(self):
-        from .validation import validate_product_terms
-
         errors = validate_product_terms(self)
         if errors:
             raise ValidationError(errors)

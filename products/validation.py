@@ -12,8 +12,10 @@ from django.utils.translation import gettext as _
 from creditfactory.core.money import percent_to_fraction
 
 from . import engine
+from .choices import ProductType, Purpose, RateBasis, RepaymentMethod, TermUnit
 
-MONTHLY_METHODS = {"equal_installment", "equal_principal", "interest_first"}
+# The methods scheduled in months (the engine refuses a term in days for them).
+MONTHLY_METHODS = frozenset(method for method in engine.Method if not method.is_single_payment)
 # A representative principal for the APR check: the APR barely depends on the amount, and a
 # round figure keeps fen rounding from moving it.
 _APR_PROBE_START = date(2026, 1, 15)
@@ -22,7 +24,7 @@ _APR_PROBE_START = date(2026, 1, 15)
 def annual_rate_fraction(*, rate_percent: Decimal, rate_basis: str, day_count: str) -> Decimal:
     """A product rate as an annual fraction: daily rates × 360 (ACT/360) or × 365 (ACT/365)."""
     fraction = percent_to_fraction(rate_percent)
-    if rate_basis == "daily":
+    if rate_basis == RateBasis.DAILY:
         return engine.daily_to_annual(fraction, engine.DayCount(day_count))
     return fraction
 
@@ -65,8 +67,6 @@ def _range_errors(terms, errors):
 
 
 def _method_errors(terms, errors):
-    from .models import ProductType, Purpose, RepaymentMethod, TermUnit
-
     methods = list(terms.repayment_methods or [])
     known = set(RepaymentMethod.values)
     if not methods:
@@ -142,8 +142,6 @@ def validate_product_terms(terms) -> dict[str, list[str]]:
         return errors
     apr, case = worst_case_apr(terms)
     if apr > terms.apr_cap_percent:
-        from .models import RepaymentMethod
-
         errors.setdefault("rate_max_percent", []).append(
             _("The worst-case APR is %(apr)s %% (%(method)s, %(term)s %(unit)s at the maximum rate of %(rate)s %% "
               "with an upfront fee of %(fee)s %%), above the APR cap of %(cap)s %%.")

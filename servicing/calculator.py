@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from creditfactory.core.money import percent_to_fraction
 from products import engine
-from products.models import ProductVersion
+from products.models import ProductVersion, RateBasis
 from products.validation import annual_rate_fraction
 
 # Engine input names → calculator field names, so an engine error lands on the field the user typed.
@@ -54,7 +54,7 @@ def _product_errors(version: ProductVersion, *, principal, term, term_unit, meth
     if method not in version.repayment_methods:
         errors["method"] = [_("Product %(code)s does not offer this repayment method.") % {"code": version.code}]
     if rate_basis != version.rate_basis:
-        wanted = "annual_rate_percent" if version.rate_basis == "annual" else "daily_rate_percent"
+        wanted = "annual_rate_percent" if version.rate_basis == RateBasis.ANNUAL else "daily_rate_percent"
         errors[rate_field] = [_("Product %(code)s quotes its rate as %(field)s.")
                               % {"code": version.code, "field": wanted}]
     elif not version.rate_min_percent <= rate_percent <= version.rate_max_percent:
@@ -79,7 +79,7 @@ def schedule_calculate(
     product_version: ProductVersion | None = None,
     day_count: str | None = None,
 ) -> Quote:
-    rate_field = "annual_rate_percent" if rate_basis == "annual" else "daily_rate_percent"
+    rate_field = "annual_rate_percent" if rate_basis == RateBasis.ANNUAL else "daily_rate_percent"
     if product_version is not None:
         errors = _product_errors(product_version, principal=principal, term=term, term_unit=term_unit, method=method,
                                  rate_percent=rate_percent, rate_field=rate_field, rate_basis=rate_basis)
@@ -90,7 +90,7 @@ def schedule_calculate(
             upfront_fee_percent = product_version.upfront_fee_percent
         if interest_every_months is None:
             interest_every_months = product_version.interest_every_months
-    day_count = day_count or "ACT/360"
+    day_count = day_count or engine.DayCount.ACT_360
     try:
         terms = engine.LoanTerms(
             principal=principal,

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from products.models import LoanProduct, ProductStatus, RepaymentMethod, TermUnit
+from products.models import LoanProduct, ProductStatus, RateBasis, RepaymentMethod, TermUnit
 
 CALCULATOR_METHODS = [
     RepaymentMethod.EQUAL_INSTALLMENT,
@@ -61,7 +61,7 @@ class CalculatorInputSerializer(serializers.Serializer):
         return {
             "principal": data["principal"],
             "rate_percent": annual if annual is not None else data["daily_rate_percent"],
-            "rate_basis": "annual" if annual is not None else "daily",
+            "rate_basis": RateBasis.ANNUAL if annual is not None else RateBasis.DAILY,
             "term": data["term"],
             "term_unit": data["term_unit"],
             "method": data["method"],
