@@ -223,7 +223,7 @@ def _applicant_features(applicant, as_of: date) -> dict:
 
 
 def term_in_months(term: int, term_unit: str) -> int:
-    if term_unit == "days":
+    if term_unit == engine.TermUnit.DAYS:
         return int((Decimal(term) / 30).to_integral_value(rounding=ROUND_CEILING))
     return term
 

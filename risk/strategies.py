@@ -39,7 +39,7 @@ from products.validation import annual_rate_fraction
 __all__ = ["LimitBand", "LimitResult", "LimitSpec", "LoanRequest", "PricingResult", "PricingSpec", "apr_for",
            "compute_limit", "compute_price", "monthly_burden"]
 
-AMORTISING = {"equal_installment", "equal_principal"}
+AMORTISING = {engine.Method.EQUAL_INSTALLMENT, engine.Method.EQUAL_PRINCIPAL}
 _PROBE_PRINCIPAL = Decimal("10000.00")
 
 
@@ -70,7 +70,7 @@ def _schedule(principal: Decimal, rate_percent: Decimal, request: LoanRequest, k
 
 
 def _months(request: LoanRequest) -> Decimal:
-    return Decimal(request.term) if request.term_unit == "months" else Decimal(request.term) / Decimal(30)
+    return Decimal(request.term) if request.term_unit == engine.TermUnit.MONTHS else Decimal(request.term) / Decimal(30)
 
 
 def monthly_burden(product, request: LoanRequest, *, rate_percent: Decimal, principal: Decimal = _PROBE_PRINCIPAL
