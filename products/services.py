@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from creditfactory.core.state import StateMachine, change_state, record_transition
 
+from .locks import product_lock
 from .models import LoanProduct, ProductStatus, ProductTerms, ProductVersion
 
 PRODUCT_STATES = StateMachine(
@@ -18,7 +19,7 @@ PRODUCT_STATES = StateMachine(
 
 
 def _lock(product: LoanProduct, actor=None) -> LoanProduct:
-    locked = LoanProduct.objects.select_for_update().get(pk=product.pk)
+    locked = product_lock(product.pk)
     # simple-history records the acting user from the request; services called outside a
     # request (commands, tasks, tests) name the actor explicitly.
     if getattr(actor, "pk", None):
