@@ -2,9 +2,9 @@
 
 import copy
 
-from django.db import connection
 from django.utils.translation import gettext as _
 
+from .fastpath import product_offer_read
 from .models import LoanProduct, ProductStatus, ProductVersion
 
 
@@ -24,27 +24,6 @@ _VERSION_CACHE: dict[tuple, ProductVersion] = {}
 _VERSION_CACHE_MAX = 1_000
 
 
-def _origination_sql() -> str:
-    quote = connection.ops.quote_name
-    through = _partner_products_through()
-    product_column = next(f.column for f in through._meta.concrete_fields
-                          if getattr(f, "related_model", None) is LoanProduct)
-    partner_column = next(f.column for f in through._meta.concrete_fields
-                          if f.is_relation and f.related_model is not LoanProduct)
-    return (
-        f"SELECT p.id, p.status, p.current_version_id, p.updated_at, "
-        f"EXISTS (SELECT 1 FROM {quote(through._meta.db_table)} pp "
-        f"WHERE pp.{quote(product_column)} = p.id AND pp.{quote(partner_column)} = %s) "
-        f"FROM {quote(LoanProduct._meta.db_table)} p WHERE p.code = %s"
-    )
-
-
-def _partner_products_through():
-    from creditfactory.organisations.models import Partner
-
-    return Partner.products.through
-
-
 def _cached_version(version_id: int, product_stamp) -> ProductVersion:
     key = (version_id, product_stamp)
     version = _VERSION_CACHE.get(key)
@@ -61,17 +40,14 @@ def product_version_for_origination(*, code: str, partner=None) -> ProductVersio
     its product loaded. One query (the version itself comes from the per-process cache; each
     caller gets its own copy). With ``partner``, a product on offer that the partner does not
     sell raises ``ProductNotOpenToPartner``."""
-    with connection.cursor() as cursor:
-        cursor.execute(_origination_sql(), [getattr(partner, "pk", None), code])
-        row = cursor.fetchone()
-    if row is None:
+    offer = product_offer_read(code=code, partner_id=getattr(partner, "pk", None))
+    if offer is None:
         raise ProductNotAvailable(_("Unknown product %(code)s.") % {"code": code})
-    _product_id, status, version_id, stamp, open_to_partner = row
-    if status != ProductStatus.ACTIVE or version_id is None:
+    if offer.status != ProductStatus.ACTIVE or offer.current_version_id is None:
         raise ProductNotAvailable(_("Product %(code)s is not on offer.") % {"code": code})
-    if partner is not None and not open_to_partner:
+    if partner is not None and not offer.open_to_partner:
         raise ProductNotOpenToPartner(_("Product %(code)s is not open to this partner.") % {"code": code})
-    return _cached_version(version_id, stamp)
+    return _cached_version(offer.current_version_id, offer.updated_at)
 
 
 _PUBLISHED: dict[int, ProductVersion] = {}
