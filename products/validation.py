@@ -25,7 +25,7 @@ def annual_rate_fraction(*, rate_percent: Decimal, rate_basis: str, day_count: s
     """A product rate as an annual fraction: daily rates × 360 (ACT/360) or × 365 (ACT/365)."""
     fraction = percent_to_fraction(rate_percent)
     if rate_basis == RateBasis.DAILY:
-        return engine.daily_to_annual(fraction, engine.DayCount(day_count))
+        return engine.daily_to_annual(fraction, day_count=engine.DayCount(day_count))
     return fraction
 
 

@@ -16,12 +16,12 @@ from .types import DayCount
 __all__ = ["annual_to_daily", "daily_to_annual"]
 
 
-def daily_to_annual(daily_rate: Decimal, day_count: DayCount = DayCount.ACT_360) -> Decimal:
+def daily_to_annual(daily_rate: Decimal, *, day_count: DayCount = DayCount.ACT_360) -> Decimal:
     """Annual rate (fraction) from a daily rate (fraction): 0.0005 -> 0.18 under ACT/360."""
     return MONEY_CONTEXT.multiply(_rate(daily_rate), Decimal(DayCount(day_count).days_in_year))
 
 
-def annual_to_daily(annual_rate: Decimal, day_count: DayCount = DayCount.ACT_360) -> Decimal:
+def annual_to_daily(annual_rate: Decimal, *, day_count: DayCount = DayCount.ACT_360) -> Decimal:
     """Daily rate (fraction) from an annual rate (fraction): 0.18 -> 0.0005 under ACT/360."""
     return MONEY_CONTEXT.divide(_rate(annual_rate), Decimal(DayCount(day_count).days_in_year))
 

@@ -83,13 +83,13 @@ class ScheduleError(ValueError):
         return self.message
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LoanTerms:
     """Everything a repayment schedule depends on.
 
     ``annual_rate`` and ``upfront_fee_rate`` are fractions (0.06 = 6 %). ``principal`` is
     normalised to the fen. String values of the enums (as stored by Django choices) are
-    accepted and converted.
+    accepted and converted. Built by keyword only: ten inputs, several of the same type.
     """
 
     principal: Decimal

@@ -489,8 +489,8 @@ def test_quantize_fen_rounds_half_up():
 
 def test_rate_conversions_use_the_day_count():
     assert daily_to_annual(D("0.0005")) == D("0.18")
-    assert daily_to_annual(D("0.0002"), DayCount.ACT_365) == D("0.073")
+    assert daily_to_annual(D("0.0002"), day_count=DayCount.ACT_365) == D("0.073")
     assert annual_to_daily(D("0.18")) == D("0.0005")
-    assert annual_to_daily(D("0.073"), DayCount.ACT_365) == D("0.0002")
+    assert annual_to_daily(D("0.073"), day_count=DayCount.ACT_365) == D("0.0002")
     assert DayCount.ACT_360.days_in_year == 360
     assert DayCount.ACT_365.days_in_year == 365
