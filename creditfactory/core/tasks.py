@@ -14,10 +14,8 @@ def enqueue_on_commit(task, *args, **kwargs):
 @shared_task(name="core.ping", acks_late=True)
 def ping(token: str) -> dict:
     """Round-trip check for operators and the worker test: proves the worker reaches the database."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        (one,) = cursor.fetchone()
-    return {"token": token, "database": connection.settings_dict["NAME"], "db_ok": one == 1}
+    connection.ensure_connection()
+    return {"token": token, "database": connection.settings_dict["NAME"], "db_ok": connection.is_usable()}
 
 
 # Tasks of core sub-packages, imported so Celery's autodiscovery of ``creditfactory.core.tasks``
