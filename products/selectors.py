@@ -40,7 +40,7 @@ def _origination_sql() -> str:
 
 
 def _partner_products_through():
-    from creditfactory.organisations.models import Partner
+    from creditfactory.partners.models import Partner
 
     return Partner.products.through
 
