@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "workflows",
     "servicing",
     "collection",
+    # The composition root: its management commands (demo) span every app.
+    "creditfactory",
 ]
 
 MIDDLEWARE = [
