@@ -25,14 +25,11 @@ from creditfactory.partners.models import (
 )
 from tests.factories import make_branch, make_product, make_staff
 
-# The latest migrations before the move, of every app the move touches; "partners" did not exist.
-BEFORE_THE_MOVE = [
-    ("core", "0002_initial"),
-    ("organisations", "0002_standard_roles"),
-    ("workflows", "0003_flow_task_names"),
-    ("servicing", "0002_initial"),
-    ("partners", None),
-]
+# Every migration of the move depends on partners.0001 (core.0003, organisations.0003,
+# workflows.0004, servicing.0003, partners.0002): unapplying the partners app takes the database
+# back to the layout before it — core at 0002_initial, organisations at 0002_standard_roles,
+# workflows at 0003_flow_task_names, servicing at 0002_initial — and leaves everything else as is.
+BEFORE_THE_MOVE = [("partners", None)]
 
 pytestmark = [
     pytest.mark.django_db,
@@ -113,8 +110,12 @@ def test_migrate_keeps_every_row_of_the_moved_models_with_its_id():
     user, staff = make_staff("operator"), make_staff("desk")
     latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
 
-    ids = _seed_the_old_layout(_old_apps(_migrate(BEFORE_THE_MOVE)), branch=branch, product=product, user=user,
-                               staff=staff)
+    executor = _migrate(BEFORE_THE_MOVE)
+    applied = MigrationRecorder(connection).applied_migrations()
+    assert {("core", "0002_initial"), ("organisations", "0002_standard_roles")} <= set(applied)
+    assert not {key for key in applied if key[0] == "partners" or key in (
+        ("core", "0003_partner_platform_moved"), ("organisations", "0003_partner_platform_moved"))}
+    ids = _seed_the_old_layout(_old_apps(executor), branch=branch, product=product, user=user, staff=staff)
     _migrate(latest)
 
     partner = Partner.objects.get(pk=ids["partner"])
