@@ -62,7 +62,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from creditfactory.organisations.models import Branch  # noqa: E402
-from creditfactory.organisations.partners import partner_api_key_issue, partner_create  # noqa: E402
+from creditfactory.partners.services.partners import partner_api_key_issue, partner_create  # noqa: E402
 from products.models import LoanProduct  # noqa: E402
 from risk.models import Decision  # noqa: E402
 from risk.validators import build_credit_code, build_resident_id  # noqa: E402

@@ -10,7 +10,7 @@ from viewflow.contrib.auth import AuthViewset
 from .backoffice import site
 from .core.api.errors import api_not_found
 
-API_URL_MODULES = ("creditfactory.core.api.urls", "products.urls", "risk.urls", "workflows.urls", "servicing.urls",
+API_URL_MODULES = ("creditfactory.partners.urls", "products.urls", "risk.urls", "workflows.urls", "servicing.urls",
                    "collection.urls")
 api_v1 = [path("", include(module)) for module in API_URL_MODULES]
 

@@ -6,9 +6,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
-from creditfactory.core.api.auth import PartnerApiMixin
 from creditfactory.core.api.schema import error_responses
-from creditfactory.core.api.scoping import get_partner_object_or_404
+from creditfactory.partners.auth import PartnerApiMixin
+from creditfactory.partners.scoping import get_partner_object_or_404
 
 from .calculator import CalculatorError, schedule_calculate
 from .models import CreditLine, CreditLineStatus

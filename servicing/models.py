@@ -47,7 +47,7 @@ class CreditLine(TimeStampedModel):
                                  help_text=_("Empty when the automated assessment failed and staff decided."))
     branch = models.ForeignKey("organisations.Branch", verbose_name=_("branch"), on_delete=models.PROTECT,
                                related_name="credit_lines")
-    partner = models.ForeignKey("organisations.Partner", verbose_name=_("partner"), null=True, blank=True,
+    partner = models.ForeignKey("partners.Partner", verbose_name=_("partner"), null=True, blank=True,
                                 on_delete=models.PROTECT, related_name="credit_lines")
     limit = MoneyField(_("limit"))
     used = MoneyField(_("used"), default=0)

@@ -25,12 +25,12 @@ from django.db import connection
 from django.test import Client
 
 from creditfactory.celery import app as celery_app
-from creditfactory.core.api.webhooks import webhook_signature
-from creditfactory.core.models import DeliveryStatus, WebhookDelivery
+from creditfactory.partners.models import DeliveryStatus, WebhookDelivery
+from creditfactory.partners.services.delivery import webhook_signature
 from risk.models import Decision
 from servicing.models import CreditLine
-from tests.core.hook_server import HookServer
 from tests.factories import make_staff
+from tests.partners.hook_server import HookServer
 from tests.workflows.api_factories import URL, api_setup, body, ensure_permissions, signing_schedule
 from workflows.models import CreditApplication, SigningAppointment
 

@@ -17,7 +17,7 @@ from django.core import signals
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings as hypothesis_settings
 
-from creditfactory.core.api import webhooks
+from creditfactory.partners.services import webhooks
 from schemathesis import checks
 from tests.factories import make_staff
 from tests.workflows.api_factories import URL, api_setup, body, signing_schedule

@@ -29,11 +29,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from viewflow.workflow.exceptions import FlowLockFailed
 
-from creditfactory.core.api.auth import PartnerApiMixin
 from creditfactory.core.api.errors import Conflict, error_body
-from creditfactory.core.api.idempotency import idempotent
 from creditfactory.core.api.schema import error_responses
-from creditfactory.core.api.scoping import get_partner_object_or_404, scope_to_partner
+from creditfactory.partners.auth import PartnerApiMixin
+from creditfactory.partners.idempotency import idempotent
+from creditfactory.partners.scoping import get_partner_object_or_404, scope_to_partner
 from servicing.api import CreditLineOutputSerializer
 
 from .models import Channel, CreditApplication, SigningChannel

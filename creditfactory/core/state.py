@@ -7,8 +7,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import fastpath
 from .models import StateTransition
-from .rows import RowWriter, save_fields
+from .rows import save_fields
 
 
 class IllegalTransition(Exception):
@@ -39,12 +40,8 @@ def _has_updated_at(model) -> bool:
     return any(f.name == "updated_at" for f in model._meta.concrete_fields)
 
 
-# Several entries per application: the INSERT is built once per process (core.rows).
-_WRITER = RowWriter(StateTransition)
-
-
 def record_transition(obj, *, from_state, to_state, actor=None, actor_label="", reason="", field="status"):
-    return _WRITER.insert(StateTransition(
+    return fastpath.state_transition_insert(StateTransition(
         content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True),
         object_id=str(obj.pk),
         field=field,
@@ -59,7 +56,7 @@ def record_transition(obj, *, from_state, to_state, actor=None, actor_label="", 
 def change_state(obj, *, to_state, machine: StateMachine, actor=None, actor_label="", reason="", field="status",
                  extra_update_fields=()):
     """Move ``obj.<field>`` to ``to_state`` if the machine allows it; save and log. Call inside a
-    transaction with ``obj`` locked (select_for_update) when concurrent moves are possible."""
+    transaction with ``obj`` locked (by its app's ``locks.py``) when concurrent moves are possible."""
     from_state = getattr(obj, field)
     if not machine.allows(from_state, to_state):
         raise IllegalTransition(obj, from_state, to_state)
@@ -94,29 +91,16 @@ def change_state_where(model, pk, *, from_state, to_state, machine: StateMachine
                               reason=reason, field=field)
         return True
     now = timezone.now()
-    quote = connection.ops.quote_name
-    state_field = model._meta.get_field(field)
-    assignments, values = [f"{quote(state_field.column)} = %s"], [to_state]
+    values = {field: to_state}
     if _has_updated_at(model):
-        assignments.append(f"{quote(model._meta.get_field('updated_at').column)} = %s")
-        values.append(now)
+        values["updated_at"] = now
     log = {
         "content_type_id": ContentType.objects.get_for_model(model, for_concrete_model=True).pk,
         "object_id": str(pk), "field": field, "from_state": from_state or "", "to_state": to_state,
         "actor_id": getattr(actor, "pk", None), "actor_label": _logged_label(actor, actor_label), "reason": reason,
         "at": now,
     }
-    columns = [StateTransition._meta.get_field(name).column for name in log]
-    pk_column = model._meta.pk.column
-    sql = (
-        f"WITH moved AS (UPDATE {quote(model._meta.db_table)} SET {', '.join(assignments)} "
-        f"WHERE {quote(pk_column)} = %s AND {quote(state_field.column)} = %s RETURNING {quote(pk_column)}) "
-        f"INSERT INTO {quote(StateTransition._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
-        f"SELECT {', '.join(['%s'] * len(columns))} FROM moved RETURNING 1"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, pk, from_state, *log.values()])
-        return cursor.fetchone() is not None
+    return fastpath.state_move_and_log(model, pk, field=field, from_state=from_state, values=values, log=log)
 
 
 def transitions_for(obj):

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from .locks import work_group_lock
 from .models import AssignmentPolicy, WorkGroup
 
 
@@ -32,13 +33,13 @@ def _rotation(member_ids: list[int], last_id: int | None) -> list[int]:
 
 
 @transaction.atomic
-def pick_assignee(work_group: WorkGroup, *, open_tasks: Callable[[list[int]], Mapping[int, int]] | None = None):
+def pick_assignee(*, work_group: WorkGroup, open_tasks: Callable[[list[int]], Mapping[int, int]] | None = None):
     """Choose the member to assign the next task to, or ``None`` for the shared queue.
 
     Locks the work group row so concurrent dispatches advance the round-robin cursor one at a
     time. ``open_tasks(member_ids)`` returns {user_id: open task count} for least-loaded.
     """
-    locked = WorkGroup.objects.select_for_update().get(pk=work_group.pk)
+    locked = work_group_lock(work_group.pk)
     if locked.policy == AssignmentPolicy.CLAIM or not locked.is_active:
         return None
     member_ids = _eligible_member_ids(locked)

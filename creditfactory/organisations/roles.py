@@ -9,7 +9,7 @@ Later apps extend ``ROLE_PERMISSIONS`` and call it again from a data migration.
 from django.utils.translation import gettext_noop as _noop
 
 # Apps whose models the auditor may read. Extended as apps gain models.
-AUDITED_APPS = ("core", "organisations", "products", "risk", "workflows", "servicing", "collections", "viewflow")
+AUDITED_APPS = ("core", "organisations", "partners", "products", "risk", "workflows", "servicing", "collections", "viewflow")
 
 # code → (group name, description). Group names are bilingual because groups have no translation.
 STANDARD_ROLES = {

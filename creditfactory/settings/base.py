@@ -41,11 +41,14 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "creditfactory.core",
     "creditfactory.organisations",
+    "creditfactory.partners",
     "products",
     "risk",
     "workflows",
     "servicing",
     "collection",
+    # The composition root: its management commands (demo) span every app.
+    "creditfactory",
 ]
 
 MIDDLEWARE = [
@@ -59,7 +62,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    "creditfactory.core.api.usage.PartnerUsageMiddleware",
+    "creditfactory.partners.middleware.PartnerUsageMiddleware",
 ]
 
 ROOT_URLCONF = "creditfactory.urls"
@@ -173,7 +176,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Partner key first: its "Bearer" challenge makes unauthenticated API calls answer 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "creditfactory.core.api.auth.PartnerKeyAuthentication",
+        "creditfactory.partners.auth.PartnerKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

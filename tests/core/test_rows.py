@@ -13,10 +13,10 @@ from viewflow.workflow.models import Process, Task
 
 from creditfactory.core.models import StateTransition
 from creditfactory.core.rows import RowReader, RowWriter, save_fields
-from creditfactory.organisations.models import PartnerApiKey
+from creditfactory.partners.models import PartnerApiKey
 from risk.models import Applicant, Decision, RiskPolicy
-from tests.core.factories import issue_key, make_partner
 from tests.factories import make_branch, make_staff
+from tests.partners.factories import issue_key, make_partner
 from tests.risk.factories import make_applicant, make_application, make_enterprise
 from workflows.flows import CreditApplicationFlow
 from workflows.models import CreditApplication, FlowTask

@@ -48,7 +48,7 @@ def test_claim_policy_assigns_nobody(branch):
     work_group = services.work_group_create(
         code="q", name="Queue", branch=branch, members=[make_staff("a", branch)], policy=AssignmentPolicy.CLAIM
     )
-    assert pick_assignee(work_group) is None
+    assert pick_assignee(work_group=work_group) is None
 
 
 def test_round_robin_cycles_through_active_members_in_order(branch):
@@ -57,7 +57,7 @@ def test_round_robin_cycles_through_active_members_in_order(branch):
     work_group = services.work_group_create(
         code="rr", name="RR", branch=branch, members=[c, a, b, inactive], policy=AssignmentPolicy.ROUND_ROBIN
     )
-    picks = [pick_assignee(work_group).username for _ in range(7)]
+    picks = [pick_assignee(work_group=work_group).username for _ in range(7)]
     assert picks == ["rr-a", "rr-b", "rr-c", "rr-a", "rr-b", "rr-c", "rr-a"]
 
 
@@ -67,15 +67,15 @@ def test_least_loaded_picks_fewest_open_tasks_then_rotates_ties(branch):
         code="ll", name="LL", branch=branch, members=[a, b, c], policy=AssignmentPolicy.LEAST_LOADED
     )
     loads = {a.pk: 3, b.pk: 1, c.pk: 1}
-    assert pick_assignee(work_group, open_tasks=lambda ids: loads).username == "ll-b"
-    assert pick_assignee(work_group, open_tasks=lambda ids: loads).username == "ll-c"
+    assert pick_assignee(work_group=work_group, open_tasks=lambda ids: loads).username == "ll-b"
+    assert pick_assignee(work_group=work_group, open_tasks=lambda ids: loads).username == "ll-c"
     loads[c.pk] = 5
-    assert pick_assignee(work_group, open_tasks=lambda ids: loads).username == "ll-b"
+    assert pick_assignee(work_group=work_group, open_tasks=lambda ids: loads).username == "ll-b"
 
 
 def test_work_group_without_members_falls_back_to_the_queue(branch):
     work_group = services.work_group_create(code="e", name="Empty", branch=branch, policy=AssignmentPolicy.ROUND_ROBIN)
-    assert pick_assignee(work_group) is None
+    assert pick_assignee(work_group=work_group) is None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -88,7 +88,7 @@ def test_concurrent_round_robin_dispatch_never_hands_out_the_same_turn_twice():
 
     def dispatch(_):
         try:
-            return pick_assignee(WorkGroup.objects.get(pk=work_group.pk)).username
+            return pick_assignee(work_group=WorkGroup.objects.get(pk=work_group.pk)).username
         finally:
             connection.close()
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from products import services
 from products.fastpath import ProductOffer, product_offer_read
 from products.models import LoanProduct
-from tests.core.factories import make_partner
+from tests.partners.factories import make_partner
 from tests.factories import make_product
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from tests.core.factories import issue_key, make_partner, partner_client
+from tests.partners.factories import issue_key, make_partner, partner_client
 from tests.workflows.factories import make_schedule, make_signing_group
 from tests.workflows.flow_factories import Origination, applicant_data, setup_origination
 

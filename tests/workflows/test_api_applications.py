@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from viewflow.workflow.exceptions import FlowLockFailed
 
-from creditfactory.core.models import WebhookEvent
 from creditfactory.core.state import transitions_for
+from creditfactory.partners.models import WebhookEvent
 from risk.models import Applicant
 from tests.factories import make_product
 from workflows.models import ApplicationDocument, CreditApplication

@@ -7,9 +7,9 @@ import threading
 import pytest
 from django.db import connection
 
-from creditfactory.core.models import IdempotencyKey, IdempotencyStatus, WebhookEvent
+from creditfactory.partners.models import IdempotencyKey, IdempotencyStatus, WebhookEvent
 from risk.models import Applicant
-from tests.core.factories import partner_client
+from tests.partners.factories import partner_client
 from workflows.models import CreditApplication
 from workflows.services import applications as services
 

@@ -6,18 +6,18 @@ that the matrix does not exercise."""
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from creditfactory.core.api import webhooks
-from creditfactory.core.models import IdempotencyKey, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from creditfactory.core.state import StateTransition
+from creditfactory.partners.models import IdempotencyKey, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from creditfactory.partners.services import webhooks
 from servicing.models import CreditLine
-from tests.core.scoping_matrix import (
+from tests.factories import make_staff
+from tests.partners.scoping_matrix import (
     ScopedEndpoint,
     assert_lists_exclude,
     assert_partner_isolation,
     partner_object_routes,
     uncovered_routes,
 )
-from tests.factories import make_staff
 from tests.workflows.factories import at
 from workflows.models import ApplicationDocument, CreditApplication, SigningAppointment, SigningSlot
 from workflows.services.applications import application_accept_contract

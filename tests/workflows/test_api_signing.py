@@ -6,7 +6,7 @@ from datetime import datetime, time
 import pytest
 from django.utils import timezone
 
-from creditfactory.core.models import WebhookEvent
+from creditfactory.partners.models import WebhookEvent
 from servicing.models import CreditLine
 from tests.factories import make_staff
 from tests.workflows.factories import at

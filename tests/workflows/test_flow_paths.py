@@ -9,12 +9,12 @@ from django.utils import timezone
 from django.core.exceptions import ValidationError
 from viewflow.workflow.status import PROCESS, STATUS
 
-from creditfactory.core.models import WebhookEvent
 from creditfactory.core.state import transitions_for
+from creditfactory.partners.models import WebhookEvent
 from risk.models import Decision
 from products.engine.dates import add_months
 from servicing.models import CreditLine
-from tests.core.factories import make_partner
+from tests.partners.factories import make_partner
 from tests.workflows.factories import at, make_schedule
 from workflows.flows import CreditApplicationFlow
 from workflows.models import CreditApplication

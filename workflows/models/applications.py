@@ -110,7 +110,7 @@ class CreditApplication(TimeStampedModel):
     )
     # --- origination (the credit flow) ---
     partner = models.ForeignKey(
-        "organisations.Partner", verbose_name=_("partner"), null=True, blank=True, on_delete=models.PROTECT,
+        "partners.Partner", verbose_name=_("partner"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="applications", help_text=_("The channel that sent the application; it receives the webhooks."),
     )
     external_reference = models.CharField(

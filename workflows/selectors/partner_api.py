@@ -2,7 +2,7 @@
 application's representation shows in a constant number of queries (lists have no N+1), its
 filters, and the per-application facts read from what that queryset prefetched.
 
-Scoping to the calling partner is the API's job (``creditfactory.core.api.scoping``): these
+Scoping to the calling partner is the API's job (``creditfactory.partners.scoping``): these
 querysets are deliberately unscoped.
 """
 

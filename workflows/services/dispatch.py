@@ -49,7 +49,7 @@ def dispatch_pick(work_group: WorkGroup, *, excluded: set[int] = frozenset()):
         return None
     tries = max(work_group.members.count(), 1)
     for _attempt in range(tries):
-        user = pick_assignee(work_group, open_tasks=open_task_counts)
+        user = pick_assignee(work_group=work_group, open_tasks=open_task_counts)
         if user is None or user.pk not in excluded:
             return user
     return None

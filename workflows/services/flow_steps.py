@@ -135,9 +135,8 @@ def emit(application: CreditApplication, event: str, *, at_node: str | None = No
     """Tell the application's partner, inside the caller's transaction (no partner: nothing)."""
     if not application.partner_id:
         return
-    from creditfactory.core.api.webhooks import webhook_emit
-
-    from creditfactory.organisations.models import Partner
+    from creditfactory.partners.models import Partner
+    from creditfactory.partners.services.webhooks import webhook_emit
 
     # Only the partner's id is needed: no query when the partner is not loaded.
     partner = (application.partner if CreditApplication.partner.is_cached(application)

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ..locks import sms_message_lock, sms_message_lock_if_free
 from ..models import SmsMessage, SmsStatus
 from ..tasks import enqueue_on_commit
 from ..validators import normalise_mobile as normalise_mobile_number
@@ -91,7 +92,7 @@ def retry_countdown(attempts: int) -> int:
 def sms_attempt_delivery(*, message_id: int) -> DeliveryOutcome:
     """Try to hand one queued message to its provider. Idempotent: a message that is no longer
     queued, or that another worker is sending right now (row locked), is left alone."""
-    message = SmsMessage.objects.select_for_update(skip_locked=True).filter(pk=message_id).first()
+    message = sms_message_lock_if_free(message_id)
     if message is None or message.status != SmsStatus.QUEUED:
         return DeliveryOutcome("skipped", message.attempts if message else 0)
 
@@ -130,7 +131,7 @@ def sms_attempt_delivery(*, message_id: int) -> DeliveryOutcome:
 @transaction.atomic
 def sms_requeue(*, message: SmsMessage, actor=None) -> SmsMessage:
     """Send a failed message again (an operator fixed the number or the gateway is back)."""
-    message = SmsMessage.objects.select_for_update().get(pk=message.pk)
+    message = sms_message_lock(message.pk)
     if message.status != SmsStatus.FAILED:
         raise ValidationError({"status": _("Only failed messages can be sent again.")})
     message.status = SmsStatus.QUEUED

@@ -2,4 +2,3 @@
 
 from .base import StateTransition, TimeStampedModel  # noqa: F401
 from .messaging import *  # noqa: F401,F403
-from .partner_api import *  # noqa: F401,F403

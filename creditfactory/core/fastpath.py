@@ -1,0 +1,39 @@
+"""core's prebuilt statements: the ones on the measured origination path (docs/benchmarks.md),
+and only those. Each reads or writes exactly what the ORM would (tests/core/test_fastpath.py);
+everything else in core uses the ORM. The mechanism is ``creditfactory.core.rows``; the public
+entry points stay in ``creditfactory.core.state``.
+"""
+
+from django.db import connection
+
+from .models import StateTransition
+from .rows import RowWriter
+
+# Several log entries per application: the INSERT is built once per process.
+_TRANSITIONS = RowWriter(StateTransition)
+
+
+def state_transition_insert(entry: StateTransition) -> StateTransition:
+    """``entry.save()`` of a new log entry, as one prebuilt INSERT (the ORM where it must)."""
+    return _TRANSITIONS.insert(entry)
+
+
+def state_move_and_log(model, pk, *, field: str, from_state: str, values: dict, log: dict) -> bool:
+    """PostgreSQL: ``UPDATE <model> SET <values> WHERE pk = pk AND <field> = from_state`` and the
+    log row ``log`` (``StateTransition`` field names → values) inserted from its ``RETURNING``, in
+    one statement (a data-modifying CTE), so the entry exists exactly when the row moved. True
+    when it moved. ``values`` maps field names of ``model`` to their new values."""
+    quote = connection.ops.quote_name
+    meta = model._meta
+    assignments = [f"{quote(meta.get_field(name).column)} = %s" for name in values]
+    columns = [StateTransition._meta.get_field(name).column for name in log]
+    pk_column = quote(meta.pk.column)
+    sql = (
+        f"WITH moved AS (UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
+        f"WHERE {pk_column} = %s AND {quote(meta.get_field(field).column)} = %s RETURNING {pk_column}) "
+        f"INSERT INTO {quote(StateTransition._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+        f"SELECT {', '.join(['%s'] * len(columns))} FROM moved RETURNING 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values.values(), pk, from_state, *log.values()])
+        return cursor.fetchone() is not None
