@@ -178,12 +178,17 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # DRF's JSON parser plus a depth limit, objects only, no control characters (core/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["creditfactory.core.api.parsers.JSONParser"],
+    # ?limit=&offset= with bounds: a malformed value answers 400, a huge limit is reduced.
+    "DEFAULT_PAGINATION_CLASS": "creditfactory.core.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "creditfactory.core.api.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }
+# Deepest nesting of a JSON request body; largest page a list answers (?limit= above it is reduced).
+API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 32)
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200)
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
 
