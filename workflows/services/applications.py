@@ -32,7 +32,9 @@ from viewflow.workflow.exceptions import FlowRuntimeError
 from viewflow.workflow.status import PROCESS, STATUS
 
 from creditfactory.core.money import MoneyError, quantize_fen, to_decimal
+from creditfactory.core.numbers import parse_int
 from creditfactory.core.rows import RowWriter, save_fields
+from creditfactory.core.validators import text_problem
 from products.models import LoanProduct, ProductType
 from products.selectors import ProductNotAvailable, product_version_for_origination
 
@@ -113,7 +115,7 @@ def _check_terms(version, *, amount, term, term_unit, repayment_method, purpose,
     if term_unit != version.term_unit:
         errors["term_unit"] = [_("This product's term is in %(unit)s.") % {"unit": version.get_term_unit_display()}]
     try:
-        term = int(term)
+        term = parse_int(term)  # ASCII digits only (core.numbers)
     except (TypeError, ValueError):
         errors["term"] = [_("Enter the term as a whole number.")]
         term = None
@@ -188,6 +190,9 @@ def application_create(
     if branch is None:
         errors["branch"] = [_("Choose the branch the application belongs to.")]
     external_reference = (external_reference or "").strip()
+    reference_problem = text_problem(external_reference)  # one line, no control characters
+    if reference_problem:
+        errors["external_reference"] = [reference_problem]
     if partner is not None and external_reference and CreditApplication.objects.filter(
             partner=partner, external_reference=external_reference).exists():
         errors["external_reference"] = [_("An application with this reference exists already.")]
