@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "simple_history",
     "treebeard",
     "django_celery_beat",
+    "axes",
     "creditfactory.core",
     "creditfactory.organisations",
     "products",
@@ -60,6 +61,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "creditfactory.core.api.usage.PartnerUsageMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "creditfactory.urls"
@@ -102,6 +105,9 @@ CACHES = {
 }
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out user/address before any password is checked (settings in
+    # components/security.py). It needs the request; Django's login views pass it.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -230,6 +236,7 @@ LOGGING = {
 
 # --- Capability settings -------------------------------------------------------------------
 from .components.pii import *  # noqa: E402,F401,F403
+from .components.security import *  # noqa: E402,F401,F403
 from .components.risk import *  # noqa: E402,F401,F403
 from .components.decisioning import *  # noqa: E402,F401,F403
 from .components.partners import *  # noqa: E402,F401,F403
