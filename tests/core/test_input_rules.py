@@ -26,6 +26,8 @@ from tests.workflows.flow_factories import applicant_data, setup_origination
 from workflows.models import BatchImportRow, CreditApplication
 from workflows.services import batch as batch_services
 
+pytestmark = pytest.mark.django_db
+
 FULL_WIDTH = "２００００"
 NON_ASCII_MESSAGE = "Write the number with the digits 0-9; full-width or other digits are not accepted."
 
@@ -71,8 +73,6 @@ def test_tabs_and_line_breaks_only_in_multi_line_text():
 
 
 # --- the API ----------------------------------------------------------------------------------------
-
-pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
