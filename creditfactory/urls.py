@@ -1,6 +1,5 @@
 """URL map: back office at /, Django admin at /admin/, API under /api/."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
@@ -27,8 +26,5 @@ urlpatterns = [
     path("", include("creditfactory.core.urls")),
     path("", site.urls),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# MEDIA is never served as static files, not even under DEBUG: stored documents are personal data
+# and go out only through the back office's download view (login, permission, branch scope).

@@ -42,7 +42,8 @@ __all__ = [
 # --- resident ID (GB 11643-1999) ---------------------------------------------------------------
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
-_ID_RE = re.compile(r"^\d{17}[\dX]$")
+# re.ASCII: \d would also match full-width and other digits (creditfactory.core.numbers).
+_ID_RE = re.compile(r"^\d{17}[\dX]$", re.ASCII)
 
 # Province-level codes (first two digits of the GB/T 2260 region code).
 PROVINCES = {
@@ -185,7 +186,7 @@ def validate_mobile(value: str) -> None:
 
 
 # --- bank account ------------------------------------------------------------------------------
-_ACCOUNT_RE = re.compile(r"^\d{12,25}$")
+_ACCOUNT_RE = re.compile(r"^\d{12,25}$", re.ASCII)
 _SEPARATORS = re.compile(r"[\s\-()]")
 
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from creditfactory.core.api import fields
 from products.models import LoanProduct, ProductStatus, RateBasis, RepaymentMethod, TermUnit
 
 CALCULATOR_METHODS = [
@@ -17,20 +18,20 @@ CALCULATOR_METHODS = [
 
 
 class CalculatorInputSerializer(serializers.Serializer):
-    principal = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"),
+    principal = fields.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"),
                                          help_text=_("Loan principal in CNY, e.g. \"100000.00\"."))
-    annual_rate_percent = serializers.DecimalField(
+    annual_rate_percent = fields.DecimalField(
         max_digits=9, decimal_places=6, min_value=Decimal("0"), max_value=Decimal("1000"), required=False,
         help_text=_("Annual rate in percent (6.0 = 6 % a year). Give this or daily_rate_percent."))
-    daily_rate_percent = serializers.DecimalField(
+    daily_rate_percent = fields.DecimalField(
         max_digits=9, decimal_places=6, min_value=Decimal("0"), max_value=Decimal("3"), required=False,
         help_text=_("Daily rate in percent (0.05 = 0.05 % a day). Give this or annual_rate_percent."))
-    term = serializers.IntegerField(min_value=1, max_value=600)
+    term = fields.IntegerField(min_value=1, max_value=600)
     term_unit = serializers.ChoiceField(choices=TermUnit.choices, default=TermUnit.MONTHS)
     method = serializers.ChoiceField(choices=[(m.value, m.label) for m in CALCULATOR_METHODS])
     start_date = serializers.DateField()
     first_due_date = serializers.DateField(required=False, help_text=_("Optional first due date."))
-    upfront_fee_percent = serializers.DecimalField(
+    upfront_fee_percent = fields.DecimalField(
         max_digits=9, decimal_places=6, min_value=Decimal("0"), max_value=Decimal("99.99"), required=False,
         help_text=_("Upfront fee as a percent of principal, deducted at disbursement. Defaults to the product's "
                     "fee, else 0."))

@@ -19,6 +19,8 @@ from decimal import (
     localcontext,
 )
 
+from .numbers import ascii_number_text
+
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
@@ -40,11 +42,14 @@ class MoneyError(ValueError):
 
 
 def to_decimal(value) -> Decimal:
-    """Parse a user- or API-supplied number; floats are refused (they carry binary error)."""
+    """Parse a user- or API-supplied number; floats are refused (they carry binary error), and so
+    is text with other than ASCII characters, e.g. full-width digits (``creditfactory.core.numbers``)."""
     if isinstance(value, float):
         raise MoneyError("float is not accepted for money; pass a string or Decimal")
     if isinstance(value, bool):
         raise MoneyError("not a number")
+    if not ascii_number_text(value):
+        raise MoneyError("write the number with the digits 0-9")
     try:
         result = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except (InvalidOperation, ValueError) as exc:

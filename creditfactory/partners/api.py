@@ -51,7 +51,7 @@ class WebhookEndpointListApi(PartnerApiMixin, GenericAPIView):
 
     @extend_schema(
         operation_id="webhooks_list",
-        responses={200: WebhookEndpointOutputSerializer(many=True), **error_responses(401, 429)},
+        responses={200: WebhookEndpointOutputSerializer(many=True), **error_responses(400, 401, 429)},
         tags=["webhooks"],
     )
     def get(self, request):

@@ -3,6 +3,8 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from creditfactory.core.api.fields import NameField
+
 from .services.webhooks import EVENT_CATALOGUE
 
 
@@ -49,7 +51,7 @@ class WebhookEndpointInputSerializer(serializers.Serializer):
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=sorted(EVENT_CATALOGUE)), min_length=1, max_length=len(EVENT_CATALOGUE)
     )
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    description = NameField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class WebhookEndpointOutputSerializer(serializers.Serializer):

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "simple_history",
     "treebeard",
     "django_celery_beat",
+    "axes",
     "creditfactory.core",
     "creditfactory.organisations",
     "creditfactory.partners",
@@ -63,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "creditfactory.partners.middleware.PartnerUsageMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "creditfactory.urls"
@@ -96,15 +99,21 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 _cache_url = env_str("CACHE_URL")
+# A Redis that stops answering fails a cache call after CACHE_TIMEOUT_SECONDS instead of hanging it.
+_cache_timeout = env_int("CACHE_TIMEOUT_SECONDS", 2)
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url,
+         "OPTIONS": {"socket_connect_timeout": _cache_timeout, "socket_timeout": _cache_timeout}}
         if _cache_url
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out user/address before any password is checked (settings in
+    # components/security.py). It needs the request; Django's login views pass it.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -181,12 +190,17 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # DRF's JSON parser plus a depth limit, objects only, no control characters (core/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["creditfactory.core.api.parsers.JSONParser"],
+    # ?limit=&offset= with bounds: a malformed value answers 400, a huge limit is reduced.
+    "DEFAULT_PAGINATION_CLASS": "creditfactory.core.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "creditfactory.core.api.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }
+# Deepest nesting of a JSON request body; largest page a list answers (?limit= above it is reduced).
+API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 32)
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200)
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
 
@@ -228,6 +242,7 @@ LOGGING = {
 
 # --- Capability settings -------------------------------------------------------------------
 from .components.pii import *  # noqa: E402,F401,F403
+from .components.security import *  # noqa: E402,F401,F403
 from .components.risk import *  # noqa: E402,F401,F403
 from .components.decisioning import *  # noqa: E402,F401,F403
 from .components.partners import *  # noqa: E402,F401,F403

@@ -20,3 +20,6 @@ CELERY_BROKER_URL = None
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = True
 TEST_REDIS_URL = env_str("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# The sign-in lockout stays on; Client.login() (no request) gets a blank one (tests/axes_backend.py).
+AUTHENTICATION_BACKENDS = ["tests.axes_backend.TestClientAxesBackend",
+                           *(b for b in AUTHENTICATION_BACKENDS if b != "axes.backends.AxesStandaloneBackend")]

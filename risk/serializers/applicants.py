@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from creditfactory.core.api import fields
 from risk.models import Applicant, Employment, Enterprise
 from risk.validators import normalise_bank_account, normalise_mobile, parse_credit_code, parse_resident_id
 
@@ -26,16 +27,16 @@ def _drf(exc: DjangoValidationError) -> serializers.ValidationError:
 
 
 class ApplicantInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100, label=_("name"))
+    name = fields.NameField(max_length=100, label=_("name"))
     id_number = serializers.CharField(max_length=32, label=_("resident ID number"))
     mobile = serializers.CharField(max_length=32, label=_("mobile"))
-    monthly_income = serializers.DecimalField(
+    monthly_income = fields.DecimalField(
         max_digits=18, decimal_places=2, min_value=0, label=_("monthly income")
     )
     employment = serializers.ChoiceField(choices=Employment.choices, label=_("employment"))
-    address = serializers.CharField(max_length=300, label=_("address"))
-    employer_name = serializers.CharField(max_length=200, required=False, allow_blank=True, label=_("employer"))
-    years_at_employer = serializers.IntegerField(
+    address = fields.NameField(max_length=300, label=_("address"))
+    employer_name = fields.NameField(max_length=200, required=False, allow_blank=True, label=_("employer"))
+    years_at_employer = fields.IntegerField(
         min_value=0, max_value=80, required=False, label=_("years at employer")
     )
     bank_account = serializers.CharField(max_length=40, required=False, allow_blank=True, label=_("bank account"))
@@ -74,10 +75,10 @@ class ApplicantOutputSerializer(serializers.ModelSerializer):
 
 
 class EnterpriseInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, label=_("name"))
+    name = fields.NameField(max_length=200, label=_("name"))
     credit_code = serializers.CharField(max_length=32, label=_("unified social credit code"))
-    years_in_business = serializers.IntegerField(min_value=0, max_value=200, label=_("years in business"))
-    annual_revenue = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0,
+    years_in_business = fields.IntegerField(min_value=0, max_value=200, label=_("years in business"))
+    annual_revenue = fields.DecimalField(max_digits=18, decimal_places=2, min_value=0,
                                               label=_("annual revenue"))
 
     def validate_credit_code(self, value: str) -> str:

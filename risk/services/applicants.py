@@ -15,8 +15,10 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from creditfactory.core.money import MoneyError, quantize_fen, to_decimal
+from creditfactory.core.numbers import NumberError, parse_int
 from creditfactory.core.pii import blind_index
 from creditfactory.core.rows import RowReader
+from creditfactory.core.validators import text_problem
 from risk.models import Applicant, Employment, Enterprise
 from risk.validators import normalise_bank_account, normalise_mobile, parse_credit_code, parse_resident_id
 
@@ -39,6 +41,25 @@ def _money(value, field: str, errors: dict) -> Decimal | None:
 
 def _messages(exc: ValidationError) -> list[str]:
     return [str(message) for message in exc.messages]
+
+
+def _text(value, field: str, errors: dict) -> None:
+    """Names and addresses are one line without control characters (core.validators)."""
+    problem = text_problem(value, multiline=False) if isinstance(value, str) else None
+    if problem:
+        errors.setdefault(field, []).append(problem)
+
+
+def _years(value, field: str, maximum: int, message: str, errors: dict) -> int | None:
+    """A whole number of years in ASCII digits (core.numbers), 0 to ``maximum``."""
+    try:
+        years = parse_int(value)
+    except NumberError:
+        years = None
+    if years is None or not 0 <= years <= maximum:
+        errors.setdefault(field, []).append(message)
+        return None
+    return years
 
 
 # Every application looks its applicant up: the statement is built once per process
@@ -68,6 +89,8 @@ def applicant_get_or_create(
     name = (name or "").strip()
     if not name:
         errors["name"] = [_("Enter the applicant's name.")]
+    for field, value in (("name", name), ("address", address), ("employer_name", employer_name)):
+        _text(value, field, errors)
     parsed = None
     try:
         parsed = parse_resident_id(id_number)
@@ -85,8 +108,9 @@ def applicant_get_or_create(
     income = _money(monthly_income, "monthly_income", errors)
     if employment not in Employment.values:
         errors["employment"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(Employment.values)}]
-    if years_at_employer is not None and not 0 <= int(years_at_employer) <= 80:
-        errors["years_at_employer"] = [_("Enter a number of years from 0 to 80.")]
+    if years_at_employer is not None:
+        years_at_employer = _years(years_at_employer, "years_at_employer", 80,
+                                   _("Enter a number of years from 0 to 80."), errors)
     if errors:
         raise ValidationError(errors)
 
@@ -104,7 +128,7 @@ def applicant_get_or_create(
     if employer_name is not None:
         values["employer_name"] = employer_name.strip()
     if years_at_employer is not None:
-        values["years_at_employer"] = int(years_at_employer)
+        values["years_at_employer"] = years_at_employer
     if bank_account is not None:
         values["bank_account"] = bank_account or ""
 
@@ -147,17 +171,18 @@ def enterprise_get_or_create(
     name = (name or "").strip()
     if not name:
         errors["name"] = [_("Enter the enterprise's name.")]
+    _text(name, "name", errors)
     try:
         credit_code = parse_credit_code(credit_code).code
     except ValidationError as exc:
         errors["credit_code"] = _messages(exc)
     revenue = _money(annual_revenue, "annual_revenue", errors)
-    if not 0 <= int(years_in_business) <= 200:
-        errors["years_in_business"] = [_("Enter a number of years from 0 to 200.")]
+    years_in_business = _years(years_in_business, "years_in_business", 200,
+                               _("Enter a number of years from 0 to 200."), errors)
     if errors:
         raise ValidationError(errors)
 
-    values = {"name": name, "years_in_business": int(years_in_business), "annual_revenue": revenue}
+    values = {"name": name, "years_in_business": years_in_business, "annual_revenue": revenue}
     if legal_representative is not None:
         values["legal_representative"] = legal_representative
     with transaction.atomic(savepoint=False):  # checked above: no savepoint needed (see the applicant's)

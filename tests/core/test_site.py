@@ -45,7 +45,8 @@ def test_admin_and_api_docs_are_served(admin_client):
     assets = re.findall(r'(?:src|href)="([^"]+)"', docs.content.decode())
     assert assets and all(url.startswith("/static/") for url in assets), assets
     assert admin_client.get("/api/schema/").status_code == 200
-    assert admin_client.get("/healthz").json() == {"status": "ok", "database": "ok"}
+    assert admin_client.get("/healthz").json() == {"status": "ok", "database": "ok", "cache": "ok",
+                                                   "broker": "not configured"}
 
 
 def test_demo_command_is_idempotent(db, capsys, django_capture_on_commit_callbacks):

@@ -9,12 +9,13 @@ from decimal import Decimal
 from django.utils import timezone
 
 from tests.partners.factories import issue_key, make_partner, partner_client
+from tests.documents import pdf_bytes, png_bytes
 from tests.workflows.factories import make_schedule, make_signing_group
 from tests.workflows.flow_factories import Origination, applicant_data, setup_origination
 
 URL = "/api/v1/applications"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-PDF = b"%PDF-1.4\n%test\n"
+PNG = png_bytes()
+PDF = pdf_bytes()
 
 
 @dataclass

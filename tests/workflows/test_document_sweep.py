@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from tests.documents import png_bytes
 from workflows.models import ApplicationDocument
 from workflows.services import applications as services
 from workflows.services.documents import SweepResult, documents_sweep_orphans
@@ -20,7 +21,7 @@ from .flow_factories import create_application, setup_origination
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = png_bytes()
 
 
 class Rollback(Exception):

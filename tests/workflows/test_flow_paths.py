@@ -15,6 +15,7 @@ from risk.models import Decision
 from products.engine.dates import add_months
 from servicing.models import CreditLine
 from tests.partners.factories import make_partner
+from tests.documents import png_bytes
 from tests.workflows.factories import at, make_schedule
 from workflows.flows import CreditApplicationFlow
 from workflows.models import CreditApplication
@@ -364,7 +365,7 @@ def test_an_upload_whose_transaction_fails_leaves_no_file_behind(submit, monkeyp
         raise RuntimeError("the flow could not move")
 
     monkeypatch.setattr(services, "application_resume_after_documents", resume_fails)
-    upload = SimpleUploadedFile("payslip.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, content_type="image/png")
+    upload = SimpleUploadedFile("payslip.png", png_bytes(), content_type="image/png")
     with pytest.raises(RuntimeError):
         services.application_add_document(application=application, file=upload, kind="income_proof",
                                           actor=o.clerk, resume=True)

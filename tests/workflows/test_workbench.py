@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from tests.documents import png_bytes
 from tests.factories import make_branch, make_staff
 from workflows.models import ApplicationDocument, CreditApplication, PiiReveal
 
@@ -14,7 +15,7 @@ from .flow_factories import applicant_data, create_application, grant, setup_ori
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = png_bytes()
 
 
 @pytest.fixture

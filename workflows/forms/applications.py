@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from creditfactory.core import forms as core_forms
 from creditfactory.organisations.scoping import visible_branches
 from products.models import Purpose, RepaymentMethod
 from products.selectors import active_products
@@ -58,24 +59,26 @@ class NewApplicationForm(forms.Form):
 
     product = forms.ModelChoiceField(label=_("Product"), queryset=None, to_field_name="code")
     branch = forms.ModelChoiceField(label=_("Branch"), queryset=None)
-    amount = forms.DecimalField(label=_("Amount (CNY)"), max_digits=18, decimal_places=2, min_value=0)
-    term = forms.IntegerField(label=_("Term"), min_value=1)
+    amount = core_forms.DecimalField(label=_("Amount (CNY)"), max_digits=18, decimal_places=2, min_value=0)
+    term = core_forms.IntegerField(label=_("Term"), min_value=1)
     repayment_method = forms.ChoiceField(label=_("Repayment method"), choices=RepaymentMethod.choices)
     purpose = forms.ChoiceField(label=_("Purpose"), choices=Purpose.choices)
-    name = forms.CharField(label=_("Applicant name"), max_length=100)
+    name = core_forms.NameField(label=_("Applicant name"), max_length=100)
     id_number = forms.CharField(label=_("Resident ID number"), max_length=32)
     mobile = forms.CharField(label=_("Mobile"), max_length=32)
-    monthly_income = forms.DecimalField(label=_("Monthly income (CNY)"), max_digits=18, decimal_places=2,
-                                        min_value=0)
+    monthly_income = core_forms.DecimalField(label=_("Monthly income (CNY)"), max_digits=18, decimal_places=2,
+                                             min_value=0)
     employment = forms.ChoiceField(label=_("Employment"), choices=Employment.choices)
-    address = forms.CharField(label=_("Address"), max_length=300)
-    employer_name = forms.CharField(label=_("Employer"), max_length=200, required=False)
-    years_at_employer = forms.IntegerField(label=_("Years at employer"), min_value=0, max_value=80, required=False)
-    enterprise_name = forms.CharField(label=_("Enterprise (business loans)"), max_length=200, required=False)
+    address = core_forms.NameField(label=_("Address"), max_length=300)
+    employer_name = core_forms.NameField(label=_("Employer"), max_length=200, required=False)
+    years_at_employer = core_forms.IntegerField(label=_("Years at employer"), min_value=0, max_value=80,
+                                                required=False)
+    enterprise_name = core_forms.NameField(label=_("Enterprise (business loans)"), max_length=200, required=False)
     credit_code = forms.CharField(label=_("Unified social credit code"), max_length=32, required=False)
-    years_in_business = forms.IntegerField(label=_("Years in business"), min_value=0, max_value=200, required=False)
-    annual_revenue = forms.DecimalField(label=_("Annual revenue (CNY)"), max_digits=18, decimal_places=2,
-                                        min_value=0, required=False)
+    years_in_business = core_forms.IntegerField(label=_("Years in business"), min_value=0, max_value=200,
+                                                required=False)
+    annual_revenue = core_forms.DecimalField(label=_("Annual revenue (CNY)"), max_digits=18, decimal_places=2,
+                                             min_value=0, required=False)
     consent_credit_report = forms.BooleanField(label=_("Consents to the credit report query (征信授权)"),
                                                required=False)
     consent_personal_information = forms.BooleanField(label=_("Consents to personal information processing"),
@@ -139,34 +142,31 @@ class ClaimForm(_Prefixed):
 
 class ApproveForm(_Prefixed):
     prefix_name = "approve"
-    note = forms.CharField(label=_("Opinion"), widget=forms.Textarea(attrs={"rows": 2}), required=False,
-                           max_length=2000)
+    note = core_forms.TextField(label=_("Opinion"), required=False, max_length=2000)
     request_approval = forms.BooleanField(label=_("Ask for an approver (审批) as well"), required=False)
 
 
 class RejectForm(_Prefixed):
     prefix_name = "reject"
-    reason = forms.CharField(label=_("Reason (internal)"), widget=forms.Textarea(attrs={"rows": 2}),
-                             max_length=2000)
-    customer_reason = forms.CharField(label=_("What the applicant is told"), max_length=300, required=False)
+    reason = core_forms.TextField(label=_("Reason (internal)"), max_length=2000)
+    customer_reason = core_forms.NameField(label=_("What the applicant is told"), max_length=300, required=False)
 
 
 class ReturnForm(_Prefixed):
     prefix_name = "return"
-    reason = forms.CharField(label=_("What is missing and why"), widget=forms.Textarea(attrs={"rows": 2}),
-                             max_length=2000)
+    reason = core_forms.TextField(label=_("What is missing and why"), max_length=2000)
     documents = forms.MultipleChoiceField(label=_("Documents needed"), choices=DocumentKind.choices, required=False,
                                           widget=forms.CheckboxSelectMultiple)
 
 
 class ResumeForm(_Prefixed):
     prefix_name = "resume"
-    note = forms.CharField(label=_("Note"), max_length=500, required=False)
+    note = core_forms.NameField(label=_("Note"), max_length=500, required=False)
 
 
 class WithdrawForm(_Prefixed):
     prefix_name = "withdraw"
-    reason = forms.CharField(label=_("Reason"), max_length=500)
+    reason = core_forms.NameField(label=_("Reason"), max_length=500)
 
 
 class ReassignForm(_Prefixed):
@@ -183,12 +183,12 @@ class ReassignForm(_Prefixed):
 class RevealForm(_Prefixed):
     prefix_name = "reveal"
     field = forms.ChoiceField(label=_("Identifier"), choices=PiiField.choices)
-    reason = forms.CharField(label=_("Why you need to see it (recorded)"), max_length=500)
+    reason = core_forms.NameField(label=_("Why you need to see it (recorded)"), max_length=500)
 
 
 class DocumentForm(_Prefixed):
     prefix_name = "document"
     kind = forms.ChoiceField(label=_("Kind"), choices=DocumentKind.choices)
     file = forms.FileField(label=_("File (PDF, JPEG, PNG)"))
-    note = forms.CharField(label=_("Note"), max_length=255, required=False)
+    note = core_forms.NameField(label=_("Note"), max_length=255, required=False)
     resume = forms.BooleanField(label=_("All documents are here: send back to the reviewer"), required=False)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from creditfactory.core import forms as core_forms
+
 from ..models import InspectionStatus
 from .signing import apply_service_errors
 
@@ -14,7 +16,7 @@ __all__ = ["InspectForm", "apply_inspection_errors"]
 class InspectForm(forms.Form):
     result = forms.ChoiceField(label=_("Result"), widget=forms.RadioSelect,
                                choices=[(InspectionStatus.PASSED, _("Passed")), (InspectionStatus.FAILED, _("Failed"))])
-    findings = forms.CharField(label=_("Findings"), widget=forms.Textarea(attrs={"rows": 3}), required=False,
+    findings = core_forms.TextField(label=_("Findings"), widget=forms.Textarea(attrs={"rows": 3}), required=False,
                                max_length=4000, help_text=_("Required when the inspection failed."))
 
 

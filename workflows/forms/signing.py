@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from creditfactory.core import forms as core_forms
 from creditfactory.organisations.scoping import scope_queryset
 
 from ..models import CreditApplication, SigningResult
@@ -107,7 +108,7 @@ class BookForm(forms.Form):
 
 class RescheduleForm(forms.Form):
     slot_start = SlotChoiceField(label=_("New slot"))
-    reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
+    reason = core_forms.NameField(label=_("Reason"), max_length=500, required=False)
 
     def __init__(self, *args, appointment, now=None, **kwargs):
         super().__init__(*args, prefix="reschedule", **kwargs)
@@ -116,7 +117,7 @@ class RescheduleForm(forms.Form):
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=500)
+    reason = core_forms.NameField(label=_("Reason"), max_length=500)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, prefix="cancel", **kwargs)
@@ -124,15 +125,15 @@ class CancelForm(forms.Form):
 
 class CompleteForm(forms.Form):
     result = forms.ChoiceField(label=_("Result"), choices=SigningResult.choices)
-    recording_ref = forms.CharField(label=_("Recording reference"), max_length=255, required=False)
-    notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    recording_ref = core_forms.NameField(label=_("Recording reference"), max_length=255, required=False)
+    notes = core_forms.TextField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, prefix="complete", **kwargs)
 
 
 class NoShowForm(forms.Form):
-    reason = forms.CharField(label=_("Remark"), max_length=500, required=False)
+    reason = core_forms.NameField(label=_("Remark"), max_length=500, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, prefix="no_show", **kwargs)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from creditfactory.core.api import fields
 from products.models import Purpose, RepaymentMethod, TermUnit
 from risk.serializers.applicants import (
     ApplicantInputSerializer,
@@ -52,9 +53,9 @@ class ConsentsSerializer(serializers.Serializer):
 class ApplicationCreateInputSerializer(serializers.Serializer):
     product = serializers.CharField(max_length=32,
                                     help_text=_("Code of a product open to the partner, e.g. EDUCATION."))
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"),
+    amount = fields.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"),
                                       help_text=_("Requested amount in CNY, a decimal string, e.g. \"20000.00\"."))
-    term = serializers.IntegerField(min_value=1, max_value=600, help_text=_("In the product's term unit."))
+    term = fields.IntegerField(min_value=1, max_value=600, help_text=_("In the product's term unit."))
     term_unit = serializers.ChoiceField(choices=TermUnit.choices, required=False,
                                         help_text=_("Defaults to the product's unit; another unit is refused."))
     repayment_method = serializers.ChoiceField(choices=RepaymentMethod.choices)
@@ -66,10 +67,10 @@ class ApplicationCreateInputSerializer(serializers.Serializer):
     consents = ConsentsSerializer(required=False, default=dict,
                                   help_text=_("Both consents must be given (true); the application is refused "
                                               "otherwise."))
-    external_reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="",
-                                               help_text=_("Your own id of the application; unique per partner."))
-    device_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="",
-                                      help_text=_("Device fingerprint, checked against the fraud lists."))
+    external_reference = fields.NameField(max_length=64, required=False, allow_blank=True, default="",
+                                          help_text=_("Your own id of the application; unique per partner."))
+    device_id = fields.NameField(max_length=128, required=False, allow_blank=True, default="",
+                                 help_text=_("Device fingerprint, checked against the fraud lists."))
 
     def validate_consents(self, value):
         value = value or {}
@@ -92,8 +93,8 @@ class ApplicationListQuerySerializer(serializers.Serializer):
     created_from = serializers.DateField(required=False, help_text=_("Created on or after this day (Asia/Shanghai)."))
     created_to = serializers.DateField(required=False, help_text=_("Created on or before this day (Asia/Shanghai)."))
     external_reference = serializers.CharField(max_length=64, required=False)
-    limit = serializers.IntegerField(min_value=1, required=False, help_text=_("Page size (default 50)."))
-    offset = serializers.IntegerField(min_value=0, required=False)
+    limit = fields.IntegerField(min_value=1, required=False, help_text=_("Page size (default 50)."))
+    offset = fields.IntegerField(min_value=0, required=False)
 
     def validate(self, attrs):
         start, end = attrs.get("created_from"), attrs.get("created_to")
@@ -114,7 +115,7 @@ class ApplicationDocumentInputSerializer(serializers.Serializer):
     file = serializers.FileField(help_text=_("PDF, JPEG or PNG (checked by content), at most "
                                              "WORKFLOW_DOCUMENT_MAX_BYTES (10 MiB by default)."))
     kind = serializers.ChoiceField(choices=DocumentKind.choices, default=DocumentKind.OTHER)
-    note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    note = fields.NameField(max_length=255, required=False, allow_blank=True, default="")
     resume = serializers.BooleanField(
         required=False, allow_null=True, default=None,
         help_text=_("For an application returned for documents: true sends it back to the step that asked now; "

@@ -32,7 +32,10 @@ from viewflow.workflow.exceptions import FlowRuntimeError
 from viewflow.workflow.status import PROCESS, STATUS
 
 from creditfactory.core.money import MoneyError, quantize_fen, to_decimal
+from creditfactory.core.numbers import parse_int
 from creditfactory.core.rows import RowWriter, save_fields
+from creditfactory.core.uploads import document_type
+from creditfactory.core.validators import text_problem
 from products.models import LoanProduct, ProductType
 from products.selectors import ProductNotAvailable, product_version_for_origination
 
@@ -61,10 +64,8 @@ REQUIRED_CONSENTS = ("credit_report", "personal_information")
 FOUR_EYES_REVIEWED = gettext_noop("Four-eyes: the approver cannot be the reviewer of this application.")
 FOUR_EYES_ENTERED = gettext_noop("Four-eyes: the approver cannot be the person who entered this application.")
 
-# File signatures: the type is read from the content, never trusted from the client.
 # An application row per submission: its INSERT built once per process (core.rows).
 _APPLICATIONS = RowWriter(CreditApplication)
-_MAGIC = ((b"%PDF-", "application/pdf"), (b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
 
 
 def _flow():
@@ -113,7 +114,7 @@ def _check_terms(version, *, amount, term, term_unit, repayment_method, purpose,
     if term_unit != version.term_unit:
         errors["term_unit"] = [_("This product's term is in %(unit)s.") % {"unit": version.get_term_unit_display()}]
     try:
-        term = int(term)
+        term = parse_int(term)  # ASCII digits only (core.numbers)
     except (TypeError, ValueError):
         errors["term"] = [_("Enter the term as a whole number.")]
         term = None
@@ -188,6 +189,9 @@ def application_create(
     if branch is None:
         errors["branch"] = [_("Choose the branch the application belongs to.")]
     external_reference = (external_reference or "").strip()
+    reference_problem = text_problem(external_reference)  # one line, no control characters
+    if reference_problem:
+        errors["external_reference"] = [reference_problem]
     if partner is not None and external_reference and CreditApplication.objects.filter(
             partner=partner, external_reference=external_reference).exists():
         errors["external_reference"] = [_("An application with this reference exists already.")]
@@ -273,13 +277,6 @@ def _withdraw(application: CreditApplication, *, reason: str, actor, actor_label
     return application
 
 
-def _content_type(head: bytes) -> str | None:
-    for magic, content_type in _MAGIC:
-        if head.startswith(magic):
-            return content_type
-    return None
-
-
 def application_add_document(*, application: CreditApplication, file, kind: str = DocumentKind.OTHER,
                              note: str = "", actor=None, actor_label: str = "",
                              resume: bool = False) -> ApplicationDocument:
@@ -294,7 +291,9 @@ def application_add_document(*, application: CreditApplication, file, kind: str 
         raise _error("file", _("The file is larger than %(mb)s MB.")
                      % {"mb": settings.WORKFLOW_DOCUMENT_MAX_BYTES // (1024 * 1024)})
     file.seek(0)
-    content_type = _content_type(file.read(16))
+    # The type is read from the content, never trusted from the client, and the whole file must
+    # be of that type (core.uploads: no PDF header in front of an HTML page).
+    content_type = document_type(file.read())
     if content_type not in settings.WORKFLOW_DOCUMENT_CONTENT_TYPES:
         raise _error("file", _("Upload a PDF, JPEG or PNG file."))
     file.seek(0)

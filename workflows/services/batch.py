@@ -31,6 +31,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from creditfactory.core.numbers import parse_int
 from creditfactory.core.pii import mask_id_number, mask_mobile, mask_text
 from creditfactory.core.tasks import enqueue_on_commit
 from creditfactory.core.uploads import csv_safe, read_table, table_format
@@ -204,7 +205,7 @@ def _row_kwargs(values: dict) -> tuple[dict, list[dict]]:
                  if get[column] or column in REQUIRED_COLUMNS}
     if "years_at_employer" in applicant:
         try:
-            applicant["years_at_employer"] = int(applicant["years_at_employer"])
+            applicant["years_at_employer"] = parse_int(applicant["years_at_employer"])
         except ValueError:
             del applicant["years_at_employer"]
             errors.append({"field": "applicant.years_at_employer", "message": _("Enter a whole number of years.")})

@@ -5,7 +5,17 @@ Every error response body is ``{"code": str, "message": str, "errors": {field: [
 error is not about a field.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+import logging
+
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -23,6 +33,35 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
     default_detail = _("The request conflicts with the current state.")
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+    default_detail = _("The request body is too large.")
+
+
+class TooManyFields(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "too_many_fields"
+    default_detail = _("The request has too many fields or files.")
+
+
+def request_error(exc: SuspiciousOperation) -> exceptions.APIException:
+    """What Django refuses while reading a request body (its size and field limits) as the
+    API's exception: 413 ``request_too_large``, 400 ``too_many_fields`` or 400 ``bad_request``.
+    Logged like Django logs it (``django.security.<class>``), without the body."""
+    logging.getLogger(f"django.security.{type(exc).__name__}").warning("%s", exc)
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge(_("The request body is larger than %(limit)d bytes; send less at a time.")
+                               % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
+    if isinstance(exc, TooManyFieldsSent):
+        return TooManyFields(_("The request has more than %(limit)d fields.")
+                             % {"limit": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS})
+    if isinstance(exc, TooManyFilesSent):
+        return TooManyFields(_("The request has more than %(limit)d files.")
+                             % {"limit": settings.DATA_UPLOAD_MAX_NUMBER_FILES})
+    return exceptions.ParseError(_("The request cannot be read."), code="bad_request")
 
 
 def flatten_errors(detail, prefix="") -> dict[str, list[str]]:
@@ -59,6 +98,8 @@ def api_exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, SuspiciousOperation):
+        exc = request_error(exc)
 
     response = exception_handler(exc, context)
     if response is None:
