@@ -11,8 +11,8 @@ import pytest
 from django.test import override_settings
 from django.urls import get_resolver
 
-from creditfactory.core.api import webhooks
-from tests.core.scoping_matrix import _walk
+from creditfactory.partners.services import webhooks
+from tests.partners.scoping_matrix import _walk
 from tests.workflows.api_factories import URL, api_setup, body
 
 pytestmark = pytest.mark.django_db
@@ -112,7 +112,7 @@ def test_a_body_over_the_upload_limit_answers_413_in_the_error_format(api, url):
 
 
 def test_a_signed_partners_oversized_body_answers_413(api):
-    from creditfactory.organisations import partners as partner_services
+    from creditfactory.partners.services import partners as partner_services
 
     api.partner.require_signature = True
     api.partner.save(update_fields=["require_signature"])

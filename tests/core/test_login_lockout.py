@@ -108,7 +108,7 @@ def test_access_attempts_are_listed_in_admin_for_lifting(admin_client, officer):
 
 
 def test_partner_api_keys_are_not_affected(client, django_capture_on_commit_callbacks):
-    from tests.core.factories import issue_key, make_partner, partner_client
+    from tests.partners.factories import issue_key, make_partner, partner_client
 
     UserFactory(username="acme-ops")
     _fail(client, LOGIN, "acme-ops", 5, address="127.0.0.1")
