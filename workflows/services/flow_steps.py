@@ -294,9 +294,11 @@ def step_assess(activation, *, attempt: int) -> dict:
     from risk.services.decisions import assess_application, retry_countdown
 
     from ..nodes import JobRetry
+    from ..selectors.assessment import assessment_request_for
 
+    request = assessment_request_for(application_id=activation.process.data["application_id"])
     try:
-        decision = assess_application(activation.process.data["application_id"], attempt=attempt,
+        decision = assess_application(request=request, attempt=attempt,
                                       max_attempts=settings.RISK_DECISION_MAX_ATTEMPTS)
     except DataSourceUnavailable as exc:  # retryable, attempts left: back off
         raise JobRetry(countdown=retry_countdown(attempt), attempt=attempt + 1, reason=str(exc)) from exc
