@@ -11,7 +11,7 @@ from risk.models import DataSourceCall, Decision
 from risk.services.decisions import retry_countdown
 from tests.risk.policy_factories import configure_sources
 from workflows.flows import CreditApplicationFlow
-from workflows.nodes import JobRetry, run_job
+from workflows.jobs import JobRetry, run_job
 from workflows.tasks import job_run
 
 from .flow_factories import create_application, setup_origination

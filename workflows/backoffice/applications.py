@@ -22,6 +22,9 @@ from django.views import View
 from viewflow.urls import AppMenuMixin, Viewset
 from viewflow.workflow.exceptions import FlowLockFailed
 
+from risk.selectors import current_decision
+
+from ..flows import CreditApplicationFlow
 from ..forms.applications import (
     ApproveForm,
     ClaimForm,
@@ -98,9 +101,7 @@ class NewApplicationView(StaffView):
 
 
 def _decision_context(application) -> dict:
-    from risk.models import Decision, DecisionStatus
-
-    decision = Decision.objects.filter(application=application, status=DecisionStatus.CURRENT).first()
+    decision = current_decision(application_id=application.pk)
     if decision is None:
         return {"decision": None}
     try:
@@ -114,8 +115,6 @@ def _decision_context(application) -> dict:
 def _chart_url(application) -> str:
     if not application.process_id:
         return ""
-    from ..flows import CreditApplicationFlow
-
     try:
         return CreditApplicationFlow.instance.reverse("process_chart", args=[application.process_id])
     except Exception:  # noqa: BLE001 - the flow is not mounted in this site

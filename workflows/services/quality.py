@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from creditfactory.core.state import change_state, record_transition
 from creditfactory.organisations.scoping import can_see
 
+from ..locks import quality_inspection_lock
 from ..models import (
     INSPECTION_MACHINE,
     ApprovalMode,
@@ -111,8 +112,7 @@ def quality_inspection_complete(*, inspection: QualityInspection, actor, result:
     required). The inspector may not be whoever entered the application."""
     if not getattr(actor, "pk", None) or not actor.has_perm(INSPECT_PERMISSION):
         raise PermissionDenied(_("You may not inspect applications."))
-    inspection = (QualityInspection.objects.select_for_update(of=("self",))
-                  .select_related("application").get(pk=inspection.pk))
+    inspection = quality_inspection_lock(inspection.pk)
     if not can_see(actor, inspection, branch_field="application__branch"):
         raise PermissionDenied(_("This application belongs to a branch you do not work for."))
     findings = (findings or "").strip()
