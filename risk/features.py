@@ -1,8 +1,8 @@
 """Feature gathering (特征加工): one assessment request in, every catalogue feature out.
 
-``gather_features(request)`` (a ``risk.requests.AssessmentRequest``) queries each data source through its adapter (cache,
-timeout, retries, cost; see ``risk.datasources.adapter``) and derives the applicant and
-application features. The result is a ``FeatureSnapshot``: the features (exactly the names of
+``gather_features(request)`` (a ``risk.requests.AssessmentRequest``) queries each data source
+through its adapter (cache, timeout, retries, cost; see ``risk.datasources.adapter``) and derives
+the applicant and application features. The result is a ``FeatureSnapshot``: the features (exactly the names of
 ``risk.catalogue.CATALOGUE``, typed per the catalogue), what each source answered (masked), the
 sources that were unavailable and the data cost. It round-trips through JSON so a decision can
 store it and be replayed from it.

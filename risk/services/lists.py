@@ -2,8 +2,9 @@
 
 An import is created from an upload (``risk.services.list_upload.list_import_create``), which
 stores the rows encrypted and enqueues ``risk.list_import_run`` on commit; the task calls
-``list_import_process`` (here), which works through the rows in chunks, each chunk committing its entries together with the job's
-progress, so the progress page moves and a re-delivered task resumes where it stopped.
+``list_import_process`` (here), which works through the rows in chunks, each chunk committing its
+entries together with the job's progress, so the progress page moves and a re-delivered task
+resumes where it stopped.
 
 CSV format (UTF-8, with or without BOM, or GB18030 as saved by Excel):
 ``list_type,kind,value,reason,expires_at``: list_type ``fraud``|``risk``, kind

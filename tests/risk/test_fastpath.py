@@ -106,7 +106,8 @@ def _orm_input_rows(application_id: int, product_id: int) -> list[tuple]:
                      challenger.updated_at if challenger else None,
                      policy.limit_strategy.current_version_id, policy.limit_strategy.updated_at,
                      policy.pricing_strategy.current_version_id, policy.pricing_strategy.updated_at))
-        for role, rule_sets in (("champion", policy.rule_sets.all()), ("challenger", policy.challenger_rule_sets.all())):
+        roles = (("champion", policy.rule_sets.all()), ("challenger", policy.challenger_rule_sets.all()))
+        for role, rule_sets in roles:
             rows.extend((role, rule_set.stage, None, rule_set.current_version_id, rule_set.updated_at,
                          None, None, None, None, None, None) for rule_set in rule_sets)
     return sorted(rows, key=repr)

@@ -125,7 +125,7 @@ class ApplicationDetailView(StaffView):
     template_name = "workflows/application_detail.html"
 
     def get(self, request, pk):
-        return self.render_page(request, selectors.application_detail_for(request.user, pk))
+        return self.render_page(request, selectors.application_detail_for(user=request.user, pk=pk))
 
     def render_page(self, request, application, *, bound=None, status=200, revealed=None):
         task = selectors.application_open_human_task(application)
@@ -189,7 +189,7 @@ class ApplicationActionView(ApplicationDetailView):
         raise NotImplementedError
 
     def post(self, request, pk):
-        application = selectors.application_detail_for(request.user, pk)
+        application = selectors.application_detail_for(user=request.user, pk=pk)
         form = self.make_form(request, application)
         if form.is_valid():
             try:
@@ -310,7 +310,7 @@ class WithdrawView(ApplicationActionView):
 
 class DocumentDownloadView(StaffView):
     def get(self, request, pk, document_pk):
-        application = selectors.application_detail_for(request.user, pk)
+        application = selectors.application_detail_for(user=request.user, pk=pk)
         document = application.documents.filter(pk=document_pk).first()
         if document is None:
             raise Http404

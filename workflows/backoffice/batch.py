@@ -90,7 +90,7 @@ class BatchDetailView(BatchView):
     template_name = "workflows/batch/detail.html"
 
     def get(self, request, pk):
-        batch = selectors.batch_import_for(request.user, pk)
+        batch = selectors.batch_import_for(user=request.user, pk=pk)
         rejected = list(selectors.batch_rejected_rows(batch)[:REJECTED_ROWS_SHOWN]) if batch.finished else []
         return render(request, self.template_name, {
             "batch": batch, "rejected_rows": rejected, "status_url": _url(request, "status", batch.pk),
@@ -101,14 +101,14 @@ class BatchDetailView(BatchView):
 
 class BatchStatusView(BatchView):
     def get(self, request, pk):
-        response = JsonResponse(selectors.batch_import_progress(selectors.batch_import_for(request.user, pk)))
+        response = JsonResponse(selectors.batch_import_progress(selectors.batch_import_for(user=request.user, pk=pk)))
         response["Cache-Control"] = "no-store"
         return response
 
 
 class BatchRejectedCsvView(BatchView):
     def get(self, request, pk):
-        batch = selectors.batch_import_for(request.user, pk)
+        batch = selectors.batch_import_for(user=request.user, pk=pk)
         return _csv_download(services.batch_rejected_csv(batch), f"batch-{batch.pk}-rejected.csv")
 
 

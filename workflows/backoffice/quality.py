@@ -67,10 +67,10 @@ class InspectView(QualityView):
         }, status=status)
 
     def get(self, request, pk):
-        return self._render(request, quality_inspection_for(request.user, pk), InspectForm())
+        return self._render(request, quality_inspection_for(user=request.user, pk=pk), InspectForm())
 
     def post(self, request, pk):
-        inspection = quality_inspection_for(request.user, pk)
+        inspection = quality_inspection_for(user=request.user, pk=pk)
         if not request.user.has_perm(INSPECT_PERMISSION):
             raise PermissionDenied
         form = InspectForm(request.POST)

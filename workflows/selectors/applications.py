@@ -60,7 +60,7 @@ def application_list_for(user, *, search: str = "", status: str = "") -> QuerySe
     return queryset.order_by("-created_at", "-id")
 
 
-def application_detail_for(user, pk: int) -> CreditApplication:
+def application_detail_for(*, user, pk: int) -> CreditApplication:
     application = (scope_queryset(CreditApplication.objects.all(), user)
                    .select_related("applicant", "enterprise", "branch", "product_version__product", "partner",
                                    "created_by", "reviewed_by", "approved_by", "process")

@@ -209,7 +209,7 @@ def application_create(
     application.number = application.application_number()
     if not submit:
         application_save(application, ["number"])
-    emit(application, "application.created")
+    emit(application, event="application.created")
     if submit:
         _submit(application, actor=actor, actor_label=actor_label, extra_update_fields=("number",))
     return application
@@ -231,7 +231,7 @@ def _submit(application: CreditApplication, *, actor, actor_label: str, extra_up
     are written in one UPDATE; nothing in between reads the application's row."""
     application.submitted_at = timezone.now()
     application.process = CreditApplicationFlow.start.run(application=application, actor=actor, actor_label=actor_label)
-    move(application, S.SUBMITTED, actor=actor, actor_label=actor_label, reason=_("Submitted."),
+    move(application, to_state=S.SUBMITTED, actor=actor, actor_label=actor_label, reason=_("Submitted."),
          extra_update_fields=("submitted_at", "process", *extra_update_fields))
 
 
@@ -261,9 +261,9 @@ def _withdraw(application: CreditApplication, *, reason: str, actor, actor_label
     for appointment in application.signing_appointments.filter(status__in=ACTIVE_APPOINTMENT_STATUSES):
         signing_cancel(appointment=appointment, reason=reason, actor=actor, actor_label=actor_label or "system")
     application.closed_at = timezone.now()
-    move(application, S.WITHDRAWN, actor=actor, actor_label=actor_label, reason=reason,
+    move(application, to_state=S.WITHDRAWN, actor=actor, actor_label=actor_label, reason=reason,
          extra_update_fields=("closed_at",))
-    emit(application, "application.withdrawn", reason=reason)
+    emit(application, event="application.withdrawn", reason=reason)
     return application
 
 

@@ -83,7 +83,7 @@ def _user(user_id: int):
     return round_cached(("user", user_id), lambda: get_user_model().objects.filter(pk=user_id).first())
 
 
-def move(application: CreditApplication, to_state: str, *, actor=None, actor_label: str = "", reason: str = "",
+def move(application: CreditApplication, *, to_state: str, actor=None, actor_label: str = "", reason: str = "",
          extra_update_fields=(), process=None) -> None:
     """``change_state`` with the application's machine; a move to the current state is a no-op.
     With ``process``, the actor is the one the process was last moved by (``set_actor``)."""
@@ -115,7 +115,7 @@ def application_payload(application: CreditApplication, *, at_node: str | None =
     }
 
 
-def emit(application: CreditApplication, event: str, *, at_node: str | None = None, **extra) -> None:
+def emit(application: CreditApplication, *, event: str, at_node: str | None = None, **extra) -> None:
     """Tell the application's partner, inside the caller's transaction (no partner: nothing)."""
     if not application.partner_id:
         return
@@ -225,7 +225,7 @@ def step_assessment_done(activation, *, result: dict) -> None:
     application.decided_at = timezone.now()
     application_save(application, ["decided_at", "updated_at"])
     # The job's own task is the one open place the application waits at (the flow has one token).
-    emit(application, "application.decided", at_node=activation.flow_task.name,
+    emit(application, event="application.decided", at_node=activation.flow_task.name,
          decision={"outcome": summary["outcome"], "reasons": customer_reasons})
 
 
@@ -254,7 +254,7 @@ def step_task_created(activation, *, node: str) -> None:
         reason = _("Documents received: back to %(node)s.") % {"node": node}
     elif node == "review" and decision_outcome(process) is None:
         reason = _("The automated assessment failed: manual review.")
-    move(application, to_state, reason=reason, process=process)
+    move(application, to_state=to_state, reason=reason, process=process)
     if task.owner_id and task.assigned is None:
         task.assigned = timezone.now()
         task.save(update_fields=["assigned"])
@@ -265,7 +265,7 @@ def step_task_created(activation, *, node: str) -> None:
             sla_hours=config["sla_hours"], due_at=task.created + timedelta(hours=config["sla_hours"]),
         ))
     if node == "contract":
-        emit(application, "contract.ready")
+        emit(application, event="contract.ready")
 
 
 def step_documents_requested(activation) -> None:
@@ -273,8 +273,8 @@ def step_documents_requested(activation) -> None:
     application = _application(process)
     node = process.data.get("returned_from") or "review"
     request = process_actions(process, node=node)[-1]
-    move(application, S.RETURNED, reason=request.get("reason", ""), process=process)
-    emit(application, "application.returned", reason=request.get("reason", ""),
+    move(application, to_state=S.RETURNED, reason=request.get("reason", ""), process=process)
+    emit(application, event="application.returned", reason=request.get("reason", ""),
          documents=request.get("documents") or [])
 
 
@@ -291,7 +291,7 @@ def step_approve(activation) -> None:
     application.approved_by_id, application.approved_at = approver_id, timezone.now()
     application.approval_mode = mode
     application_save(application, ["approved_by", "approved_at", "approval_mode", "updated_at"])
-    emit(application, "application.approved", approval=mode)
+    emit(application, event="application.approved", approval=mode)
 
 
 def step_grant(activation) -> None:
@@ -301,9 +301,9 @@ def step_grant(activation) -> None:
     actor, actor_label = _actor(process)
     line = credit_line_grant(application=application, decision=decision, actor=actor, actor_label=actor_label)
     application.closed_at = timezone.now()
-    move(application, S.APPROVED, reason=_("Credit line %(line)s granted.") % {"line": line.pk},
+    move(application, to_state=S.APPROVED, reason=_("Credit line %(line)s granted.") % {"line": line.pk},
          extra_update_fields=("closed_at",), process=process)
-    emit(application, "line.granted", line={
+    emit(application, event="line.granted", line={
         "id": line.pk, "limit": f"{line.limit:.2f}", "rate_percent": str(line.rate_percent),
         "rate_basis": line.rate_basis, "grade": line.grade, "valid_until": line.valid_until.isoformat(),
     })
@@ -327,5 +327,5 @@ def step_reject(activation) -> None:
     application = _application(process)
     why, customer_reasons = _rejection_reasons(process, application)
     application.closed_at = timezone.now()
-    move(application, S.REJECTED, reason=why, extra_update_fields=("closed_at",), process=process)
-    emit(application, "application.rejected", reasons=customer_reasons)
+    move(application, to_state=S.REJECTED, reason=why, extra_update_fields=("closed_at",), process=process)
+    emit(application, event="application.rejected", reasons=customer_reasons)

@@ -104,7 +104,7 @@ def _check_slot(schedule: SigningSchedule, slot_start, now: datetime) -> tuple[d
     if day > now.astimezone(schedule.tz).date() + timedelta(days=schedule.horizon_days):
         raise _error("slot_start", _("Slots can be booked at most %(days)s days ahead.")
                      % {"days": schedule.horizon_days}, "too_far")
-    rule = signing_rule(schedule, day, day)
+    rule = signing_rule(schedule, date_from=day, date_to=day)
     status = day_status(rule, day)
     if status == "holiday":
         raise _error("slot_start", _("%(day)s is a holiday (%(name)s): no signing.")
@@ -150,7 +150,7 @@ def _move(appointment: SigningAppointment, to_state: str, *, actor, actor_label:
 
 def _emit(appointment: SigningAppointment, event: str, application: CreditApplication | None = None) -> None:
     """Tell the application's partner (webhook outbox, in the caller's transaction)."""
-    emit(application or appointment.application, event, appointment={
+    emit(application or appointment.application, event=event, appointment={
         "id": appointment.pk, "status": appointment.status, "slot_start": appointment.slot_start.isoformat(),
         "slot_end": appointment.slot_end.isoformat(), "result": appointment.result,
     })

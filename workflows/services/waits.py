@@ -82,7 +82,7 @@ def application_accept_contract(*, application: CreditApplication, actor=None,
         def accepted():
             application.contract_accepted_at = timezone.now()
             application.save(update_fields=["contract_accepted_at", "updated_at"])
-            emit(application, "contract.accepted")
+            emit(application, event="contract.accepted")
 
         if _run_wait(application, "contract", actor=actor, actor_label=actor_label, before=accepted) is None:
             raise nothing_waits
