@@ -160,8 +160,10 @@ def _log(application_id: int, decision: Decision, *, previous, bundle, actor, no
     reason = note.strip() or _("Risk decision #%(sequence)s: %(outcome)s") % {
         "sequence": decision.sequence, "outcome": decision.get_outcome_display()}
     # The decision is logged beside the application's own moves, in its state log. The application
-    # is the credit flow's: the log names it by the decision's foreign key, not an import.
-    application = Decision._meta.get_field("application").related_model(pk=application_id)
+    # is the credit flow's: the log names it through the decision's foreign key, not an import, as
+    # an instance holding its key alone (what ``.only("pk")`` reads; nothing else is set up).
+    model = Decision._meta.get_field("application").related_model
+    application = model.from_db(None, [model._meta.pk.attname], [application_id])
     record_transition(application, field="risk_decision", from_state=previous.outcome if previous else "",
                       to_state=decision.outcome, actor=actor, reason=reason)
 
