@@ -30,10 +30,10 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
-from viewflow.workflow import flow, lock
+from viewflow.workflow import flow
 
 from .backoffice.task_views import task_redirect
-from .locks import ProcessLock
+from .locks import PROCESS_LOCK
 from .models import FlowTask, WORK_ON_QUEUE
 from .nodes import CeleryJob, End, Function, If, QueueView, StartHandle, Switch, Wait
 from .selectors import flow as predicates
@@ -60,9 +60,9 @@ class CreditApplicationFlow(flow.Flow):
 
     process_title = _("Credit application")
     process_summary_template = "{{ process.data.number }} · {{ process.data.config.product }}"
-    # viewflow's select_for_update lock (without it a Split/Join gets stuck), with a memo of the
-    # rows a locked round has read (workflows.locks).
-    lock_impl = ProcessLock(lock.select_for_update_lock)
+    # viewflow's select_for_update lock with a memo of the rows a locked round has read
+    # (workflows.locks).
+    lock_impl = PROCESS_LOCK
     # viewflow's Task table, its row writes built once per process (workflows.models.tasks).
     task_class = FlowTask
 

@@ -25,11 +25,12 @@ from contextlib import contextmanager, nullcontext
 
 from django.db import transaction
 from django.db.models import F
+from viewflow.workflow.lock import select_for_update_lock
 
 from .fastpath import LOCKED_APPLICATION
 from .models import BatchImport, CreditApplication, QualityInspection, SigningAppointment, SigningSlot, TaskSla
 
-__all__ = ["ProcessLock", "appointment_lock", "application_flow_lock", "application_lock",
+__all__ = ["PROCESS_LOCK", "ProcessLock", "appointment_lock", "application_flow_lock", "application_lock",
            "application_signing_lock", "batch_import_lock", "quality_inspection_lock", "reminder_claim",
            "round_cached", "round_memo", "signing_slot_lock", "signing_slot_release", "signing_slot_take",
            "signing_slots_lock", "sla_escalation_claim"]
@@ -72,6 +73,11 @@ class ProcessLock:
                 yield
             finally:
                 stack.pop()
+
+
+# Every flow's ``lock_impl``: viewflow's select_for_update lock (without it a Split/Join gets
+# stuck), with a memo of the rows a locked round has read.
+PROCESS_LOCK = ProcessLock(select_for_update_lock)
 
 
 # --- the application -------------------------------------------------------------------------------------
