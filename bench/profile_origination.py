@@ -38,7 +38,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from origination import payload, seed  # noqa: E402  (bench/origination.py)
 from support import fresh_database  # noqa: E402
 from workflows import tasks as workflow_tasks  # noqa: E402
-from workflows.nodes import run_job  # noqa: E402
+from workflows.jobs import run_job  # noqa: E402
 
 
 def main() -> None:

@@ -53,7 +53,7 @@ class DecisionDetailView(LoginRequiredMixin, PermissionRequiredMixin, DetailView
     context_object_name = "decision"
 
     def get_object(self, queryset=None):
-        return selectors.decision_detail_for(self.request.user, self.kwargs["pk"])
+        return selectors.decision_detail_for(user=self.request.user, pk=self.kwargs["pk"])
 
     def get_context_data(self, **kwargs):
         decision = self.object
@@ -72,7 +72,7 @@ class DecisionDetailView(LoginRequiredMixin, PermissionRequiredMixin, DetailView
             sources=sources,
             shadow=shadow,
             shadow_versions=decision.shadow["versions"] if decision.shadow else None,
-            history=selectors.decision_history_for(self.request.user, decision.application_id),
+            history=selectors.decision_history_for(user=self.request.user, application_id=decision.application_id),
             **kwargs,
         )
 
@@ -84,7 +84,8 @@ class ApplicationDecisionView(LoginRequiredMixin, PermissionRequiredMixin, View)
     permission_required = VIEW_PERMISSION
 
     def get(self, request, application_id):
-        decision = selectors.decision_history_for(request.user, application_id).filter(status="current").first()
+        history = selectors.decision_history_for(user=request.user, application_id=application_id)
+        decision = history.filter(status="current").first()
         if decision is None:
             raise Http404
         return redirect(reverse(f"{request.resolver_match.namespace}:detail", args=[decision.pk]))

@@ -1,22 +1,23 @@
-"""Feature gathering (特征加工): one credit application in, every catalogue feature out.
+"""Feature gathering (特征加工): one assessment request in, every catalogue feature out.
 
-``gather_features(application)`` queries each data source through its adapter (cache,
-timeout, retries, cost; see ``risk.datasources.adapter``) and derives the applicant and
-application features. The result is a ``FeatureSnapshot``: the features (exactly the names of
+``gather_features(request)`` (a ``risk.requests.AssessmentRequest``) queries each data source
+through its adapter (cache, timeout, retries, cost; see ``risk.datasources.adapter``) and derives
+the applicant and application features. The result is a ``FeatureSnapshot``: the features (exactly the names of
 ``risk.catalogue.CATALOGUE``, typed per the catalogue), what each source answered (masked), the
 sources that were unavailable and the data cost. It round-trips through JSON so a decision can
 store it and be replayed from it.
 
-How each feature is derived (``as_of`` defaults to the application's creation date):
+How each feature is derived (``as_of`` defaults to the application's creation date, the
+request's ``created_at``):
 
 * ``age``: whole years from the birth date in the resident ID to ``as_of``.
 * ``sex``, ``province``: from the resident ID ('M'/'F'; first two digits of the region code).
 * ``monthly_income``, ``employment``, ``years_at_employer``: as declared by the applicant.
-* ``amount``, ``purpose``, ``channel``: the application's. ``product_type``: its product
+* ``amount``, ``purpose``, ``channel``: the request's. ``product_type``: its product
   version's. ``term_months``: the term in months; a term in days is days / 30 rounded up.
 * ``payment_to_income``: the monthly-equivalent first installment ÷ monthly income, to 4
   decimals (ROUND_HALF_UP). The installment comes from ``products.engine`` for the
-  application's amount, term and repayment method at the product version's default rate
+  request's amount, term and repayment method at the product version's default rate
   (rate basis, day count, upfront fee, interest interval of the version), starting on
   ``as_of``. Monthly-equivalent: the first installment's payment divided by the months it
   covers (1; 3 for quarterly interest-first; the whole term for single-payment methods,
@@ -27,7 +28,7 @@ How each feature is derived (``as_of`` defaults to the application's creation da
   ``<source>.available`` is True when it answered (live or from the cache). The fraud
   features also reflect our own lists (``RiskListEntry``): a fraud-list entry sets the hit of
   its kind, a risk-list entry sets ``fraud.risk_list_hit``.
-* ``enterprise.present``: the application names an enterprise; ``enterprise.years_in_business``
+* ``enterprise.present``: the request names an enterprise; ``enterprise.years_in_business``
   and ``enterprise.annual_revenue`` are its figures (0 without an enterprise).
 
 Every source is asked (cache, then provider) before anything is raised, so the answers that
@@ -52,6 +53,7 @@ from products.validation import annual_rate_fraction
 from risk.catalogue import CATALOGUE, SOURCES
 from risk.datasources.adapter import configs_for, encode_result, merge_own_lists, own_list_summary, sources_fetch
 from risk.datasources.base import RESULT_FIELDS, Query
+from risk.requests import AssessmentRequest
 from risk.validators import age_on
 
 __all__ = [
@@ -161,16 +163,17 @@ class DataSourceUnavailable(Exception):
         super().__init__(message or source)
 
 
-def gather_features(application, *, tolerate_failures: bool = False, as_of: date | None = None) -> FeatureSnapshot:
-    """Every catalogue feature of ``application`` (a ``workflows.models.CreditApplication``);
-    see the module docstring for each derivation. Records a ``DataSourceCall`` per source."""
-    applicant = application.applicant
+def gather_features(request: AssessmentRequest, *, tolerate_failures: bool = False,
+                    as_of: date | None = None) -> FeatureSnapshot:
+    """Every catalogue feature of ``request``; see the module docstring for each derivation.
+    Records a ``DataSourceCall`` per source."""
+    applicant = request.applicant
     if as_of is None:
-        as_of = timezone.localdate(application.created_at) if application.created_at else timezone.localdate()
-    query = Query.for_application(application)
+        as_of = timezone.localdate(request.created_at) if request.created_at else timezone.localdate()
+    query = Query.for_request(request)
     configs = configs_for(SOURCES)
 
-    outcome = sources_fetch(sources=SOURCES, query=query, applicant=applicant, application=application,
+    outcome = sources_fetch(sources=SOURCES, query=query, applicant=applicant, application_id=request.application_id,
                             configs=configs)
     if outcome.failures and not tolerate_failures:
         source, exc = next(iter(outcome.failures.items()))
@@ -203,8 +206,8 @@ def gather_features(application, *, tolerate_failures: bool = False, as_of: date
     unavailable = tuple(source for source in SOURCES if source in outcome.failures)
 
     features.update(_applicant_features(applicant, as_of))
-    features.update(_application_features(application, as_of, features))
-    features.update(_enterprise_features(application.enterprise))
+    features.update(_request_features(request, as_of, features))
+    features.update(_enterprise_features(request.enterprise))
     # Plain Python types in catalogue order (choice enums become their str value).
     ordered = {name: _CASTS[feature.type](features[name]) for name, feature in CATALOGUE.items()}
     total = sum((result.cost for result in sources.values()), ZERO)
@@ -228,23 +231,23 @@ def term_in_months(term: int, term_unit: str) -> int:
     return term
 
 
-def monthly_installment(application, as_of: date) -> Decimal:
+def monthly_installment(request: AssessmentRequest, as_of: date) -> Decimal:
     """The first installment's payment per month it covers, at the product's default rate."""
-    version = application.product_version
+    version = request.product_version
     terms = engine.LoanTerms(
-        principal=application.amount,
+        principal=request.amount,
         annual_rate=annual_rate_fraction(rate_percent=version.rate_default_percent, rate_basis=version.rate_basis,
                                          day_count=version.day_count),
-        term=application.term,
-        term_unit=engine.TermUnit(application.term_unit),
-        method=engine.Method(application.repayment_method),
+        term=request.term,
+        term_unit=engine.TermUnit(request.term_unit),
+        method=engine.Method(request.method),
         start_date=as_of,
         upfront_fee_rate=percent_to_fraction(version.upfront_fee_percent or 0),
         interest_every_months=version.interest_every_months,
         day_count=engine.DayCount(version.day_count),
     )
     first = engine.generate_schedule(terms).installments[0]
-    months = (max(1, term_in_months(application.term, application.term_unit))
+    months = (max(1, term_in_months(request.term, request.term_unit))
               if terms.method.is_single_payment else terms.period_months)
     return first.payment / months
 
@@ -255,15 +258,15 @@ def _ratio(numerator: Decimal, income: Decimal) -> Decimal:
     return (numerator / income).quantize(RATIO, rounding=ROUND_HALF_UP)
 
 
-def _application_features(application, as_of: date, features: dict) -> dict:
-    income = application.applicant.monthly_income
-    installment = monthly_installment(application, as_of)
+def _request_features(request: AssessmentRequest, as_of: date, features: dict) -> dict:
+    income = request.applicant.monthly_income
+    installment = monthly_installment(request, as_of)
     return {
-        "amount": application.amount,
-        "term_months": term_in_months(application.term, application.term_unit),
-        "purpose": application.purpose,
-        "product_type": application.product_version.product_type,
-        "channel": application.channel,
+        "amount": request.amount,
+        "term_months": term_in_months(request.term, request.term_unit),
+        "purpose": request.purpose,
+        "product_type": request.product_version.product_type,
+        "channel": request.channel,
         "payment_to_income": _ratio(installment, income),
         "debt_to_income": _ratio(features["bureau.monthly_debt_payment"] + installment, income),
     }

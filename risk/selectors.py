@@ -1,36 +1,36 @@
 """Reads of the risk app: a product's policy turned into the published versions a decision runs
-on, the versions a stored decision ran on (for replay), branch-scoped decision lists and the
-champion/challenger report."""
+on, the versions a stored decision ran on (for replay), branch-scoped decision lists, the
+champion/challenger report, and the blind indexes an identifier search looks up."""
 
 from collections import Counter
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
 
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
+from creditfactory.core.pii import blind_index
 from creditfactory.organisations.scoping import scope_queryset
 
 from .engine import PolicyBundle
+from .fastpath import assessment_input_rows
 from .models import (
     Decision,
     DecisionStatus,
-    LimitStrategy,
     LimitStrategyVersion,
-    PricingStrategy,
     PricingStrategyVersion,
     RiskPolicy,
     RuleSet,
     RuleSetVersion,
-    Scorecard,
     ScorecardVersion,
 )
 from .rules import ORIGINATION_STAGES, RuleSetSpec
 from .scoring import GRADES, ScorecardSpec
 from .strategies import LimitSpec, PricingSpec
+from .validators import normalise_bank_account, normalise_mobile, parse_resident_id
 
 BRANCH_FIELD = "application__branch"
 # Large JSON columns a list never shows.
@@ -111,49 +111,8 @@ class AssessmentInputs:
     challenger: PolicyBundle | None
 
 
-# Rows of the inputs query: (role, stage, id, then 4 pairs of (version id, working copy's updated_at)).
-#   decision:              the decision's id
-#   policy:                the policy's id; the scorecard, challenger scorecard, limit and pricing strategies
-#   champion / challenger: no id; one rule set in the first pair
+# The rows of ``risk.fastpath.assessment_input_rows``: the policy row's four pairs are these parts.
 _POLICY_PARTS = ("scorecard", "challenger_scorecard", "limit_strategy", "pricing_strategy")
-
-
-@lru_cache(maxsize=1)
-def _inputs_sql() -> str:
-    """Hand-written because it runs for every decision: the ORM took ~4 ms of CPU to build this
-    union each time, the database well under 1 ms to answer it. Plain SQL (PostgreSQL and SQLite),
-    joins kept few (planning a 9-table join cost PostgreSQL ~4 ms); names come from the models."""
-    quote = connection.ops.quote_name
-
-    def table(model):
-        return quote(model._meta.db_table)
-
-    def column(model, field):
-        return quote(model._meta.get_field(field).column)
-
-    product, active = column(RiskPolicy, "product"), column(RiskPolicy, "active")
-    version, stamp = column(RuleSet, "current_version"), column(RuleSet, "updated_at")  # same on every working copy
-    nulls = ", ".join(["NULL"] * 6)
-    parts = [
-        f"SELECT %s, '', d.id, NULL, NULL, {nulls} FROM {table(Decision)} d "
-        f"WHERE d.{column(Decision, 'application')} = %s AND d.{column(Decision, 'status')} = %s",
-        f"SELECT %s, '', p.id, s.{version}, s.{stamp}, c.{version}, c.{stamp}, l.{version}, l.{stamp}, "
-        f"r.{version}, r.{stamp} FROM {table(RiskPolicy)} p "
-        f"JOIN {table(Scorecard)} s ON s.id = p.{column(RiskPolicy, 'scorecard')} "
-        f"LEFT JOIN {table(Scorecard)} c ON c.id = p.{column(RiskPolicy, 'challenger_scorecard')} "
-        f"JOIN {table(LimitStrategy)} l ON l.id = p.{column(RiskPolicy, 'limit_strategy')} "
-        f"JOIN {table(PricingStrategy)} r ON r.id = p.{column(RiskPolicy, 'pricing_strategy')} "
-        f"WHERE p.{product} = %s AND p.{active} = %s",
-    ]
-    for through in (RiskPolicy.rule_sets.through, RiskPolicy.challenger_rule_sets.through):
-        parts.append(
-            f"SELECT %s, rs.{column(RuleSet, 'stage')}, NULL, rs.{version}, rs.{stamp}, {nulls} "
-            f"FROM {table(through)} t "
-            f"JOIN {table(RiskPolicy)} p ON p.id = t.{column(through, 'riskpolicy')} "
-            f"JOIN {table(RuleSet)} rs ON rs.id = t.{column(through, 'ruleset')} "
-            f"WHERE p.{product} = %s AND p.{active} = %s"
-        )
-    return " UNION ALL ".join(parts)
 
 
 def assessment_inputs(*, application_id: int, product_id: int, force: bool = False) -> AssessmentInputs:
@@ -163,11 +122,7 @@ def assessment_inputs(*, application_id: int, product_id: int, force: bool = Fal
 
     The challenger replaces the champion's rule sets of each stage it has rule sets for, and/or
     its scorecard; limit and pricing are the champion's."""
-    params = ["decision", application_id, DecisionStatus.CURRENT.value, "policy", product_id, True,
-              "champion", product_id, True, "challenger", product_id, True]
-    with connection.cursor() as cursor:
-        cursor.execute(_inputs_sql(), params)
-        rows = cursor.fetchall()
+    rows = assessment_input_rows(application_id=application_id, product_id=product_id)
     current = next((row[2] for row in rows if row[0] == "decision"), None)
     if current is not None and not force:
         return AssessmentInputs(current_decision_id=current, policy_id=None, champion=None, challenger=None)
@@ -181,7 +136,7 @@ def assessment_inputs(*, application_id: int, product_id: int, force: bool = Fal
         ref[0] is None for _role, ref in rule_rows
     ):
         # Something was never published: the slow path names it.
-        policy_bundles(risk_policy_for_product(product_id))
+        policy_bundles(risk_policy_for_product(product_id=product_id))
     challenger_card = refs["challenger_scorecard"]
     specs = {
         "rule_set": _specs("rule_set", [ref for _role, ref in rule_rows]),
@@ -205,7 +160,7 @@ def assessment_inputs(*, application_id: int, product_id: int, force: bool = Fal
                             challenger=challenger)
 
 
-def risk_policy_for_product(product_id: int) -> RiskPolicy:
+def risk_policy_for_product(*, product_id: int) -> RiskPolicy:
     """The active policy of a product with everything it points at (admin and error paths)."""
     published = RuleSet.objects.select_related("current_version")
     policy = (
@@ -271,7 +226,7 @@ def decision_bundles(decision: Decision) -> tuple[PolicyBundle, PolicyBundle | N
 # --- decisions -----------------------------------------------------------------------------------
 
 
-def current_decision(application_id: int) -> Decision | None:
+def current_decision(*, application_id: int) -> Decision | None:
     return Decision.objects.filter(application_id=application_id, status=DecisionStatus.CURRENT).first()
 
 
@@ -284,7 +239,7 @@ def decision_list_for(user) -> QuerySet:
     return scope_queryset(queryset, user, branch_field=BRANCH_FIELD)
 
 
-def decision_detail_for(user, pk: int) -> Decision:
+def decision_detail_for(*, user, pk: int) -> Decision:
     queryset = Decision.objects.select_related(
         "application__branch", "product_version__product", "policy", "scorecard_version", "limit_strategy_version",
         "pricing_strategy_version", "actor", "superseded_by",
@@ -292,7 +247,7 @@ def decision_detail_for(user, pk: int) -> Decision:
     return get_object_or_404(scope_queryset(queryset, user, branch_field=BRANCH_FIELD), pk=pk)
 
 
-def decision_history_for(user, application_id: int) -> QuerySet:
+def decision_history_for(*, user, application_id: int) -> QuerySet:
     return scope_queryset(Decision.objects.defer(*_HEAVY_FIELDS).filter(application_id=application_id), user,
                           branch_field=BRANCH_FIELD).order_by("-sequence")
 
@@ -335,3 +290,23 @@ def challenger_report(*, policy_id: int | None = None) -> list[dict]:
 
 def _share(part: int, total: int) -> Decimal | None:
     return (Decimal(part) * 100 / Decimal(total)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if total else None
+
+
+# --- searching by an identifier --------------------------------------------------------------------
+
+
+def identifier_indexes(term: str) -> dict[str, str]:
+    """The blind indexes a search term could match: {kind: index} for each kind it is a valid
+    value of (an ID number, a mobile, a bank account number)."""
+    term = (term or "").strip()
+    found = {}
+    for kind, normalise in (
+        ("id_number", lambda v: parse_resident_id(v).number),
+        ("mobile", normalise_mobile),
+        ("bank_account", normalise_bank_account),
+    ):
+        try:
+            found[kind] = blind_index(kind, normalise(term))
+        except ValidationError:
+            continue
+    return found

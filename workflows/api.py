@@ -36,6 +36,7 @@ from creditfactory.partners.idempotency import idempotent
 from creditfactory.partners.scoping import get_partner_object_or_404, scope_to_partner
 from servicing.api import CreditLineOutputSerializer
 
+from .flows import CreditApplicationFlow
 from .models import Channel, CreditApplication, SigningChannel
 from .selectors import partner_api as selectors
 from .selectors.signing import signing_free_slots
@@ -58,7 +59,7 @@ from .serializers.signing import (
 )
 from .services import applications as services
 from .services import signing as signing_services
-from .services.flow_steps import node_enabled
+from .selectors.flow import node_enabled
 
 __all__ = [
     "ApplicationContractAcceptApi", "ApplicationCreditLineApi", "ApplicationDetailApi", "ApplicationDocumentApi",
@@ -149,7 +150,7 @@ def _represent_created(application) -> dict:
         fresh.api_current_decisions = []
         CreditApplication._meta.get_field("credit_line").set_cached_value(fresh, None)
         # A flow started in this transaction waits at its start's next node (the assessment job).
-        fresh.api_known_node = _flow_class().start._next.name if fresh.process_id else ""
+        fresh.api_known_node = CreditApplicationFlow.start._next.name if fresh.process_id else ""
     else:
         # Row, decision, current node: three queries instead of the list's six.
         fresh = (CreditApplication.objects.select_related("applicant", "enterprise", "product_version__product",
@@ -157,12 +158,6 @@ def _represent_created(application) -> dict:
                  .get(pk=application.pk))
     fresh.api_appointments, fresh.api_documents = [], []
     return application_representation(fresh)
-
-
-def _flow_class():
-    from .flows import CreditApplicationFlow
-
-    return CreditApplicationFlow
 
 
 def _actor(request) -> dict:
@@ -374,7 +369,7 @@ class ApplicationSigningApi(PartnerApiMixin, APIView):
         application = _get_for_change(request, pk)
         serializer = SigningBookInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        if not (application.process_id and node_enabled(application.process, "signing")):
+        if not (application.process_id and node_enabled(application.process, node="signing")):
             raise _conflict("signing_not_required", _("This application needs no remote signing."))
         with service_errors():
             appointment = signing_services.signing_book(

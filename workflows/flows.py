@@ -1,8 +1,9 @@
 """The credit application flow (授信申请): from an application to a granted credit line.
 
 One superset graph for every product; what differs per product (optional nodes, work groups,
-assignees, SLAs, straight-through approval, approval threshold) is configuration, copied into
-``process.data["config"]`` when the process starts (see ``workflows.services.configuration``).
+assignees, SLAs, straight-through approval, approval threshold) is configuration (which nodes:
+``workflows.models.configuration.NODE_SPECS``), copied into ``process.data["config"]`` when the
+process starts (see ``workflows.services.configuration``).
 Flows are never subclassed per product (inherited ``this.`` references would stay bound to the
 parent's nodes).
 
@@ -19,50 +20,26 @@ parent's nodes).
                               └──────────────────────────────────────────────────┴─▶ contract
     contract (waits for the applicant's acceptance) ─▶ grant (credit line) ─▶ end
 
-The node callbacks below only parse the activation and call one step of
-``workflows.services.flow_steps``; the services drive the waiting and human nodes.
+The node callbacks below only parse the activation and either ask ``workflows.selectors.flow``
+(which path, which node) or call one step of ``workflows.services.flow_steps`` (what changes);
+the services drive the waiting and human nodes. A human task's page opens the application's
+workbench (``workflows.backoffice.task_views``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
-from viewflow.workflow import flow, lock
+from viewflow.workflow import flow
 
-from .locks import ProcessLock
-from .models import CREDIT_FLOW, FlowTask
+from .backoffice.task_views import task_redirect
+from .locks import PROCESS_LOCK
+from .models import FlowTask, WORK_ON_QUEUE
 from .nodes import CeleryJob, End, Function, If, QueueView, StartHandle, Switch, Wait
+from .selectors import flow as predicates
 from .services import flow_steps
 
-__all__ = ["CreditApplicationFlow", "FLOWS", "NODE_SPECS", "NodeSpec", "WORK_ON_QUEUE"]
-
-WORK_ON_QUEUE = "organisations.work_on_queue"
-
-
-@dataclass(frozen=True)
-class NodeSpec:
-    """A node an admin configures per product (流程节点)."""
-
-    title: str
-    kind: str  # "human": a task in a work group's queue; "wait": waits for a service call
-    optional: bool
-    default_enabled: bool = True
-    default_sla_hours: int | None = None
-    uses_work_group: bool = True
-
-
-NODE_SPECS = {
-    CREDIT_FLOW: {
-        "review": NodeSpec(_("Manual review (审查)"), "human", optional=False, default_sla_hours=8),
-        "approval": NodeSpec(_("Approval (审批)"), "human", optional=True, default_sla_hours=8),
-        "signing": NodeSpec(_("Remote signing (远程面签)"), "wait", optional=True, default_enabled=False,
-                            default_sla_hours=72),
-        "contract": NodeSpec(_("Contract acceptance"), "wait", optional=False, default_sla_hours=None,
-                             uses_work_group=False),
-    },
-}
+__all__ = ["CreditApplicationFlow"]
 
 
 def _queue(node: str):
@@ -70,7 +47,7 @@ def _queue(node: str):
     permission, stored on the task when it is created."""
 
     def work_group(process):
-        return flow_steps.snapshot_work_group(process, node)
+        return predicates.snapshot_work_group(process, node=node)
 
     return work_group
 
@@ -83,9 +60,9 @@ class CreditApplicationFlow(flow.Flow):
 
     process_title = _("Credit application")
     process_summary_template = "{{ process.data.number }} · {{ process.data.config.product }}"
-    # viewflow's select_for_update lock (without it a Split/Join gets stuck), with a memo of the
-    # rows a locked round has read (workflows.locks).
-    lock_impl = ProcessLock(lock.select_for_update_lock)
+    # viewflow's select_for_update lock with a memo of the rows a locked round has read
+    # (workflows.locks).
+    lock_impl = PROCESS_LOCK
     # viewflow's Task table, its row writes built once per process (workflows.models.tasks).
     task_class = FlowTask
 
@@ -190,51 +167,51 @@ class CreditApplicationFlow(flow.Flow):
         return flow_steps.step_assess(activation, attempt=attempt)
 
     def assess_done(self, activation, result):
-        flow_steps.step_assessment_done(activation, result)
+        flow_steps.step_assessment_done(activation, result=result)
 
     def assess_failed(self, activation, exc):
         flow_steps.step_assessment_failed(activation)
 
     def decision_is_reject(self, activation):
-        return flow_steps.decision_outcome(activation.process) == "reject"
+        return predicates.decision_outcome(activation.process) == "reject"
 
     def straight_through(self, activation):
-        return flow_steps.is_straight_through(activation.process)
+        return predicates.is_straight_through(activation.process)
 
     # --- human tasks ------------------------------------------------------------------------------
 
     def task_view(self, request, **kwargs):
-        return flow_steps.task_redirect(request)
+        return task_redirect(request, **kwargs)
 
     def dispatch_review(self, activation):
-        return flow_steps.dispatch_assignee(activation, "review")
+        return flow_steps.dispatch_assignee(activation, node="review")
 
     def dispatch_approval(self, activation):
-        return flow_steps.dispatch_assignee(activation, "approval")
+        return flow_steps.dispatch_assignee(activation, node="approval")
 
     def four_eyes_excluded(self, task):
-        return flow_steps.four_eyes_excluded(task.process)
+        return predicates.four_eyes_excluded(task.process)
 
     def review_created(self, activation):
-        flow_steps.step_task_created(activation, "review")
+        flow_steps.step_task_created(activation, node="review")
 
     def approval_created(self, activation):
-        flow_steps.step_task_created(activation, "approval")
+        flow_steps.step_task_created(activation, node="approval")
 
     def review_rejected(self, activation):
-        return flow_steps.last_action(activation.process, "review") == "reject"
+        return predicates.last_action(activation.process, node="review") == "reject"
 
     def review_returned(self, activation):
-        return flow_steps.last_action(activation.process, "review") == "return"
+        return predicates.last_action(activation.process, node="review") == "return"
 
     def needs_approval(self, activation):
-        return flow_steps.needs_approval(activation.process)
+        return predicates.needs_approval(activation.process)
 
     def approval_rejected(self, activation):
-        return flow_steps.last_action(activation.process, "approval") == "reject"
+        return predicates.last_action(activation.process, node="approval") == "reject"
 
     def approval_returned(self, activation):
-        return flow_steps.last_action(activation.process, "approval") == "return"
+        return predicates.last_action(activation.process, node="approval") == "return"
 
     # --- waiting points and the ends -------------------------------------------------------------
 
@@ -248,13 +225,13 @@ class CreditApplicationFlow(flow.Flow):
         flow_steps.step_approve(activation)
 
     def signing_enabled(self, activation):
-        return flow_steps.node_enabled(activation.process, "signing")
+        return predicates.node_enabled(activation.process, node="signing")
 
     def signing_created(self, activation):
-        flow_steps.step_task_created(activation, "signing")
+        flow_steps.step_task_created(activation, node="signing")
 
     def contract_created(self, activation):
-        flow_steps.step_task_created(activation, "contract")
+        flow_steps.step_task_created(activation, node="contract")
 
     def grant_line(self, activation):
         flow_steps.step_grant(activation)
@@ -262,6 +239,3 @@ class CreditApplicationFlow(flow.Flow):
     def reject_application(self, activation):
         flow_steps.step_reject(activation)
 
-
-# Flows whose nodes can be configured per product, by flow label.
-FLOWS = {CREDIT_FLOW: CreditApplicationFlow}

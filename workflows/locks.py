@@ -1,22 +1,39 @@
-"""The credit flow's process lock, and what may be remembered while it is held.
+"""Every lock the workflows app takes, by name (Saleor's ``lock_objects`` idea): the credit flow's
+process lock and what may be remembered while it is held, the application's row, and the rows and
+counters of remote signing, batch imports, quality inspections and task deadlines. Nothing else
+in workflows calls ``select_for_update`` or claims a row with a conditional UPDATE.
 
 ``ProcessLock(select_for_update_lock)`` is viewflow's own ``select_for_update`` lock (``SELECT …
 FOR UPDATE NOWAIT`` on the process row, retried with back-off, ``FlowLockFailed`` at the end),
 unchanged, with a memo for the round it guards.
 
 While it is held, the round's steps run in one transaction that already holds the application's
-row lock after the first ``lock_application``; rows read in that round cannot change under
+row lock after the first ``application_lock``; rows read in that round cannot change under
 them except through the round itself. ``round_memo()`` gives the innermost held lock's dict, in
 which the steps keep such rows (the locked application, a work group) instead of reading them
 again for every node of the round. It is dropped with the lock: the next round reads afresh.
+
+Order: the process lock first, then the application's row (``application_flow_lock``), the order
+the flow's own nodes take them in, so two writers never wait on each other crosswise. Remote
+signing locks the application before its slot, and two slots in id order.
 """
 
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
-__all__ = ["ProcessLock", "round_cached", "round_memo"]
+from django.db import transaction
+from django.db.models import F
+from viewflow.workflow.lock import select_for_update_lock
+
+from .fastpath import LOCKED_APPLICATION
+from .models import BatchImport, CreditApplication, QualityInspection, SigningAppointment, SigningSlot, TaskSla
+
+__all__ = ["PROCESS_LOCK", "ProcessLock", "appointment_lock", "application_flow_lock", "application_lock",
+           "application_signing_lock", "batch_import_lock", "quality_inspection_lock", "reminder_claim",
+           "round_cached", "round_memo", "signing_slot_lock", "signing_slot_release", "signing_slot_take",
+           "signing_slots_lock", "sla_escalation_claim"]
 
 _held = threading.local()
 
@@ -56,3 +73,103 @@ class ProcessLock:
                 yield
             finally:
                 stack.pop()
+
+
+# Every flow's ``lock_impl``: viewflow's select_for_update lock (without it a Split/Join gets
+# stuck), with a memo of the rows a locked round has read.
+PROCESS_LOCK = ProcessLock(select_for_update_lock)
+
+
+# --- the application -------------------------------------------------------------------------------------
+
+
+def application_lock(application_id: int) -> CreditApplication:
+    """The application's row, locked, with its product version, product and partner (one prebuilt
+    statement, ``workflows.fastpath``). Under the process lock the row is read once per locked round
+    (``round_cached``): every later step of the round gets the same instance, which holds the
+    round's own changes. Outside a round it is read afresh every time."""
+
+    def load():
+        application = LOCKED_APPLICATION.get(application_id)
+        if application is None:
+            raise CreditApplication.DoesNotExist(f"No credit application {application_id}.")
+        application.product_code = application.product_version.product.code
+        return application
+
+    return round_cached(("application", application_id), load)
+
+
+@contextmanager
+def application_flow_lock(flow_class, application_id: int):
+    """``flow_class``'s process lock on the application's process (when it has one), then the
+    application's row in a transaction: yields the locked application. ``FlowLockFailed``
+    (another request is moving the same process) propagates: try again."""
+    process_id = CreditApplication.objects.values_list("process_id", flat=True).get(pk=application_id)
+    with (flow_class.lock(process_id) if process_id else nullcontext()), transaction.atomic():
+        yield application_lock(application_id)
+
+
+def application_signing_lock(application_id: int) -> CreditApplication:
+    """The application's row (with its branch, read, not locked), while an appointment is booked:
+    one booking at a time per application."""
+    # of=("self",): the joined branch row must not be locked, or every booking of a branch queues.
+    return CreditApplication.objects.select_for_update(of=("self",)).select_related("branch").get(pk=application_id)
+
+
+# --- remote signing ----------------------------------------------------------------------------------------
+
+
+def appointment_lock(appointment_id: int) -> SigningAppointment:
+    """A signing appointment (its row alone) with its schedule."""
+    return (SigningAppointment.objects.select_for_update(of=("self",)).select_related("schedule")
+            .get(pk=appointment_id))
+
+
+def signing_slot_lock(*, schedule, start) -> SigningSlot:
+    """The counter row of ``schedule``'s slot starting at ``start``."""
+    return SigningSlot.objects.select_for_update().get(schedule=schedule, start=start)
+
+
+def signing_slots_lock(*, schedule, starts) -> list[SigningSlot]:
+    """The counter rows of several slots of ``schedule``, locked in id order (two appointments
+    swapping slots cannot deadlock)."""
+    return list(SigningSlot.objects.select_for_update().filter(schedule=schedule, start__in=starts).order_by("pk"))
+
+
+def signing_slot_take(slot_id: int, *, capacity: int) -> bool:
+    """One more booking of the slot if a place is left (``booked < capacity``); False when full."""
+    return bool(SigningSlot.objects.filter(pk=slot_id, booked__lt=capacity).update(booked=F("booked") + 1))
+
+
+def signing_slot_release(slot_id: int) -> None:
+    """Give a booked place of the slot back (never below zero)."""
+    SigningSlot.objects.filter(pk=slot_id, booked__gt=0).update(booked=F("booked") - 1)
+
+
+def reminder_claim(appointment: SigningAppointment, *, statuses, now) -> bool:
+    """Claim the reminder of an appointment still active (one of ``statuses``) at the same time and
+    not reminded yet, by setting ``reminder_sent_at``; False when someone else did (or it moved)."""
+    return bool(SigningAppointment.objects.filter(
+        pk=appointment.pk, reminder_sent_at__isnull=True, status__in=statuses, slot_start=appointment.slot_start,
+    ).update(reminder_sent_at=now))
+
+
+# --- batch imports, quality inspections, task deadlines -------------------------------------------------------
+
+
+def batch_import_lock(batch_id: int) -> BatchImport:
+    """A batch import (its row alone) with the officer and branch it was made by: one row at a time."""
+    # of=("self",): the officer's user row and the branch row are read, not locked.
+    return BatchImport.objects.select_for_update(of=("self",)).select_related("created_by", "branch").get(pk=batch_id)
+
+
+def quality_inspection_lock(inspection_id: int) -> QualityInspection:
+    """A quality inspection (its row alone) with its application."""
+    return (QualityInspection.objects.select_for_update(of=("self",)).select_related("application")
+            .get(pk=inspection_id))
+
+
+def sla_escalation_claim(sla_id: int, *, now, lead_id: int | None) -> bool:
+    """Claim the escalation of a task deadline not escalated yet; False when it was already."""
+    return bool(TaskSla.objects.filter(pk=sla_id, escalated_at__isnull=True).update(
+        escalated_at=now, escalated_to_id=lead_id))

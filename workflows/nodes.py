@@ -1,11 +1,12 @@
 """Flow nodes of our own, built on viewflow's public node API (viewflow stays unmodified).
 
 * ``CeleryJob`` — a background job run by a Celery worker (the open-source wheel has no Celery
-  node). The task row is created and the job dispatched with ``transaction.on_commit``; the
-  worker takes the process lock briefly to start the task, computes with **no lock and no
-  transaction held** (bureau calls take seconds), then takes the lock again to apply the result
-  and ``execute()``. An exception marks the task ERROR through ``activation.error(exc)``, which
-  fires an ``.OnError(...)`` boundary. ``FlowLockFailed`` and ``JobRetry`` become Celery retries.
+  node). The task row is created and the job (``workflows.jobs.job_run``) dispatched with
+  ``transaction.on_commit``; the worker takes the process lock briefly to start the task,
+  computes with **no lock and no transaction held** (bureau calls take seconds), then takes the
+  lock again to apply the result and ``execute()`` (``workflows.jobs.run_job``). An exception
+  marks the task ERROR through ``activation.error(exc)``, which fires an ``.OnError(...)``
+  boundary. ``FlowLockFailed`` and ``JobRetry`` become Celery retries.
 * ``QueueView`` — a human task whose claim and execute rights follow the work group stored on
   the task (``owner_permission_obj``), not a callable re-evaluated later: an admin re-routing a
   node must not take a pending task away from the queue it was created in. It also supports
@@ -16,17 +17,12 @@
 
 from __future__ import annotations
 
-import logging
-from functools import lru_cache
-
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils.timezone import now
 from viewflow import this
 from viewflow.workflow import flow
 from viewflow.workflow.activation import Activation
-from viewflow.workflow.exceptions import FlowLockFailed
-from viewflow.workflow.fields import get_task_ref, import_task_by_ref
+from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.flow import mixins as flow_mixins
 from viewflow.workflow.flow import views as flow_views
 from viewflow.workflow.nodes import AbstractJob, AbstractJobActivation
@@ -34,22 +30,13 @@ from viewflow.workflow.flow.nodes import ErrorBoundary
 from viewflow.workflow.nodes.handle import HandleActivation
 from viewflow.workflow.status import STATUS
 
-from creditfactory.core.pii import mask_text
-from creditfactory.core.rows import RowReader
 from creditfactory.organisations.scoping import scope_queryset
 
-logger = logging.getLogger(__name__)
+from .fastpath import error_boundaries_disarm
+from .jobs import job_run
+from .models import CreditApplication
 
-__all__ = ["CeleryJob", "End", "Function", "If", "JobRetry", "QueueView", "StartHandle", "Switch", "Wait",
-           "run_job"]
-
-
-class JobRetry(Exception):
-    """Raised by a job's compute function (or the runner) to run the job again later."""
-
-    def __init__(self, *, countdown: int, attempt: int, reason: str = ""):
-        super().__init__(reason or f"retry in {countdown}s")
-        self.countdown, self.attempt = countdown, attempt
+__all__ = ["CeleryJob", "End", "Function", "If", "QueueView", "StartHandle", "Switch", "Wait"]
 
 
 # --- branch-scoped task pages ----------------------------------------------------------------------
@@ -61,8 +48,6 @@ class ScopedNodeMixin:
     def can_view(self, user, task):
         if not super().can_view(user, task):
             return False
-        from .models import CreditApplication
-
         return scope_queryset(CreditApplication.objects.filter(process_id=task.process_id), user).exists()
 
 
@@ -94,8 +79,6 @@ class CeleryJobActivation(AbstractJobActivation):
     def activate(self):
         """Persist SCHEDULED and send the job once the creating transaction commits."""
         self.task.save(update_fields=["status"])  # the row was inserted a moment ago by create()
-        from .tasks import job_run
-
         # The message names the node and the process, so the worker takes the right lock without
         # reading the task first.
         task_id, external_id = self.task.pk, self.task.external_task_id
@@ -130,27 +113,8 @@ class JobErrorBoundary(ErrorBoundary):
         # The queryset update ``filter(flow_task=self, process_id=…, previous=host_task,
         # status=NEW).update(status=CANCELED, finished=now())``, its statement built once per
         # process (this runs for every application).
-        with connection.cursor() as cursor:
-            cursor.execute(_disarm_sql(self.flow_class.task_class), [
-                STATUS.CANCELED, now(), get_task_ref(self), host_task.process_id, host_task.pk, STATUS.NEW,
-            ])
-
-
-@lru_cache(maxsize=None)
-def _disarm_sql(task_class) -> str:
-    quote = connection.ops.quote_name
-    meta = task_class._meta
-    previous = meta.get_field("previous").remote_field.through._meta
-    table, through = quote(meta.db_table), quote(previous.db_table)
-    source = quote(previous.get_field("from_task").column)  # the boundary task …
-    target = quote(previous.get_field("to_task").column)  # … follows the job task
-    column = {name: quote(meta.get_field(name).column) for name in ("status", "finished", "flow_task", "process")}
-    return (
-        f"UPDATE {table} SET {column['status']} = %s, {column['finished']} = %s "
-        f"WHERE {quote(meta.pk.column)} IN (SELECT p.{source} FROM {through} p JOIN {table} t "
-        f"ON t.{quote(meta.pk.column)} = p.{source} WHERE t.{column['flow_task']} = %s "
-        f"AND t.{column['process']} = %s AND p.{target} = %s AND t.{column['status']} = %s)"
-    )
+        error_boundaries_disarm(self.flow_class.task_class, boundary_ref=get_task_ref(self),
+                                process_pk=host_task.process_id, host_task_pk=host_task.pk)
 
 
 class CeleryJob(ScopedNodeMixin, flow_mixins.NodeDetailMixin, flow_mixins.NodeReviveMixin, AbstractJob):
@@ -186,124 +150,6 @@ class CeleryJob(ScopedNodeMixin, flow_mixins.NodeDetailMixin, flow_mixins.NodeRe
         self._on_start = this.resolve(instance, self._on_start)
         self._on_result = this.resolve(instance, self._on_result)
         self._on_error = this.resolve(instance, self._on_error)
-
-
-def _lock_countdown() -> int:
-    return settings.WORKFLOW_JOB_LOCK_RETRY_SECONDS
-
-
-_TASK_READERS: dict[type, RowReader] = {}
-
-
-def _locked_activation(task_class, task_pk):
-    """The job task's activation, the task read with its process in one statement (twice per
-    application, so the statement is built once per process: ``core.rows``)."""
-    reader = _TASK_READERS.get(task_class)
-    if reader is None:
-        reader = _TASK_READERS[task_class] = RowReader(task_class, related=("process",))
-    task = reader.get(task_pk)
-    if task is None:
-        return None
-    return task.flow_task.activation_class(task)
-
-
-def _record_error(flow_class, process_pk, task_pk, exc: Exception, attempt: int) -> None:
-    """Mark the task ERROR (firing its .OnError boundary) in a transaction of its own."""
-    try:
-        with flow_class.lock(process_pk):
-            activation = _locked_activation(flow_class.task_class, task_pk)
-            if activation is not None and activation.error.can_proceed():
-                on_error = getattr(activation.flow_task, "_on_error", None)
-                if on_error is not None:
-                    on_error(activation, exc)
-                activation.error(exc)
-                _scrub(activation.task)
-    except FlowLockFailed:
-        raise JobRetry(countdown=_lock_countdown(), attempt=attempt, reason="lock busy") from exc
-
-
-def _scrub(task) -> None:
-    """viewflow keeps the failing frame's local variables with the error: drop them and mask the
-    message and traceback, so no identifier of an applicant is stored in the task's data."""
-    details = (task.data or {}).get("_exception")
-    if details:
-        details["locals"] = {}
-        details["title"] = mask_text(details.get("title", ""))
-        details["traceback"] = mask_text(details.get("traceback", ""))
-        task.save(update_fields=["data"])
-
-
-def _where(task_pk: int, process_pk: int | None, node: str | None):
-    """(process id, flow node) of a job task: from the message when it names them (every message
-    sent since they were added), else read."""
-    if process_pk is not None and node:
-        try:
-            flow_task = import_task_by_ref(node)
-        except (ImportError, AssertionError, AttributeError, ValueError):
-            flow_task = None
-        if flow_task is not None:
-            return process_pk, flow_task
-        logger.warning("job task %s names an unknown node %r: reading it", task_pk, node)
-    from viewflow.workflow.models import Task
-
-    row = Task._default_manager.filter(pk=task_pk).values_list("process_id", "flow_task").first()
-    return (None, None) if row is None else row
-
-
-def run_job(task_pk: int, *, attempt: int = 0, process_pk: int | None = None, node: str | None = None):
-    """The worker side of a ``CeleryJob`` task (called by the ``workflows.job_run`` Celery task).
-
-    ``process_pk`` and ``node`` (``get_task_ref`` of the job node), as the message carries them,
-    say which flow's lock to take; the task itself is read under the lock. Returns the compute
-    result, or ``None`` when there was nothing (more) to do. Raises ``JobRetry`` when the job
-    must run again later (lock busy, or the compute asked for it).
-    """
-    process_pk, flow_task = _where(task_pk, process_pk, node)
-    if flow_task is None:
-        logger.warning("job task %s no longer exists", task_pk)
-        return None
-    flow_class = flow_task.flow_class
-
-    # 1. start, under the lock
-    try:
-        with flow_class.lock(process_pk):
-            activation = _locked_activation(flow_class.task_class, task_pk)
-            if activation is None or activation.task.process_id != process_pk:
-                return None  # gone (or not the process the message named)
-            if not activation.start.can_proceed():
-                return None  # finished, cancelled or failed meanwhile
-            activation.start()
-            if flow_task._on_start is not None:
-                flow_task._on_start(activation)
-    except FlowLockFailed as exc:
-        raise JobRetry(countdown=_lock_countdown(), attempt=attempt, reason="lock busy") from exc
-
-    # 2. compute, with no lock and no transaction held
-    try:
-        result = flow_task._compute(activation, attempt=attempt)
-    except JobRetry:
-        raise
-    except Exception as exc:  # noqa: BLE001 - recorded on the task, routed by .OnError
-        logger.warning("job task %s failed: %s", task_pk, exc)
-        _record_error(flow_class, process_pk, task_pk, exc, attempt)
-        return None
-
-    # 3. apply the result and move on, under the lock again
-    try:
-        with flow_class.lock(process_pk):
-            activation = _locked_activation(flow_class.task_class, task_pk)
-            if activation is None or activation.task.status != STATUS.STARTED:
-                return None  # cancelled (e.g. withdrawn) while computing
-            if flow_task._on_result is not None:
-                flow_task._on_result(activation, result)
-            activation.execute()
-    except FlowLockFailed as exc:
-        raise JobRetry(countdown=_lock_countdown(), attempt=attempt, reason="lock busy") from exc
-    except Exception as exc:  # noqa: BLE001
-        logger.warning("job task %s could not apply its result: %s", task_pk, exc)
-        _record_error(flow_class, process_pk, task_pk, exc, attempt)
-        return None
-    return result
 
 
 # --- human tasks and waiting points ----------------------------------------------------------------

@@ -16,26 +16,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _
 
-from creditfactory.core.pii import blind_index
 from risk.models import Applicant, Enterprise
-from risk.validators import normalise_bank_account, normalise_mobile, parse_credit_code, parse_resident_id
-
-
-def identifier_indexes(term: str) -> dict[str, str]:
-    """The blind indexes a search term could match: {kind: index} for each kind it is a valid
-    value of (an ID number, a mobile, a bank account number)."""
-    term = (term or "").strip()
-    found = {}
-    for kind, normalise in (
-        ("id_number", lambda v: parse_resident_id(v).number),
-        ("mobile", normalise_mobile),
-        ("bank_account", normalise_bank_account),
-    ):
-        try:
-            found[kind] = blind_index(kind, normalise(term))
-        except ValidationError:
-            continue
-    return found
+from risk.selectors import identifier_indexes
+from risk.validators import parse_credit_code
 
 
 @admin.register(Applicant)

@@ -6,8 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from creditfactory.core.admin_mixins import ReadOnlyAdminMixin
 from risk.models import DataSourceCall, DataSourceConfig
+from risk.selectors import identifier_indexes
 
-from .applicants import identifier_indexes
 
 
 @admin.register(DataSourceConfig)

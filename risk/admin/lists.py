@@ -19,6 +19,7 @@ from django.utils.translation import gettext, gettext_lazy as _, ngettext
 from creditfactory.core.pii import blind_index
 from risk.models import ImportStatus, ListImportJob, ListKind, RiskListEntry
 from risk.services import lists as services
+from risk.services.list_upload import list_import_create
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 REJECTED_ROWS_SHOWN = 500
@@ -147,7 +148,7 @@ class RiskListEntryAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                job = services.list_import_create(actor=request.user, filename=upload.name, content=upload.read())
+                job = list_import_create(actor=request.user, filename=upload.name, content=upload.read())
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     form.add_error("file" if field not in form.fields else field, errors)

@@ -30,7 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from creditfactory.core.pii import blind_index
-from creditfactory.core.rows import RowWriter
+from risk.fastpath import DATA_SOURCE_CALLS
 from risk.models import CallStatus, DataSourceCall, DataSourceConfig, ListKind, ListType, RiskListEntry
 
 from .base import QUERY_FIELDS, RESULT_FIELDS, DataSourceError, DataSourceTimeout, Query
@@ -60,9 +60,6 @@ class SourceAnswer:
     cost: Decimal
     latency_ms: int
     call: DataSourceCall
-
-
-_CALLS = RowWriter(DataSourceCall)
 
 
 def configs_for(sources) -> dict[str, DataSourceConfig]:
@@ -157,7 +154,7 @@ class FetchOutcome:
     own_list_entries: list[RiskListEntry]
 
 
-def sources_fetch(*, sources, query: Query, applicant, application=None,
+def sources_fetch(*, sources, query: Query, applicant, application_id: int | None = None,
                   configs: dict[str, DataSourceConfig] | None = None) -> FetchOutcome:
     """Ask several sources for one applicant (see the module docstring). Set-based: one query
     for the cache, one insert for all call records, one for our own lists. Failures are
@@ -166,7 +163,7 @@ def sources_fetch(*, sources, query: Query, applicant, application=None,
     configs = configs or configs_for(sources)
     keys = {source: query_key(source, query) for source in sources}
     originals = _cached_originals(applicant=applicant, configs=configs, keys=keys)
-    record = dict(applicant=applicant, application=application)
+    record = dict(applicant=applicant, application_id=application_id)
 
     pending: list[tuple[str, DataSourceCall, dict | DataSourceError]] = []
     for source in sources:
@@ -192,8 +189,8 @@ def sources_fetch(*, sources, query: Query, applicant, application=None,
                 result=encode_result(source, result),
             )
         pending.append((source, call, result))
-    # One multi-row INSERT, the statement built once per process (creditfactory.core.rows).
-    _CALLS.insert_many([call for _source, call, _result in pending])
+    # One multi-row INSERT, the statement built once per process (risk.fastpath).
+    DATA_SOURCE_CALLS.insert_many([call for _source, call, _result in pending])
 
     answers: dict[str, SourceAnswer] = {}
     failures: dict[str, DataSourceError] = {}
@@ -219,11 +216,11 @@ def sources_fetch(*, sources, query: Query, applicant, application=None,
     return FetchOutcome(answers=answers, failures=failures, own_list_entries=entries)
 
 
-def source_fetch(*, source: str, query: Query, applicant, application=None,
+def source_fetch(*, source: str, query: Query, applicant, application_id: int | None = None,
                  config: DataSourceConfig | None = None) -> SourceAnswer:
     """Answer one source for one applicant. Raises ``DataSourceTimeout`` /
     ``DataSourceError`` once every attempt failed."""
-    outcome = sources_fetch(sources=[source], query=query, applicant=applicant, application=application,
+    outcome = sources_fetch(sources=[source], query=query, applicant=applicant, application_id=application_id,
                             configs={source: config} if config else None)
     if source in outcome.failures:
         raise outcome.failures[source]

@@ -79,11 +79,12 @@ class Query:
         return "Query(<protected>)"
 
     @classmethod
-    def for_application(cls, application) -> Query:
-        applicant = application.applicant
+    def for_request(cls, request) -> Query:
+        """The identifiers of a ``risk.requests.AssessmentRequest``'s applicant and device."""
+        applicant = request.applicant
         return cls(
             id_number=applicant.id_number, name=applicant.name, mobile=applicant.mobile,
-            device_id=application.device_id or "", birth_date=applicant.birth_date,
+            device_id=request.device_id or "", birth_date=applicant.birth_date,
         )
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from creditfactory.core.fields import MoneyField
 from creditfactory.core.models import TimeStampedModel
+from risk.datasources import registry
 
 __all__ = ["CallStatus", "DataSourceCall", "DataSourceConfig", "Source"]
 
@@ -28,9 +29,7 @@ class Source(models.TextChoices):
 
 def provider_choices():
     # Resolved when forms and checks run, so a provider module registered later is offered.
-    from risk.datasources.registry import provider_choices as choices
-
-    return choices()
+    return registry.provider_choices()
 
 
 class DataSourceConfig(TimeStampedModel):

@@ -9,7 +9,6 @@ from django.utils.translation import gettext_lazy as _
 
 from creditfactory.core.fields import MoneyField, PercentField
 from products.models import ProductVersion
-from workflows.models import CreditApplication
 
 from .policies import *  # noqa: F401,F403 - registered through this module
 from .policies import RiskPolicy
@@ -45,8 +44,9 @@ class Decision(models.Model):
     """One assessment of one application. An application has one current decision; a forced
     re-assessment supersedes it (kept, with who and why) instead of overwriting it."""
 
-    application = models.ForeignKey(CreditApplication, verbose_name=_("application"), on_delete=models.PROTECT,
-                                    related_name="risk_decisions")
+    # The credit flow's application, by reference: risk does not import the flow's app.
+    application = models.ForeignKey("workflows.CreditApplication", verbose_name=_("application"),
+                                    on_delete=models.PROTECT, related_name="risk_decisions")
     sequence = models.PositiveSmallIntegerField(_("assessment number"), default=1)
     status = models.CharField(_("status"), max_length=12, choices=DecisionStatus.choices,
                               default=DecisionStatus.CURRENT)

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from creditfactory.core.money import MoneyError, quantize_fen, to_decimal
 from creditfactory.core.numbers import NumberError, parse_int
 from creditfactory.core.pii import blind_index
-from creditfactory.core.rows import RowReader
 from creditfactory.core.validators import text_problem
+from risk.locks import applicant_lock, applicant_lock_existing, enterprise_lock, enterprise_lock_existing
 from risk.models import Applicant, Employment, Enterprise
 from risk.validators import normalise_bank_account, normalise_mobile, parse_credit_code, parse_resident_id
 
@@ -60,11 +60,6 @@ def _years(value, field: str, maximum: int, message: str, errors: dict) -> int |
         errors.setdefault(field, []).append(message)
         return None
     return years
-
-
-# Every application looks its applicant up: the statement is built once per process
-# (creditfactory.core.rows). The blind index is unique.
-_LOCKED_BY_ID_NUMBER = RowReader(Applicant, by="id_number_index", lock=True)
 
 
 def applicant_get_or_create(
@@ -136,7 +131,7 @@ def applicant_get_or_create(
     # Everything is checked above, before anything is written: the writes join the caller's
     # transaction (the outermost one when there is none) without a savepoint of their own.
     with transaction.atomic(savepoint=False):
-        applicant = _LOCKED_BY_ID_NUMBER.get(index)
+        applicant = applicant_lock(index)  # the blind index is unique
         if applicant is None:
             try:
                 with transaction.atomic():  # savepoint: a concurrent request may create the same person
@@ -145,7 +140,7 @@ def applicant_get_or_create(
                 logger.info("applicant %s created by %s", applicant.pk, getattr(actor, "pk", actor))
                 return applicant, True
             except IntegrityError:
-                applicant = Applicant.objects.select_for_update().get(id_number_index=index)
+                applicant = applicant_lock_existing(index)
 
         changed = [field for field, value in values.items() if getattr(applicant, field) != value]
         if changed:
@@ -186,13 +181,13 @@ def enterprise_get_or_create(
     if legal_representative is not None:
         values["legal_representative"] = legal_representative
     with transaction.atomic(savepoint=False):  # checked above: no savepoint needed (see the applicant's)
-        enterprise = Enterprise.objects.select_for_update().filter(credit_code=credit_code).first()
+        enterprise = enterprise_lock(credit_code)
         if enterprise is None:
             try:
                 with transaction.atomic():
                     return Enterprise.objects.create(credit_code=credit_code, **values), True
             except IntegrityError:
-                enterprise = Enterprise.objects.select_for_update().get(credit_code=credit_code)
+                enterprise = enterprise_lock_existing(credit_code)
         changed = [field for field, value in values.items() if getattr(enterprise, field) != value]
         if changed:
             for field in changed:

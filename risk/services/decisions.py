@@ -1,7 +1,8 @@
-"""The credit decision (授信决策): ``risk_assess`` gathers an application's features, runs its
+"""The credit decision (授信决策): ``risk_assess`` gathers the features of an application's
+``AssessmentRequest`` (``risk.requests``: what the credit flow asks risk to decide), runs its
 product's risk policy (and the challenger in shadow) and stores an explainable ``Decision``;
 ``decision_replay`` recomputes a stored decision from its snapshot and versions;
-``assess_application`` is the entry point of the Celery task and of the flow's job node.
+``assess_application`` is the entry point of the credit flow's assessment job.
 
 Idempotent per application: while an application has a current decision, ``risk_assess``
 returns it. A forced re-assessment (``force=True`` with a note) creates the next decision and
@@ -29,24 +30,18 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from creditfactory.core.rows import RowReader, RowWriter
 from creditfactory.core.state import record_transition
-from creditfactory.core.tasks import enqueue_on_commit
-from workflows.models import CreditApplication
 
 from ..engine import EngineResult, run_policy
+from ..fastpath import DECISION_RULE_SET_VERSIONS, DECISIONS
 from ..features import DataSourceUnavailable, FeatureSnapshot, gather_features
+from ..locks import application_row_lock, current_decision_lock
 from ..models import DataSourceCall, Decision, DecisionStatus
+from ..requests import AssessmentRequest
 from ..selectors import assessment_inputs, current_decision, decision_bundles, versions_json
 from ..strategies import LoanRequest
 
-__all__ = ["ReplayResult", "assess_application", "decision_replay", "retry_countdown", "risk_assess",
-           "risk_assess_enqueue"]
-
-
-def _request_for(application: CreditApplication, as_of) -> LoanRequest:
-    return LoanRequest(amount=application.amount, term=application.term, term_unit=application.term_unit,
-                       method=application.repayment_method, start_date=as_of)
+__all__ = ["ReplayResult", "assess_application", "decision_replay", "retry_countdown", "risk_assess"]
 
 
 def _source_errors(snapshot: FeatureSnapshot) -> dict[str, str]:
@@ -58,29 +53,29 @@ def _run(snapshot: FeatureSnapshot, bundle, product, request: LoanRequest) -> En
                       unavailable=snapshot.unavailable, source_errors=_source_errors(snapshot))
 
 
-def risk_assess(application: CreditApplication, *, tolerate_failures: bool = False, actor=None, force: bool = False,
+def risk_assess(*, request: AssessmentRequest, tolerate_failures: bool = False, actor=None, force: bool = False,
                 note: str = "") -> Decision:
-    """Decide ``application`` (see the module docstring). Raises ``DataSourceUnavailable`` when a
-    source fails and ``tolerate_failures`` is False; ``PolicyNotReady`` when the product has no
-    active, published policy."""
+    """Decide the application of ``request`` (see the module docstring). Raises
+    ``DataSourceUnavailable`` when a source fails and ``tolerate_failures`` is False;
+    ``PolicyNotReady`` when the product has no active, published policy."""
     if force and not note.strip():
         raise ValidationError({"note": [_("Say why the application is assessed again.")]})
-    inputs = assessment_inputs(application_id=application.pk, product_id=application.product_version.product_id,
-                               force=force)
+    inputs = assessment_inputs(application_id=request.application_id,
+                               product_id=request.product_version.product_id, force=force)
     if inputs.current_decision_id is not None and not force:
         return Decision.objects.get(pk=inputs.current_decision_id)
     champion, challenger = inputs.champion, inputs.challenger
-    snapshot = gather_features(application, tolerate_failures=tolerate_failures)
+    snapshot = gather_features(request, tolerate_failures=tolerate_failures)
     as_of = timezone.localdate()
-    request = _request_for(application, as_of)
-    product = application.product_version
-    result = _run(snapshot, champion, product, request)
+    loan = request.loan_request(as_of)
+    product = request.product_version
+    result = _run(snapshot, champion, product, loan)
     shadow = None
     if challenger is not None:
-        shadow_result = _run(snapshot, challenger, product, request)
+        shadow_result = _run(snapshot, challenger, product, loan)
         shadow = {"result": _jsonable(shadow_result.to_json()), "versions": versions_json(challenger)}
-    return _record(application, policy_id=inputs.policy_id, bundle=champion, result=result, shadow=shadow,
-                   snapshot=snapshot, request=request, as_of=as_of, tolerate_failures=tolerate_failures, actor=actor,
+    return _record(request, policy_id=inputs.policy_id, bundle=champion, result=result, shadow=shadow,
+                   snapshot=snapshot, loan=loan, as_of=as_of, tolerate_failures=tolerate_failures, actor=actor,
                    force=force, note=note)
 
 
@@ -89,33 +84,34 @@ def _jsonable(data: Any) -> Any:
     return json.loads(json.dumps(data))
 
 
-def _data_cost(application, snapshot: FeatureSnapshot, previous: Decision | None) -> Decimal:
+def _data_cost(application_id: int, snapshot: FeatureSnapshot, previous: Decision | None) -> Decimal:
     """What the data of this assessment cost over all its attempts. A source served from the
     cache may have been paid by an earlier attempt of this same application (a retried task):
     then the application's call records since its previous decision are summed. Otherwise the
     gathering's own cost is the answer, with no query."""
     if not any(result.status == "cached" for result in snapshot.sources.values()):
         return snapshot.total_cost
-    calls = DataSourceCall.objects.filter(application_id=application.pk)
+    calls = DataSourceCall.objects.filter(application_id=application_id)
     if previous is not None:
         calls = calls.filter(created_at__gt=previous.created_at)
     return calls.aggregate(total=Sum("cost"))["total"] or Decimal("0.00")
 
 
-def _record(application, *, policy_id, bundle, result: EngineResult, shadow, snapshot, request, as_of,
-            tolerate_failures, actor, force, note) -> Decision:
+def _record(request: AssessmentRequest, *, policy_id, bundle, result: EngineResult, shadow, snapshot,
+            loan: LoanRequest, as_of, tolerate_failures, actor, force, note) -> Decision:
     data = result.to_json()
+    application_id = request.application_id
     values = dict(
-        policy_id=policy_id, product_version_id=application.product_version_id,
+        policy_id=policy_id, product_version_id=request.product_version.pk,
         outcome=result.outcome, grade=result.grade, score=result.score, limit=result.limit,
         rate_percent=result.rate_percent,
-        rate_basis=application.product_version.rate_basis if result.rate_percent is not None else "",
+        rate_basis=request.product_version.rate_basis if result.rate_percent is not None else "",
         apr_percent=result.apr_percent, reasons=data["reasons"], rule_results=data["rule_results"],
         score_breakdown=data["score_breakdown"], steps=data["steps"],
         details={"limit": data["limit_detail"], "pricing": data["pricing_detail"]},
         snapshot=snapshot.to_json(), unavailable_sources=list(snapshot.unavailable),
-        request={"amount": str(request.amount), "term": request.term, "term_unit": request.term_unit,
-                 "method": request.method, "start_date": request.start_date.isoformat()},
+        request={"amount": str(loan.amount), "term": loan.term, "term_unit": loan.term_unit,
+                 "method": loan.method, "start_date": loan.start_date.isoformat()},
         as_of=as_of, versions=versions_json(bundle), scorecard_version_id=bundle.scorecard.version_id,
         limit_strategy_version_id=bundle.limit.version_id, pricing_strategy_version_id=bundle.pricing.version_id,
         shadow=shadow, shadow_outcome=shadow["result"]["outcome"] if shadow else "",
@@ -125,16 +121,16 @@ def _record(application, *, policy_id, bundle, result: EngineResult, shadow, sna
         actor_label="" if getattr(actor, "pk", None) else "system", note=note.strip(),
     )
     if force:
-        return _supersede(application, values=values, snapshot=snapshot, bundle=bundle, actor=actor, note=note)
+        return _supersede(application_id, values=values, snapshot=snapshot, bundle=bundle, actor=actor, note=note)
     # The first decision of an application: no lock needed, the unique constraint on the current
     # decision settles a race with a concurrent worker, whose decision then wins.
     try:
         with transaction.atomic():
-            decision = _DECISIONS.insert(Decision(application_id=application.pk, sequence=1,
-                                                  data_cost=_data_cost(application, snapshot, None), **values))
-            _log(application, decision, previous=None, bundle=bundle, actor=actor, note=note)
+            decision = DECISIONS.insert(Decision(application_id=application_id, sequence=1,
+                                                 data_cost=_data_cost(application_id, snapshot, None), **values))
+            _log(application_id, decision, previous=None, bundle=bundle, actor=actor, note=note)
     except IntegrityError:
-        existing = current_decision(application.pk)
+        existing = current_decision(application_id=application_id)
         if existing is None:
             raise
         return existing
@@ -142,27 +138,32 @@ def _record(application, *, policy_id, bundle, result: EngineResult, shadow, sna
 
 
 @transaction.atomic
-def _supersede(application, *, values, snapshot, bundle, actor, note) -> Decision:
-    locked = CreditApplication.objects.select_for_update().only("pk").get(pk=application.pk)
-    previous = Decision.objects.select_for_update().filter(application=locked, status=DecisionStatus.CURRENT).first()
+def _supersede(application_id: int, *, values, snapshot, bundle, actor, note) -> Decision:
+    locked = application_row_lock(application_id)
+    previous = current_decision_lock(locked.pk)
     if previous is not None:
         previous.status = DecisionStatus.SUPERSEDED
         previous.save(update_fields=["status"])
     decision = Decision.objects.create(application_id=locked.pk, sequence=previous.sequence + 1 if previous else 1,
-                                       data_cost=_data_cost(locked, snapshot, previous), **values)
+                                       data_cost=_data_cost(locked.pk, snapshot, previous), **values)
     if previous is not None:
         previous.superseded_by = decision
         previous.save(update_fields=["superseded_by"])
-    _log(locked, decision, previous=previous, bundle=bundle, actor=actor, note=note)
+    _log(locked.pk, decision, previous=previous, bundle=bundle, actor=actor, note=note)
     return decision
 
 
-def _log(application, decision: Decision, *, previous, bundle, actor, note) -> None:
+def _log(application_id: int, decision: Decision, *, previous, bundle, actor, note) -> None:
     through = Decision.rule_set_versions.through
-    _RULE_SET_VERSIONS.insert_many([through(decision_id=decision.pk, rulesetversion_id=spec.version_id)
-                                    for spec in bundle.rule_sets])
+    DECISION_RULE_SET_VERSIONS.insert_many([through(decision_id=decision.pk, rulesetversion_id=spec.version_id)
+                                            for spec in bundle.rule_sets])
     reason = note.strip() or _("Risk decision #%(sequence)s: %(outcome)s") % {
         "sequence": decision.sequence, "outcome": decision.get_outcome_display()}
+    # The decision is logged beside the application's own moves, in its state log. The application
+    # is the credit flow's: the log names it through the decision's foreign key, not an import, as
+    # an instance holding its key alone (what ``.only("pk")`` reads; nothing else is set up).
+    model = Decision._meta.get_field("application").related_model
+    application = model.from_db(None, [model._meta.pk.attname], [application_id])
     record_transition(application, field="risk_decision", from_state=previous.outcome if previous else "",
                       to_state=decision.outcome, actor=actor, reason=reason)
 
@@ -222,7 +223,7 @@ def decision_replay(decision: Decision) -> ReplayResult:
                         differences=differences, original=original, replayed=replayed, shadow_matches=shadow_matches)
 
 
-# --- the task and flow entry point ----------------------------------------------------------------
+# --- the flow's entry point ----------------------------------------------------------------------
 
 
 def retry_countdown(attempt: int) -> int:
@@ -231,39 +232,19 @@ def retry_countdown(attempt: int) -> int:
     return min(base * 2 ** max(attempt, 0), settings.RISK_DECISION_RETRY_MAX_SECONDS)
 
 
-# Read and written for every decision: the statements are built once per process
-# (creditfactory.core.rows).
-_APPLICATION = RowReader(CreditApplication, related=("applicant", "enterprise"))
-_DECISIONS = RowWriter(Decision)
-_RULE_SET_VERSIONS = RowWriter(Decision.rule_set_versions.through)
-
-
-def assess_application(application_id: int, *, attempt: int = 0, max_attempts: int | None = None,
+def assess_application(*, request: AssessmentRequest, attempt: int = 0, max_attempts: int | None = None,
                        actor=None) -> Decision:
-    """Decide one application from a worker: the Celery task below and the credit flow's job
-    node call this. ``attempt`` counts from 0. Before the last attempt a data source that does not
-    answer raises ``DataSourceUnavailable`` (``retryable``): the caller retries after
-    ``retry_countdown(attempt)`` seconds. On the last attempt, or when the failure is not
-    retryable, the decision is made with the sources that answered, which makes it ``refer``."""
+    """Decide one application from a worker: the credit flow's assessment job calls this with the
+    request it built from the application. ``attempt`` counts from 0. Before the last attempt a
+    data source that does not answer raises ``DataSourceUnavailable`` (``retryable``): the caller
+    retries after ``retry_countdown(attempt)`` seconds. On the last attempt, or when the failure is
+    not retryable, the decision is made with the sources that answered, which makes it ``refer``."""
     if max_attempts is None:
         max_attempts = settings.RISK_DECISION_MAX_ATTEMPTS
-    from products.selectors import published_version
-
-    application = _APPLICATION.get(application_id)
-    if application is None:
-        raise CreditApplication.DoesNotExist(f"credit application {application_id} does not exist")
-    application.product_version = published_version(application.product_version_id)  # immutable: cached
     last_attempt = attempt + 1 >= max_attempts
     try:
-        return risk_assess(application, tolerate_failures=last_attempt, actor=actor)
+        return risk_assess(request=request, tolerate_failures=last_attempt, actor=actor)
     except DataSourceUnavailable as exc:
         if exc.retryable:
             raise
-        return risk_assess(application, tolerate_failures=True, actor=actor)
-
-
-def risk_assess_enqueue(*, application: CreditApplication) -> None:
-    """Queue the decision of ``application`` once the current transaction commits."""
-    from ..tasks.decisions import assess_application_task
-
-    enqueue_on_commit(assess_application_task, application.pk)
+        return risk_assess(request=request, tolerate_failures=True, actor=actor)

@@ -1,9 +1,10 @@
-"""Writes to our own fraud and risk lists: add and remove entries, and CSV imports.
+"""Writes to our own fraud and risk lists: add and remove entries, and process CSV imports.
 
-An import is created from an upload (``list_import_create``), which stores the rows encrypted
-and enqueues ``risk.list_import_run`` on commit; the task calls ``list_import_process``, which
-works through the rows in chunks, each chunk committing its entries together with the job's
-progress, so the progress page moves and a re-delivered task resumes where it stopped.
+An import is created from an upload (``risk.services.list_upload.list_import_create``), which
+stores the rows encrypted and enqueues ``risk.list_import_run`` on commit; the task calls
+``list_import_process`` (here), which works through the rows in chunks, each chunk committing its
+entries together with the job's progress, so the progress page moves and a re-delivered task
+resumes where it stopped.
 
 CSV format (UTF-8, with or without BOM, or GB18030 as saved by Excel):
 ``list_type,kind,value,reason,expires_at``: list_type ``fraud``|``risk``, kind
@@ -26,16 +27,16 @@ from django.utils.translation import gettext as _
 
 from creditfactory.core.pii import blind_index, mask_text, mask_value
 from creditfactory.core.state import record_transition
-from creditfactory.core.tasks import enqueue_on_commit
-from creditfactory.core.uploads import decode_text
+from risk.locks import list_entries_lock, list_entry_by_value_lock, list_entry_lock, list_import_job_lock
 from risk.models import ImportStatus, ListImportJob, ListKind, ListType, RiskListEntry
 from risk.validators import normalise_mobile, parse_resident_id
 
 __all__ = [
     "CHUNK_SIZE",
     "CSV_COLUMNS",
-    "list_import_create",
+    "REQUIRED_COLUMNS",
     "list_import_process",
+    "normalise_list_value",
     "risk_list_entry_add",
     "risk_list_entry_remove",
 ]
@@ -84,7 +85,7 @@ def risk_list_entry_add(*, actor, list_type: str, kind: str, value: str, reason:
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError({"expires_at": [_("The expiry must be in the future.")]})
     index = blind_index(kind, normalised)
-    entry = RiskListEntry.objects.select_for_update().filter(list_type=list_type, kind=kind, value_index=index).first()
+    entry = list_entry_by_value_lock(list_type=list_type, kind=kind, value_index=index)
     if entry is not None and entry.active:
         raise ValidationError({"value": [_("This value is already on the list.")]}, code="duplicate")
     added_by = actor if getattr(actor, "pk", None) else None
@@ -106,7 +107,7 @@ def risk_list_entry_add(*, actor, list_type: str, kind: str, value: str, reason:
 @transaction.atomic
 def risk_list_entry_remove(*, actor, entry: RiskListEntry, reason: str = "") -> RiskListEntry:
     """Take an entry off its list (kept, inactive, for the audit trail)."""
-    entry = RiskListEntry.objects.select_for_update().get(pk=entry.pk)
+    entry = list_entry_lock(entry.pk)
     if entry.active:
         entry.active = False
         entry.save(update_fields=["active", "updated_at"])
@@ -115,39 +116,10 @@ def risk_list_entry_remove(*, actor, entry: RiskListEntry, reason: str = "") -> 
 
 
 # --- CSV import ----------------------------------------------------------------------------------
-# UTF-8 or GB18030, shared with the other imports.
-_decode = decode_text
 
 
 def _rows(text: str) -> list[dict]:
     return list(csv.DictReader(io.StringIO(text)))
-
-
-@transaction.atomic
-def list_import_create(*, actor, filename: str, content: bytes | str) -> ListImportJob:
-    """Check the upload's header, store it encrypted and enqueue the import."""
-    from risk.tasks.lists import list_import_run
-
-    text = _decode(content)
-    reader = csv.reader(io.StringIO(text))
-    header = [column.strip().lower() for column in next(reader, [])]
-    missing = [column for column in REQUIRED_COLUMNS if column not in header]
-    if missing:
-        raise ValidationError({"file": [
-            _("The first line must name the columns %(columns)s; missing: %(missing)s.")
-            % {"columns": ",".join(CSV_COLUMNS), "missing": ", ".join(missing)}
-        ]})
-    # Normalise the header so DictReader keys match whatever case the file used.
-    body = text.split("\n", 1)[1] if "\n" in text else ""
-    text = ",".join(header) + "\n" + body
-    total = len(_rows(text))
-    if total == 0:
-        raise ValidationError({"file": [_("The file has no rows after the header.")]})
-    job = ListImportJob.objects.create(
-        filename=filename[:200], content=text, total=total, created_by=actor if getattr(actor, "pk", None) else None,
-    )
-    enqueue_on_commit(list_import_run, job.pk)
-    return job
 
 
 def _parse_expiry(raw: str):
@@ -189,9 +161,7 @@ def _import_chunk(job: ListImportJob, rows: list[dict], first_row: int) -> tuple
 
     existing = {
         (entry.list_type, entry.kind, entry.value_index): entry
-        for entry in RiskListEntry.objects.select_for_update().filter(
-            value_index__in={fields["value_index"] for _n, fields in candidates}
-        )
+        for entry in list_entries_lock({fields["value_index"] for _n, fields in candidates})
     }
     added_by = job.created_by
     source = f"import #{job.pk}"
@@ -225,7 +195,7 @@ def list_import_process(*, job_id: int, chunk_size: int = CHUNK_SIZE) -> ListImp
     """Run (or resume) an import. Not one transaction: each chunk commits with the job's
     progress. Idempotent: a finished job is left alone, a half-done one continues."""
     with transaction.atomic():
-        job = ListImportJob.objects.select_for_update().get(pk=job_id)
+        job = list_import_job_lock(job_id)
         if job.status in (ImportStatus.DONE, ImportStatus.FAILED):
             return job
         job.status = ImportStatus.RUNNING
@@ -234,7 +204,7 @@ def list_import_process(*, job_id: int, chunk_size: int = CHUNK_SIZE) -> ListImp
         rows = _rows(job.content)
         while True:
             with transaction.atomic():
-                job = ListImportJob.objects.select_for_update().get(pk=job_id)
+                job = list_import_job_lock(job_id)
                 start = job.processed
                 chunk = rows[start:start + chunk_size]
                 if not chunk:

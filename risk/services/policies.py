@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from creditfactory.core.state import record_transition
 from products.models import LoanProduct
 
+from ..locks import risk_policy_lock, working_copy_lock
 from ..models import (
     Characteristic,
     LimitBandRow,
@@ -49,7 +50,7 @@ def _actor(actor):
 
 def _publish(working_copy, *, version_model, parent_field: str, actor, check) -> Any:
     model = type(working_copy)
-    locked = model.objects.select_for_update(of=("self",)).select_related("current_version").get(pk=working_copy.pk)
+    locked = working_copy_lock(model, working_copy.pk)
     locked.full_clean()
     errors = check(locked)
     if errors:
@@ -255,7 +256,7 @@ def risk_policy_save(*, actor, product: LoanProduct, scorecard: Scorecard, limit
                      challenger_rule_sets: Iterable[RuleSet] = (), challenger_scorecard: Scorecard | None = None,
                      active: bool = True, notes: str = "") -> RiskPolicy:
     """Create or replace the risk policy of ``product``."""
-    policy = RiskPolicy.objects.select_for_update().filter(product=product).first() or RiskPolicy(product=product)
+    policy = risk_policy_lock(product) or RiskPolicy(product=product)
     if getattr(actor, "pk", None):
         policy._history_user = actor
     policy.scorecard, policy.limit_strategy, policy.pricing_strategy = scorecard, limit_strategy, pricing_strategy

@@ -1,4 +1,3 @@
 """Celery tasks of the risk app (autodiscovered through this package)."""
 
 from .lists import *  # noqa: F401,F403
-from .decisions import *  # noqa: F401,F403

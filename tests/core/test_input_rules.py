@@ -24,7 +24,7 @@ from risk.services.applicants import applicant_get_or_create, enterprise_get_or_
 from tests.workflows.api_factories import URL, api_setup, body
 from tests.workflows.flow_factories import applicant_data, setup_origination
 from workflows.models import BatchImportRow, CreditApplication
-from workflows.services import batch as batch_services
+from workflows.services import batch_upload as batch_services
 
 pytestmark = pytest.mark.django_db
 

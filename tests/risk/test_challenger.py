@@ -10,6 +10,7 @@ from risk.services.decisions import decision_replay, risk_assess
 from risk.services.policies import rule_set_create, rule_set_publish
 from tests.factories import make_product
 from tests.risk.factories import make_applicant, make_application
+from workflows.selectors.assessment import assessment_request
 
 from .policy_factories import FRAUD_RULES, configure_sources, make_policy, make_scorecard
 
@@ -30,7 +31,7 @@ def policy():
 
 def test_the_challenger_result_is_stored_beside_the_real_one(policy):
     # Sequence 123: 3 institutions in 30 days, score 620 — fine for the champion, not the challenger.
-    decision = risk_assess(make_application(product=policy.product))
+    decision = risk_assess(request=assessment_request(make_application(product=policy.product)))
     assert (decision.outcome, decision.grade, decision.limit) == ("approve", "C", Decimal("40000.00"))
     assert (decision.shadow_outcome, decision.shadow_grade) == ("refer", "D")
     shadow = decision.shadow["result"]
@@ -48,7 +49,7 @@ def test_the_challenger_result_is_stored_beside_the_real_one(policy):
 
 
 def test_the_shadow_result_replays_too(policy):
-    decision = risk_assess(make_application(product=policy.product))
+    decision = risk_assess(request=assessment_request(make_application(product=policy.product)))
     result = decision_replay(decision)
     assert (result.matches, result.shadow_matches) == (True, True)
     shadow = dict(decision.shadow)
@@ -61,7 +62,7 @@ def test_the_shadow_result_replays_too(policy):
 def test_a_policy_without_a_challenger_stores_no_shadow():
     configure_sources()
     policy = make_policy(make_product("EDUCATION"))
-    decision = risk_assess(make_application(product=policy.product))
+    decision = risk_assess(request=assessment_request(make_application(product=policy.product)))
     assert (decision.shadow, decision.shadow_outcome, decision.shadow_grade) == (None, "", "")
     assert challenger_report() == []
 
@@ -70,7 +71,8 @@ def test_the_report_compares_approval_rates_and_grades(policy):
     # champion / challenger: 123 approve C / refer D; 150 approve A / approve B; 981 reject / reject;
     # 961 refer A / refer B.
     for sequence in ("123", "150", "981", "961"):
-        risk_assess(make_application(product=policy.product, applicant=make_applicant(sequence=sequence)))
+        application = make_application(product=policy.product, applicant=make_applicant(sequence=sequence))
+        risk_assess(request=assessment_request(application))
     [row] = challenger_report()
     assert (row["policy"], row["total"], row["agree"], row["agreement"]) == (policy, 4, 3, Decimal("75.0"))
     assert row["champion"]["rates"] == {"approve": Decimal("50.0"), "refer": Decimal("25.0"),

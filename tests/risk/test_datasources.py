@@ -9,13 +9,14 @@ from risk.datasources.sandbox import SandboxBureau
 from risk.models import CallStatus, DataSourceCall, DataSourceConfig
 from risk.services.lists import risk_list_entry_add
 from tests.risk.factories import make_applicant, make_application
+from workflows.selectors.assessment import assessment_request
 
 pytestmark = pytest.mark.django_db
 
 
 def _fetch(source, application):
-    return source_fetch(source=source, query=Query.for_application(application), applicant=application.applicant,
-                        application=application)
+    return source_fetch(source=source, query=Query.for_request(assessment_request(application)),
+                        applicant=application.applicant, application_id=application.pk)
 
 
 def _app(sequence="123", mobile="13812345678", device_id="", **kwargs):

@@ -12,6 +12,7 @@ from risk.serializers.decisions import DecisionSummarySerializer
 from risk.services.decisions import risk_assess
 from tests.factories import make_branch, make_product, make_staff
 from tests.risk.factories import make_applicant, make_application
+from workflows.selectors.assessment import assessment_request
 
 from .policy_factories import configure_sources, make_policy
 
@@ -39,7 +40,8 @@ def hq():
 
 def test_the_decision_page_explains_the_decision(client, product):
     applicant = make_applicant(sequence="981", mobile="13812345678")
-    decision = risk_assess(make_application(product=product, applicant=applicant, branch=hq()))
+    application = make_application(product=product, applicant=applicant, branch=hq())
+    decision = risk_assess(request=assessment_request(application))
     client.force_login(staff("reviewer", hq()))
     response = client.get(f"/risk/decisions/{decision.pk}/")
     assert response.status_code == 200
@@ -56,7 +58,7 @@ def test_the_decision_page_explains_the_decision(client, product):
 
 
 def test_the_score_breakdown_is_shown(client, product):
-    decision = risk_assess(make_application(product=product, branch=hq()))
+    decision = risk_assess(request=assessment_request(make_application(product=product, branch=hq())))
     client.force_login(staff("reviewer", hq()))
     response = client.get(f"/risk/decisions/{decision.pk}/")
     body = response.content.decode()
@@ -66,7 +68,7 @@ def test_the_score_breakdown_is_shown(client, product):
 
 
 def test_the_application_link_opens_its_current_decision(client, product):
-    decision = risk_assess(make_application(product=product, branch=hq()))
+    decision = risk_assess(request=assessment_request(make_application(product=product, branch=hq())))
     client.force_login(staff("reviewer", hq()))
     response = client.get(f"/risk/decisions/application/{decision.application_id}/")
     assert (response.status_code, response["Location"]) == (302, f"/risk/decisions/{decision.pk}/")
@@ -75,7 +77,7 @@ def test_the_application_link_opens_its_current_decision(client, product):
 def test_decision_pages_are_scoped_to_the_users_branches(client, product):
     shanghai = make_branch("shanghai", parent=hq())
     beijing = make_branch("beijing", parent=hq())
-    decision = risk_assess(make_application(product=product, branch=shanghai))
+    decision = risk_assess(request=assessment_request(make_application(product=product, branch=shanghai)))
     client.force_login(staff("bj_reviewer", beijing))
     assert client.get(f"/risk/decisions/{decision.pk}/").status_code == 404
     assert client.get(f"/risk/decisions/application/{decision.application_id}/").status_code == 404
@@ -86,7 +88,7 @@ def test_decision_pages_are_scoped_to_the_users_branches(client, product):
 
 
 def test_decision_pages_need_the_view_permission(client, product):
-    decision = risk_assess(make_application(product=product, branch=hq()))
+    decision = risk_assess(request=assessment_request(make_application(product=product, branch=hq())))
     client.force_login(staff("manager", hq(), can_view=False))
     assert client.get(f"/risk/decisions/{decision.pk}/").status_code == 403
     assert client.get("/risk/decisions/").status_code == 403
@@ -96,11 +98,13 @@ def test_the_decision_list_runs_the_same_queries_for_any_number_of_rows(client, 
     branch = hq()
     client.force_login(staff("reviewer", branch))
     for sequence in ("101", "102"):
-        risk_assess(make_application(product=product, branch=branch, applicant=make_applicant(sequence=sequence)))
+        application = make_application(product=product, branch=branch, applicant=make_applicant(sequence=sequence))
+        risk_assess(request=assessment_request(application))
     with CaptureQueriesContext(connection) as two:
         assert client.get("/risk/decisions/").status_code == 200
     for sequence in ("103", "104", "105", "106"):
-        risk_assess(make_application(product=product, branch=branch, applicant=make_applicant(sequence=sequence)))
+        application = make_application(product=product, branch=branch, applicant=make_applicant(sequence=sequence))
+        risk_assess(request=assessment_request(application))
     with CaptureQueriesContext(connection) as six:
         response = client.get("/risk/decisions/")
     assert len(response.context["decisions"]) == 6
@@ -110,22 +114,23 @@ def test_the_decision_list_runs_the_same_queries_for_any_number_of_rows(client, 
 def test_the_outcome_filter(client, product):
     branch = hq()
     client.force_login(staff("reviewer", branch))
-    approved = risk_assess(make_application(product=product, branch=branch))
-    rejected = risk_assess(make_application(product=product, branch=branch,
-                                            applicant=make_applicant(sequence="951")))
+    approved = risk_assess(request=assessment_request(make_application(product=product, branch=branch)))
+    rejected = risk_assess(request=assessment_request(make_application(product=product, branch=branch,
+                                                                       applicant=make_applicant(sequence="951"))))
     assert list(client.get("/risk/decisions/?outcome=reject").context["decisions"]) == [rejected]
     assert list(client.get("/risk/decisions/?outcome=approve").context["decisions"]) == [approved]
 
 
 def test_the_api_summary_shows_only_customer_facing_facts(product):
-    approved = risk_assess(make_application(product=product))
+    approved = risk_assess(request=assessment_request(make_application(product=product)))
     with translation.override("en"):
         data = DecisionSummarySerializer(approved).data
     assert data == {"outcome": "approve", "grade": "C", "limit": "40000.00", "rate_percent": "7.000000",
                     "rate_basis": "annual", "reasons": [], "decided_at": data["decided_at"]}
     assert data["decided_at"].startswith(approved.created_at.astimezone().strftime("%Y-%m-%d"))
 
-    referred = risk_assess(make_application(product=product, applicant=make_applicant(sequence="991")))
+    application = make_application(product=product, applicant=make_applicant(sequence="991"))
+    referred = risk_assess(request=assessment_request(application))
     with translation.override("zh-hans"):
         data = DecisionSummarySerializer(referred).data
     assert (data["outcome"], data["grade"], data["limit"], data["rate_percent"]) == (
@@ -133,7 +138,8 @@ def test_the_api_summary_shows_only_customer_facing_facts(product):
     # THIN_FILE's own text (data, in the rule's Chinese field), then the score referral's (a msgid, translated).
     assert data["reasons"] == ["需人工审核", "您的申请将由工作人员进行审核。"]
 
-    rejected = risk_assess(make_application(product=product, applicant=make_applicant(sequence="951")))
+    application = make_application(product=product, applicant=make_applicant(sequence="951"))
+    rejected = risk_assess(request=assessment_request(application))
     with translation.override("en"):
         data = DecisionSummarySerializer(rejected).data
     assert (data["outcome"], data["grade"], data["limit"], data["rate_percent"], data["reasons"]) == (

@@ -16,6 +16,7 @@ from risk.services.decisions import risk_assess
 from risk.validators import age_on
 from tests.factories import make_product
 from tests.risk.factories import make_applicant, make_application
+from workflows.selectors.assessment import assessment_request
 
 from .policy_factories import configure_sources, make_policy
 
@@ -31,8 +32,8 @@ def product():
 
 
 def assess(product, **applicant):
-    return risk_assess(make_application(product=product, applicant=make_applicant(**applicant)),
-                       tolerate_failures=True)
+    application = make_application(product=product, applicant=make_applicant(**applicant))
+    return risk_assess(request=assessment_request(application), tolerate_failures=True)
 
 
 def codes(decision):
@@ -45,7 +46,7 @@ def steps(decision):
 
 def test_an_ordinary_applicant_is_approved_with_limit_rate_and_grade(product):
     application = make_application(product=product)  # sandbox sequence 123: bureau score 669, debt 1,150/month
-    decision = risk_assess(application)
+    decision = risk_assess(request=assessment_request(application))
     assert (decision.outcome, decision.grade, decision.score) == ("approve", "C", 620)
     assert (decision.limit, decision.rate_percent, decision.rate_basis, decision.apr_percent) == (
         Decimal("40000.00"), Decimal("7.000000"), "annual", Decimal("6.999900"))
@@ -142,7 +143,8 @@ def test_a_limit_below_the_product_minimum_rejects():
     product = make_product("RENOVATION", amount_min=Decimal("50000.00"), amount_max=Decimal("200000.00"),
                            purposes=["renovation"])
     make_policy(product)
-    decision = risk_assess(make_application(product=product, amount=Decimal("60000.00"), purpose="renovation"))
+    application = make_application(product=product, amount=Decimal("60000.00"), purpose="renovation")
+    decision = risk_assess(request=assessment_request(application))
     assert (decision.outcome, decision.grade, decision.limit) == ("reject", "C", None)
     assert codes(decision) == [("limit", "LIMIT_BELOW_MINIMUM", "reject")]
     assert decision.reasons[0]["params"] == {"limit": "40000.00", "minimum": "50000.00"}
@@ -166,7 +168,7 @@ def test_a_source_that_does_not_answer_makes_the_decision_refer_naming_it(produc
 def test_without_tolerance_a_source_that_does_not_answer_raises_and_writes_nothing(product):
     application = make_application(product=product, applicant=make_applicant(sequence="911"))
     with pytest.raises(DataSourceUnavailable) as caught:
-        risk_assess(application)
+        risk_assess(request=assessment_request(application))
     assert (caught.value.source, caught.value.retryable) == ("bureau", True)
     assert Decision.objects.count() == 0
     assert list(transitions_for(application)) == []
@@ -174,26 +176,27 @@ def test_without_tolerance_a_source_that_does_not_answer_raises_and_writes_nothi
 
 def test_a_second_assessment_returns_the_first_decision(product):
     application = make_application(product=product)
-    first = risk_assess(application)
-    assert risk_assess(application) == first
+    first = risk_assess(request=assessment_request(application))
+    assert risk_assess(request=assessment_request(application)) == first
     assert Decision.objects.count() == 1
     assert transitions_for(application).count() == 1
 
 
 def test_a_forced_reassessment_needs_a_reason_and_supersedes_the_first(product, admin_user):
     application = make_application(product=product)
-    first = risk_assess(application)
+    first = risk_assess(request=assessment_request(application))
     with pytest.raises(ValidationError) as caught:
-        risk_assess(application, force=True, actor=admin_user)
+        risk_assess(request=assessment_request(application), force=True, actor=admin_user)
     assert list(caught.value.message_dict) == ["note"]
     assert Decision.objects.count() == 1
 
-    second = risk_assess(application, force=True, actor=admin_user, note="Income documents corrected")
+    second = risk_assess(request=assessment_request(application), force=True, actor=admin_user,
+                         note="Income documents corrected")
     first.refresh_from_db()
     assert (first.status, first.superseded_by, second.status, second.sequence) == (
         "superseded", second, "current", 2)
     assert (second.actor, second.note) == (admin_user, "Income documents corrected")
-    assert risk_assess(application) == second
+    assert risk_assess(request=assessment_request(application)) == second
     moves = [(t.from_state, t.to_state, t.actor, t.reason) for t in transitions_for(application).order_by("id")]
     assert moves == [("", "approve", None, "Risk decision #1: Approve"),
                      ("approve", "approve", admin_user, "Income documents corrected")]
@@ -202,11 +205,11 @@ def test_a_forced_reassessment_needs_a_reason_and_supersedes_the_first(product, 
 def test_no_policy_or_an_unpublished_rule_set_means_no_decision(product):
     other = make_product("OTHER")
     with pytest.raises(PolicyNotReady):
-        risk_assess(make_application(product=other))
+        risk_assess(request=assessment_request(make_application(product=other)))
     draft = RuleSet.objects.create(code="DRAFT", name="Draft", stage="admission")
     product.risk_policy.rule_sets.add(draft)
     with pytest.raises(PolicyNotReady) as caught:
-        risk_assess(make_application(product=product))
+        risk_assess(request=assessment_request(make_application(product=product)))
     assert str(caught.value) == "rule set DRAFT has never been published."
     assert Decision.objects.count() == 0
 
@@ -217,7 +220,7 @@ def test_a_decision_written_meanwhile_by_another_worker_wins(product, monkeypatc
     from risk.services import decisions as service
 
     application = make_application(product=product)
-    theirs = risk_assess(application)
+    theirs = risk_assess(request=assessment_request(application))
     real = service.assessment_inputs
 
     def not_yet(**kwargs):
@@ -225,7 +228,7 @@ def test_a_decision_written_meanwhile_by_another_worker_wins(product, monkeypatc
         return replace(real(**{**kwargs, "force": True}), current_decision_id=None)
 
     monkeypatch.setattr(service, "assessment_inputs", not_yet)
-    assert risk_assess(application) == theirs
+    assert risk_assess(request=assessment_request(application)) == theirs
     assert Decision.objects.count() == 1
     assert transitions_for(application).count() == 1
 
@@ -240,7 +243,7 @@ def test_the_inputs_of_a_decision_take_one_query_once_the_versions_are_cached(pr
     assert again == first
     assert [spec.code for spec in again.champion.rule_sets] == ["T_ADMISSION", "T_FRAUD", "T_DIRECT"]
     assert (again.challenger, again.current_decision_id) == (None, None)
-    decision = risk_assess(application)
+    decision = risk_assess(request=assessment_request(application))
     with django_assert_num_queries(1):
         assert assessment_inputs(application_id=application.pk, product_id=product.pk).current_decision_id == \
             decision.pk

@@ -13,6 +13,7 @@ from risk.models import RiskPolicy, Rule, RuleSet, RuleSetVersion, Scorecard
 from risk.rules import ORIGINATION_STAGES
 from risk.services.decisions import risk_assess
 from tests.risk.factories import make_applicant, make_application, make_enterprise
+from workflows.selectors.assessment import assessment_request
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +59,7 @@ def test_each_demo_product_decides(code, amount, term, method, purpose, outcome,
     application = make_application(product=product, applicant=applicant, amount=Decimal(amount), term=term,
                                    repayment_method=method, purpose=purpose,
                                    enterprise=make_enterprise() if business else None)
-    decision = risk_assess(application)
+    decision = risk_assess(request=assessment_request(application))
     assert (decision.outcome, decision.grade) == (outcome, grade), (decision.reasons, decision.details)
     assert len(decision.rule_results) == (35 if code == "BUSINESS" else 32)
     assert len(decision.score_breakdown) == 10

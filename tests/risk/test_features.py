@@ -10,6 +10,7 @@ from risk.models import CallStatus, DataSourceCall, DataSourceConfig
 from risk.services.lists import risk_list_entry_add
 from tests.factories import make_product
 from tests.risk.factories import make_applicant, make_application, make_enterprise
+from workflows.selectors.assessment import assessment_request
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +46,7 @@ def priced_sources():
 
 
 def test_every_catalogue_feature_of_the_documented_sandbox_applicant(priced_sources):
-    snapshot = gather_features(make_application(applicant=make_applicant()), as_of=AS_OF)
+    snapshot = gather_features(assessment_request(make_application(applicant=make_applicant())), as_of=AS_OF)
     assert list(snapshot.features) == list(CATALOGUE)
     assert snapshot.features == EXPECTED
     for name, value in snapshot.features.items():
@@ -59,8 +60,8 @@ def test_every_catalogue_feature_of_the_documented_sandbox_applicant(priced_sour
 
 def test_a_second_application_is_served_from_the_cache_at_no_cost(priced_sources):
     applicant = make_applicant()
-    first = gather_features(make_application(applicant=applicant), as_of=AS_OF)
-    second = gather_features(make_application(applicant=applicant), as_of=AS_OF)
+    first = gather_features(assessment_request(make_application(applicant=applicant)), as_of=AS_OF)
+    second = gather_features(assessment_request(make_application(applicant=applicant)), as_of=AS_OF)
     assert second.features == first.features
     assert {r.status for r in second.sources.values()} == {"cached"}
     assert second.total_cost == Decimal("0.00")
@@ -69,13 +70,13 @@ def test_a_second_application_is_served_from_the_cache_at_no_cost(priced_sources
 
 def test_age_is_taken_on_as_of_and_defaults_to_the_application_date():
     application = make_application(applicant=make_applicant(birth_date=date(1990, 5, 20)))
-    assert gather_features(application, as_of=date(2025, 5, 19)).features["age"] == 34
-    assert gather_features(application, as_of=date(2025, 5, 20)).features["age"] == 35
+    assert gather_features(assessment_request(application), as_of=date(2025, 5, 19)).features["age"] == 34
+    assert gather_features(assessment_request(application), as_of=date(2025, 5, 20)).features["age"] == 35
     from django.utils import timezone
 
     today = timezone.localdate(application.created_at)
     expected = today.year - 1990 - ((today.month, today.day) < (5, 20))
-    assert gather_features(application).features["age"] == expected
+    assert gather_features(assessment_request(application)).features["age"] == expected
 
 
 def test_business_application_with_enterprise_and_quarterly_interest():
@@ -90,7 +91,7 @@ def test_business_application_with_enterprise_and_quarterly_interest():
         applicant=owner, product=product, amount=Decimal("200000.00"), term=12, repayment_method="interest_first",
         purpose="working_capital", enterprise=make_enterprise(legal_representative=owner), channel="api",
     )
-    features = gather_features(application, as_of=AS_OF).features
+    features = gather_features(assessment_request(application), as_of=AS_OF).features
     # Quarterly interest 4,000.00 covers 3 months: 1,333.33 a month; no bureau debt (n = 50).
     assert (features["payment_to_income"], features["debt_to_income"]) == (Decimal("0.0444"), Decimal("0.0444"))
     assert (features["enterprise.present"], features["enterprise.years_in_business"],
@@ -110,7 +111,7 @@ def test_term_in_days_counts_started_months_and_zero_income_is_unaffordable():
         applicant=make_applicant(monthly_income=Decimal("0.00"), employment="unemployed"), product=product,
         amount=Decimal("3000.00"), term=45, term_unit="days", repayment_method="bullet", purpose="emergency",
     )
-    features = gather_features(application, as_of=AS_OF).features
+    features = gather_features(assessment_request(application), as_of=AS_OF).features
     assert features["term_months"] == 2
     assert (features["payment_to_income"], features["debt_to_income"]) == (Decimal("999.9999"), Decimal("999.9999"))
 
@@ -118,13 +119,13 @@ def test_term_in_days_counts_started_months_and_zero_income_is_unaffordable():
 def test_an_unavailable_source_raises_by_default():
     application = make_application(applicant=make_applicant(sequence="911"))
     with pytest.raises(DataSourceUnavailable) as info:
-        gather_features(application, as_of=AS_OF)
+        gather_features(assessment_request(application), as_of=AS_OF)
     assert (info.value.source, info.value.retryable) == ("bureau", True)
 
 
 def test_tolerated_failure_marks_the_source_unavailable_with_neutral_values(priced_sources):
     application = make_application(applicant=make_applicant(sequence="911"))  # bureau never answers
-    snapshot = gather_features(application, tolerate_failures=True, as_of=AS_OF)
+    snapshot = gather_features(assessment_request(application), tolerate_failures=True, as_of=AS_OF)
     assert snapshot.unavailable == ("bureau",)
     bureau = {name: value for name, value in snapshot.features.items() if name.startswith("bureau.")}
     assert bureau == {
@@ -145,7 +146,8 @@ def test_own_list_hits_survive_an_unavailable_fraud_source():
     DataSourceConfig.objects.create(source="fraud", sandbox_failure_rate=Decimal("1"), retries=0)
     applicant = make_applicant()
     risk_list_entry_add(actor=None, list_type="fraud", kind="mobile", value=applicant.mobile, reason="takeover")
-    snapshot = gather_features(make_application(applicant=applicant), tolerate_failures=True, as_of=AS_OF)
+    snapshot = gather_features(assessment_request(make_application(applicant=applicant)), tolerate_failures=True,
+                               as_of=AS_OF)
     assert snapshot.unavailable == ("fraud",)
     assert (snapshot.features["fraud.available"], snapshot.features["fraud.mobile_hit"],
             snapshot.features["fraud.id_hit"]) == (False, True, False)
@@ -154,7 +156,7 @@ def test_own_list_hits_survive_an_unavailable_fraud_source():
 
 def test_json_round_trip_is_exact(priced_sources):
     snapshot = gather_features(
-        make_application(applicant=make_applicant(sequence="911"), device_id="FRAUD-1"),
+        assessment_request(make_application(applicant=make_applicant(sequence="911"), device_id="FRAUD-1")),
         tolerate_failures=True, as_of=AS_OF,
     )
     data = json.loads(json.dumps(snapshot.to_json()))
@@ -175,7 +177,8 @@ def test_json_round_trip_is_exact(priced_sources):
 def test_snapshot_summaries_hold_no_plain_identifier():
     applicant = make_applicant(mobile="13812340000")
     risk_list_entry_add(actor=None, list_type="risk", kind="id_number", value=applicant.id_number, reason="x")
-    snapshot = gather_features(make_application(applicant=applicant, device_id="FRAUD-abcdef-123"), as_of=AS_OF)
+    application = make_application(applicant=applicant, device_id="FRAUD-abcdef-123")
+    snapshot = gather_features(assessment_request(application), as_of=AS_OF)
     text = json.dumps(snapshot.to_json())
     assert applicant.id_number not in text and applicant.mobile not in text
     assert (snapshot.features["fraud.mobile_hit"], snapshot.features["fraud.device_hit"],

@@ -11,8 +11,10 @@ from creditfactory.core.pii import blind_index
 from risk.features import gather_features
 from risk.models import ImportStatus, ListImportJob, RiskListEntry
 from risk.services import lists as services
+from risk.services.list_upload import list_import_create
 from risk.validators import build_resident_id
 from tests.risk.factories import make_applicant, make_application
+from workflows.selectors.assessment import assessment_request
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +43,7 @@ EXPECTED_REJECTED = [
 
 def test_csv_import_accepts_good_rows_and_rejects_bad_ones_with_reasons(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        job = services.list_import_create(actor=None, filename="list.csv", content=CSV.encode("utf-8-sig"))
+        job = list_import_create(actor=None, filename="list.csv", content=CSV.encode("utf-8-sig"))
     job.refresh_from_db()
     assert (job.status, job.total, job.processed, job.accepted, job.rejected) == (ImportStatus.DONE, 10, 10, 4, 6)
     assert job.rejected_rows == EXPECTED_REJECTED
@@ -96,7 +98,7 @@ def test_a_redelivered_import_resumes_and_a_finished_one_changes_nothing():
 def test_rows_already_on_the_list_are_rejected_as_duplicates(django_capture_on_commit_callbacks):
     services.risk_list_entry_add(actor=None, list_type="fraud", kind="device", value="DEV-FARM-1")
     with django_capture_on_commit_callbacks(execute=True):
-        job = services.list_import_create(actor=None, filename="a.csv", content=CSV)
+        job = list_import_create(actor=None, filename="a.csv", content=CSV)
     job.refresh_from_db()
     assert (job.accepted, job.rejected) == (3, 7)
     assert {"row": 8, "reason": "Duplicate: already on the list."} in job.rejected_rows
@@ -104,14 +106,14 @@ def test_rows_already_on_the_list_are_rejected_as_duplicates(django_capture_on_c
 
 def test_a_file_without_the_columns_is_refused_and_nothing_is_created():
     with pytest.raises(ValidationError) as info:
-        services.list_import_create(actor=None, filename="a.csv", content="id,number\n1,2\n")
+        list_import_create(actor=None, filename="a.csv", content="id,number\n1,2\n")
     assert list(info.value.message_dict) == ["file"]
     assert ListImportJob.objects.count() == 0
 
 
 def test_gbk_files_from_excel_are_read():
     text = f"list_type,kind,value,reason\nfraud,id_number,{LISTED_ID},伪造证件\n"
-    job = services.list_import_create(actor=None, filename="excel.csv", content=text.encode("gb18030"))
+    job = list_import_create(actor=None, filename="excel.csv", content=text.encode("gb18030"))
     services.list_import_process(job_id=job.pk)
     assert RiskListEntry.objects.get().reason == "伪造证件"
 
@@ -119,11 +121,11 @@ def test_gbk_files_from_excel_are_read():
 def test_an_imported_id_number_then_hits_fraud_id_hit(django_capture_on_commit_callbacks):
     applicant = make_applicant(region="440305", birth_date=date(1988, 8, 8), sequence="123")
     assert applicant.id_number == LISTED_ID
-    before = gather_features(make_application(applicant=applicant), as_of=date(2025, 6, 1))
+    before = gather_features(assessment_request(make_application(applicant=applicant)), as_of=date(2025, 6, 1))
     assert before.features["fraud.id_hit"] is False
     with django_capture_on_commit_callbacks(execute=True):
-        services.list_import_create(actor=None, filename="list.csv", content=CSV)
-    after = gather_features(make_application(applicant=applicant), as_of=date(2025, 6, 1))
+        list_import_create(actor=None, filename="list.csv", content=CSV)
+    after = gather_features(assessment_request(make_application(applicant=applicant)), as_of=date(2025, 6, 1))
     assert (after.features["fraud.id_hit"], after.features["fraud.risk_list_hit"]) == (True, True)
     assert after.sources["fraud"].status == "cached"  # the external answer was reused, our lists were not
 

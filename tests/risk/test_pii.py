@@ -20,6 +20,7 @@ from risk.models import Applicant
 from risk.serializers.applicants import ApplicantInputSerializer, ApplicantOutputSerializer
 from risk.services.applicants import applicant_get_or_create
 from tests.risk.factories import make_applicant
+from workflows.selectors.assessment import assessment_request
 
 ID = "11010519491231002X"
 MOBILE = "13800138000"
@@ -218,7 +219,7 @@ def test_data_source_call_admin_is_read_only_and_masked(admin_client):
     from tests.risk.factories import make_application
 
     application = make_application(applicant=make_applicant())
-    gather_features(application)
+    gather_features(assessment_request(application))
     url = reverse("admin:risk_datasourcecall_changelist")
     page = admin_client.get(url)
     assert page.status_code == 200

@@ -10,6 +10,7 @@ from risk.services.decisions import decision_replay, risk_assess
 from risk.services.policies import rule_set_publish, scorecard_publish
 from tests.factories import make_product
 from tests.risk.factories import make_applicant, make_application
+from workflows.selectors.assessment import assessment_request
 
 from .policy_factories import configure_sources, make_policy
 
@@ -28,7 +29,7 @@ def _application(policy, **applicant):
 
 @pytest.mark.parametrize("sequence", ["123", "981", "991", "961", "911"])
 def test_replay_reproduces_each_kind_of_decision(policy, sequence):
-    decision = risk_assess(_application(policy, sequence=sequence), tolerate_failures=True)
+    decision = risk_assess(request=assessment_request(_application(policy, sequence=sequence)), tolerate_failures=True)
     result = decision_replay(decision)
     assert (result.matches, result.differences, result.shadow_matches) == (True, (), None)
     assert result.replayed["outcome"] == decision.outcome
@@ -37,7 +38,7 @@ def test_replay_reproduces_each_kind_of_decision(policy, sequence):
 
 
 def test_replay_uses_the_stored_versions_after_the_rules_and_scorecard_were_republished(policy):
-    decision = risk_assess(_application(policy))
+    decision = risk_assess(request=assessment_request(_application(policy)))
     assert (decision.outcome, decision.grade, decision.score, decision.limit) == (
         "approve", "C", 620, Decimal("40000.00"))
 
@@ -48,7 +49,7 @@ def test_replay_uses_the_stored_versions_after_the_rules_and_scorecard_were_repu
     scorecard_publish(scorecard=policy.scorecard, actor=None)
 
     # The edits are live: the same applicant assessed again is rejected on version 2.
-    again = risk_assess(decision.application, force=True, note="policy changed")
+    again = risk_assess(request=assessment_request(decision.application), force=True, note="policy changed")
     assert (again.outcome, again.versions["rule_sets"][0]["version"], again.versions["scorecard"]["version"]) == (
         "reject", 2, 2)
 
@@ -61,7 +62,7 @@ def test_replay_uses_the_stored_versions_after_the_rules_and_scorecard_were_repu
 
 
 def test_replay_reports_what_differs_from_the_stored_decision(policy):
-    decision = risk_assess(_application(policy))
+    decision = risk_assess(request=assessment_request(_application(policy)))
     Decision.objects.filter(pk=decision.pk).update(outcome="reject", limit=Decimal("90000.00"))
     decision.refresh_from_db()
     result = decision_replay(decision)

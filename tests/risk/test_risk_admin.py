@@ -16,6 +16,7 @@ from risk.services.decisions import risk_assess
 from risk.services.policies import rule_set_create
 from tests.factories import make_branch, make_product, make_staff
 from tests.risk.factories import make_applicant, make_application
+from workflows.selectors.assessment import assessment_request
 
 from .policy_factories import ADMISSION_RULES, configure_sources, make_policy, make_scorecard
 
@@ -120,7 +121,8 @@ def test_the_test_page_can_use_an_applications_decision_snapshot(admin_client):
     configure_sources()
     product = make_product("EDUCATION")
     make_policy(product)
-    decision = risk_assess(make_application(product=product, applicant=make_applicant(sequence="981")))
+    application = make_application(product=product, applicant=make_applicant(sequence="981"))
+    decision = risk_assess(request=assessment_request(application))
     rule_set = RuleSet.objects.get(code="T_DIRECT")
     response = admin_client.post(reverse("admin:risk_ruleset_test", args=[rule_set.pk]),
                                  {"application": decision.application.number})
@@ -153,7 +155,7 @@ def test_decisions_are_read_only_masked_and_branch_scoped(admin_client, client):
     product = make_product("EDUCATION")
     make_policy(product)
     applicant = make_applicant(sequence="123", mobile="13812345678")
-    decision = risk_assess(make_application(product=product, applicant=applicant))
+    decision = risk_assess(request=assessment_request(make_application(product=product, applicant=applicant)))
     page = admin_client.get(reverse("admin:risk_decision_change", args=[decision.pk]))
     body = page.content.decode()
     assert page.status_code == 200
@@ -175,7 +177,7 @@ def test_the_replay_action_confirms_a_decision(admin_client):
     configure_sources()
     product = make_product("EDUCATION")
     make_policy(product)
-    decision = risk_assess(make_application(product=product))
+    decision = risk_assess(request=assessment_request(make_application(product=product)))
     response = admin_client.post(reverse("admin:risk_decision_changelist"),
                                  {"action": "replay_selected", "_selected_action": [decision.pk]}, follow=True)
     assert [str(m) for m in response.context["messages"]] == [
@@ -187,7 +189,7 @@ def test_the_challenger_report_page(admin_client):
     product = make_product("EDUCATION")
     make_policy(product, challenger_scorecard=make_scorecard(code="C_SCORE", cutoffs={"A": 700, "B": 660, "C": 630,
                                                                                       "D": 600}))
-    risk_assess(make_application(product=product))
+    risk_assess(request=assessment_request(make_application(product=product)))
     body = admin_client.get(reverse("admin:risk_riskpolicy_challenger_report")).content.decode()
     assert 'id="report-EDUCATION"' in body
     assert "1 decision" in body and "0.0 %" in body
@@ -233,7 +235,7 @@ def test_every_risk_configuration_page_renders(admin_client, model):
     configure_sources()
     product = make_product("EDUCATION")
     policy = make_policy(product)
-    decision = risk_assess(make_application(product=product))
+    decision = risk_assess(request=assessment_request(make_application(product=product)))
     objects = {"ruleset": policy.rule_sets.first(), "scorecard": policy.scorecard,
                "limitstrategy": policy.limit_strategy, "pricingstrategy": policy.pricing_strategy,
                "riskpolicy": policy, "decision": decision,

@@ -14,6 +14,7 @@ from servicing.services import credit_line_grant
 from tests.risk.factories import make_applicant, make_application
 from tests.risk.policy_factories import configure_sources, make_policy
 from tests.factories import make_product
+from workflows.selectors.assessment import assessment_request
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def decided():
     product = make_product("EDUCATION", line_validity_months=6)
     make_policy(product)
     application = make_application(product=product, applicant=make_applicant(sequence="123"))
-    return application, risk_assess(application)
+    return application, risk_assess(request=assessment_request(application))
 
 
 def test_a_line_takes_limit_rate_and_grade_from_the_decision(decided, admin_user):

@@ -16,6 +16,7 @@ from risk.models import Applicant
 from tests.factories import make_branch, make_staff
 from workflows.models import BatchImport, BatchImportRow, BatchStatus, CreditApplication
 from workflows.services import batch as services
+from workflows.services.batch_upload import batch_import_create
 from workflows.tasks import batch_import_run
 
 from .flow_factories import applicant_data, grant, setup_origination
@@ -231,7 +232,7 @@ def test_the_task_works_in_chunks_and_a_second_delivery_imports_nothing(officer,
                                                                         django_capture_on_commit_callbacks):
     settings.WORKFLOW_BATCH_CHUNK_SIZE = 2
     rows = [row(f"{140 + i}", mobile=f"1390000001{i}") for i in range(5)]
-    batch = services.batch_import_create(actor=officer, branch=o.branch, filename="five.csv",
+    batch = batch_import_create(actor=officer, branch=o.branch, filename="five.csv",
                                          content=csv_bytes(rows), consents=services.CONSENTS)
 
     # One chunk at a time: exactly two rows per call.
@@ -291,7 +292,7 @@ def test_the_service_checks_branch_and_consents_too(officer, o):
 
     elsewhere = make_branch("gz", name="Guangzhou")
     with pytest.raises(ValidationError) as caught:
-        services.batch_import_create(actor=officer, branch=elsewhere, filename="a.csv", content=csv_bytes([row()]),
+        batch_import_create(actor=officer, branch=elsewhere, filename="a.csv", content=csv_bytes([row()]),
                                      consents={"credit_report": True})
     assert caught.value.message_dict == {
         "branch": ["Choose one of your branches."],

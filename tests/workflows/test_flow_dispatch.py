@@ -98,7 +98,7 @@ def test_the_lead_reassigns_and_others_cannot(submit):
 
 
 def test_a_locked_process_makes_the_job_retry_later(monkeypatch, settings):
-    from workflows.nodes import JobRetry, run_job
+    from workflows.jobs import JobRetry, run_job
     from workflows.tasks import job_run
 
     o = setup_origination()
@@ -128,7 +128,7 @@ def test_a_locked_process_makes_the_job_retry_later(monkeypatch, settings):
 
 
 def test_running_a_finished_job_again_changes_nothing(submit):
-    from workflows.nodes import run_job
+    from workflows.jobs import run_job
 
     o = setup_origination()
     application = submit(o, sequence="991")
@@ -144,7 +144,7 @@ def test_the_job_message_names_its_process_and_node(monkeypatch, django_capture_
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from workflows.nodes import run_job
+    from workflows.jobs import run_job
     from workflows.tasks import job_run
 
     sent = []

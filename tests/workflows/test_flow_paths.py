@@ -296,19 +296,18 @@ def test_the_flow_takes_viewflows_select_for_update_lock_with_a_memo_per_round(s
     from django.test.utils import CaptureQueriesContext
     from viewflow.workflow import lock
 
-    from workflows.locks import round_memo
-    from workflows.services.flow_steps import lock_application
+    from workflows.locks import application_lock, round_memo
 
     assert CreditApplicationFlow.lock_impl.wrapped is lock.select_for_update_lock
     o = setup_origination()
     application = submit(o, amount=Decimal("20000.00"))
     assert round_memo() is None
     # Outside a locked round every read is fresh.
-    assert lock_application(application.pk) is not lock_application(application.pk)
+    assert application_lock(application.pk) is not application_lock(application.pk)
     with CaptureQueriesContext(connection) as queries:
         with CreditApplicationFlow.lock(application.process_id):
-            first = lock_application(application.pk)
-            assert lock_application(application.pk) is first  # read once per round
+            first = application_lock(application.pk)
+            assert application_lock(application.pk) is first  # read once per round
             assert round_memo() == {("application", application.pk): first}
     assert round_memo() is None
     process_table = CreditApplicationFlow.process_class._meta.db_table
@@ -316,20 +315,20 @@ def test_the_flow_takes_viewflows_select_for_update_lock_with_a_memo_per_round(s
     assert len(locks) == 1 and process_table in locks[0]
     # The next round reads afresh.
     with CreditApplicationFlow.lock(application.process_id):
-        assert lock_application(application.pk) is not first
+        assert application_lock(application.pk) is not first
 
 
 def test_the_locked_application_is_one_statement_with_its_product_and_partner(submit):
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
-    from workflows.services.flow_steps import lock_application
+    from workflows.locks import application_lock
 
     o = setup_origination()
     partner = make_partner(branch=o.branch, products=[o.product])
     application = submit(o, amount=Decimal("20000.00"), partner=partner)
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-        found = lock_application(application.pk)
+        found = application_lock(application.pk)
         # what the steps and webhooks read of it comes with it
         seen = (found.product_code, found.product_version.code, found.partner_id, found.partner,
                 found.number, found.amount, found.status)
@@ -338,7 +337,7 @@ def test_the_locked_application_is_one_statement_with_its_product_and_partner(su
     assert seen == (o.product.code, o.product.current_version.code, partner.pk, partner, application.number,
                     Decimal("20000.00"), application.status)
     with pytest.raises(CreditApplication.DoesNotExist):
-        lock_application(application.pk + 1000)
+        application_lock(application.pk + 1000)
 
 
 def _stored_files(storage, path="") -> set[str]:

@@ -83,6 +83,18 @@ def test_nodes_are_validated_against_the_real_flow():
     assert CreditApplicationFlow.instance.node("approval") is not None
 
 
+def test_the_configuration_names_the_real_flow_and_its_nodes():
+    from workflows.models import CREDIT_FLOW, NODE_SPECS
+    from workflows.models.configuration import flow_class_for
+
+    assert flow_class_for(CREDIT_FLOW) is CreditApplicationFlow
+    assert CreditApplicationFlow.instance.flow_label == CREDIT_FLOW
+    assert all(CreditApplicationFlow.instance.node(name) is not None for name in NODE_SPECS[CREDIT_FLOW])
+    assert flow_class_for("nosuchflow") is None
+    o = setup_origination()
+    assert errors_of(config(o.product, flow="nosuchflow", node="review"))["flow"][-1] == "Unknown flow nosuchflow."
+
+
 def _admin_post_data(response) -> dict:
     """The POST body the admin change form would send, from the rendered form's values."""
     data = {}

@@ -66,7 +66,7 @@ def branch():
     (3, "100", 3), (0, "10", 0), (7, "0", 0), (9, "12.5", 2),
 ])
 def test_sample_size_is_the_percentage_rounded_up(approvals, percent, size):
-    assert quality_sample_size(approvals, Decimal(percent)) == size
+    assert quality_sample_size(approvals=approvals, percent=Decimal(percent)) == size
 
 
 def test_each_product_is_sampled_by_its_own_percentage_deterministically(branch):

@@ -7,11 +7,13 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from creditfactory.core.admin_mixins import ReadOnlyAdminMixin
+from creditfactory.organisations.scoping import scope_queryset
 from products.admin import LoanProductAdmin
 from products.models import LoanProduct
 
 from ..models import CREDIT_FLOW, ProcessNodeConfig, ProductFlowSettings, TaskSla
-from ..services.configuration import node_config_ensure_defaults, node_specs
+from ..models.configuration import node_specs
+from ..services.configuration import node_config_ensure_defaults
 
 
 class ProductFlowSettingsInline(admin.StackedInline):
@@ -88,6 +90,4 @@ class TaskSlaAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("application", "work_group", "escalated_to")
 
     def get_queryset(self, request):
-        from creditfactory.organisations.scoping import scope_queryset
-
         return scope_queryset(super().get_queryset(request), request.user, branch_field="application__branch")

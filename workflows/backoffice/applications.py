@@ -22,6 +22,9 @@ from django.views import View
 from viewflow.urls import AppMenuMixin, Viewset
 from viewflow.workflow.exceptions import FlowLockFailed
 
+from risk.selectors import current_decision
+
+from ..flows import CreditApplicationFlow
 from ..forms.applications import (
     ApproveForm,
     ClaimForm,
@@ -98,9 +101,7 @@ class NewApplicationView(StaffView):
 
 
 def _decision_context(application) -> dict:
-    from risk.models import Decision, DecisionStatus
-
-    decision = Decision.objects.filter(application=application, status=DecisionStatus.CURRENT).first()
+    decision = current_decision(application_id=application.pk)
     if decision is None:
         return {"decision": None}
     try:
@@ -114,8 +115,6 @@ def _decision_context(application) -> dict:
 def _chart_url(application) -> str:
     if not application.process_id:
         return ""
-    from ..flows import CreditApplicationFlow
-
     try:
         return CreditApplicationFlow.instance.reverse("process_chart", args=[application.process_id])
     except Exception:  # noqa: BLE001 - the flow is not mounted in this site
@@ -126,7 +125,7 @@ class ApplicationDetailView(StaffView):
     template_name = "workflows/application_detail.html"
 
     def get(self, request, pk):
-        return self.render_page(request, selectors.application_detail_for(request.user, pk))
+        return self.render_page(request, selectors.application_detail_for(user=request.user, pk=pk))
 
     def render_page(self, request, application, *, bound=None, status=200, revealed=None):
         task = selectors.application_open_human_task(application)
@@ -190,7 +189,7 @@ class ApplicationActionView(ApplicationDetailView):
         raise NotImplementedError
 
     def post(self, request, pk):
-        application = selectors.application_detail_for(request.user, pk)
+        application = selectors.application_detail_for(user=request.user, pk=pk)
         form = self.make_form(request, application)
         if form.is_valid():
             try:
@@ -311,7 +310,7 @@ class WithdrawView(ApplicationActionView):
 
 class DocumentDownloadView(StaffView):
     def get(self, request, pk, document_pk):
-        application = selectors.application_detail_for(request.user, pk)
+        application = selectors.application_detail_for(user=request.user, pk=pk)
         document = application.documents.filter(pk=document_pk).first()
         if document is None:
             raise Http404

@@ -9,6 +9,7 @@ redirects with 303 to its progress page.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
@@ -21,6 +22,7 @@ from viewflow.urls import AppMenuMixin, Viewset
 from ..forms.batch import BatchImportForm, apply_batch_errors
 from ..selectors import batch as selectors
 from ..services import batch as services
+from ..services.batch_upload import batch_import_create
 
 VIEW_PERMISSION = "workflows.view_batchimport"
 ADD_PERMISSION = "workflows.add_batchimport"
@@ -63,8 +65,6 @@ class BatchNewView(BatchView):
     template_name = "workflows/batch/new.html"
 
     def _render(self, request, form, status=200):
-        from django.conf import settings
-
         return render(request, self.template_name, {
             "form": form, "template_url": _url(request, "template"), "list_url": _url(request, "index"),
             "required_columns": services.REQUIRED_COLUMNS, "optional_columns": services.OPTIONAL_COLUMNS,
@@ -78,7 +78,7 @@ class BatchNewView(BatchView):
         form = BatchImportForm(request.POST, request.FILES, user=request.user)
         if form.is_valid():
             try:
-                batch = services.batch_import_create(actor=request.user, **form.service_kwargs())
+                batch = batch_import_create(actor=request.user, **form.service_kwargs())
             except ValidationError as exc:
                 apply_batch_errors(form, exc)
             else:
@@ -90,7 +90,7 @@ class BatchDetailView(BatchView):
     template_name = "workflows/batch/detail.html"
 
     def get(self, request, pk):
-        batch = selectors.batch_import_for(request.user, pk)
+        batch = selectors.batch_import_for(user=request.user, pk=pk)
         rejected = list(selectors.batch_rejected_rows(batch)[:REJECTED_ROWS_SHOWN]) if batch.finished else []
         return render(request, self.template_name, {
             "batch": batch, "rejected_rows": rejected, "status_url": _url(request, "status", batch.pk),
@@ -101,14 +101,14 @@ class BatchDetailView(BatchView):
 
 class BatchStatusView(BatchView):
     def get(self, request, pk):
-        response = JsonResponse(selectors.batch_import_progress(selectors.batch_import_for(request.user, pk)))
+        response = JsonResponse(selectors.batch_import_progress(selectors.batch_import_for(user=request.user, pk=pk)))
         response["Cache-Control"] = "no-store"
         return response
 
 
 class BatchRejectedCsvView(BatchView):
     def get(self, request, pk):
-        batch = selectors.batch_import_for(request.user, pk)
+        batch = selectors.batch_import_for(user=request.user, pk=pk)
         return _csv_download(services.batch_rejected_csv(batch), f"batch-{batch.pk}-rejected.csv")
 
 

@@ -18,6 +18,8 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from viewflow.urls import AppMenuMixin, Viewset
 
+from risk.selectors import current_decision
+
 from ..forms.quality import InspectForm, apply_inspection_errors
 from ..models import InspectionStatus
 from ..selectors.quality import quality_inspection_for, quality_inspections_for
@@ -57,9 +59,7 @@ class InspectView(QualityView):
     template_name = "workflows/quality/inspect.html"
 
     def _render(self, request, inspection, form, status=200):
-        from risk.models import Decision, DecisionStatus
-
-        decision = Decision.objects.filter(application=inspection.application, status=DecisionStatus.CURRENT).first()
+        decision = current_decision(application_id=inspection.application_id)
         return render(request, self.template_name, {
             "inspection": inspection, "application": inspection.application, "decision": decision, "form": form,
             "can_inspect": inspection.status == InspectionStatus.PENDING and request.user.has_perm(INSPECT_PERMISSION),
@@ -67,10 +67,10 @@ class InspectView(QualityView):
         }, status=status)
 
     def get(self, request, pk):
-        return self._render(request, quality_inspection_for(request.user, pk), InspectForm())
+        return self._render(request, quality_inspection_for(user=request.user, pk=pk), InspectForm())
 
     def post(self, request, pk):
-        inspection = quality_inspection_for(request.user, pk)
+        inspection = quality_inspection_for(user=request.user, pk=pk)
         if not request.user.has_perm(INSPECT_PERMISSION):
             raise PermissionDenied
         form = InspectForm(request.POST)

@@ -14,6 +14,7 @@ from creditfactory.organisations.scoping import visible_branches
 from products.models import Purpose, RepaymentMethod
 from products.selectors import active_products
 from risk.models import Employment
+from risk.serializers.applicants import ApplicantInputSerializer
 
 from ..models import ApplicationStatus, DocumentKind, PiiField
 from .signing import apply_service_errors
@@ -90,8 +91,6 @@ class NewApplicationForm(forms.Form):
         self.fields["branch"].queryset = visible_branches(user).order_by("path")
 
     def clean(self):
-        from risk.serializers.applicants import ApplicantInputSerializer
-
         cleaned = super().clean()
         data = {name: self.data.get(name, "") for name in APPLICANT_FIELDS if self.data.get(name, "") != ""}
         serializer = ApplicantInputSerializer(data=data)

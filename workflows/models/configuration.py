@@ -10,28 +10,105 @@ Both are the *working* configuration. A process copies the resolved configuratio
 ``process.data`` when it starts (``workflows.services.configuration.node_config_snapshot``), so
 an admin edit affects new applications only.
 
+Which nodes are configurable, and how, is ``NODE_SPECS`` (per flow label); a node row is validated
+against it and against the flow's real nodes (``node_config_errors``, run by ``clean``). The flow
+of a label is named by viewflow's string reference (``FLOW_REFS``), as a process row names its
+flow: the flows module builds on these models, so it is resolved when a row is validated.
+
 ``TaskSla`` is the deadline of one task of a configured node, and the record of its escalation.
 """
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+from viewflow.workflow.fields import import_flow_by_ref
 
 from creditfactory.core.fields import MoneyField
 from creditfactory.core.models import TimeStampedModel
 from creditfactory.organisations.models import WorkGroup
 from products.models import LoanProduct
 
-__all__ = ["CREDIT_FLOW", "FLOW_CHOICES", "ProcessNodeConfig", "ProductFlowSettings", "TaskSla"]
+# The package exports the models and constants; the functions are imported from this module.
+__all__ = ["CREDIT_FLOW", "FLOW_CHOICES", "FLOW_REFS", "NODE_SPECS", "NodeSpec", "ProcessNodeConfig",
+           "ProductFlowSettings", "TaskSla", "WORK_ON_QUEUE"]
 
 # The flow label of ``workflows.flows.CreditApplicationFlow`` (viewflow's ``flow_label``).
 CREDIT_FLOW = "creditapplication"
 FLOW_CHOICES = [(CREDIT_FLOW, _("Credit application (授信申请)"))]
+# Each configurable flow by viewflow's string reference (``get_flow_ref``): what a process row stores.
+FLOW_REFS = {CREDIT_FLOW: "workflows/flows.CreditApplicationFlow"}
+# The permission a human task of a configured node asks for, on the node's work group.
+WORK_ON_QUEUE = "organisations.work_on_queue"
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """A node an admin configures per product (流程节点)."""
+
+    title: str
+    kind: str  # "human": a task in a work group's queue; "wait": waits for a service call
+    optional: bool
+    default_enabled: bool = True
+    default_sla_hours: int | None = None
+    uses_work_group: bool = True
+
+
+NODE_SPECS = {
+    CREDIT_FLOW: {
+        "review": NodeSpec(_("Manual review (审查)"), "human", optional=False, default_sla_hours=8),
+        "approval": NodeSpec(_("Approval (审批)"), "human", optional=True, default_sla_hours=8),
+        "signing": NodeSpec(_("Remote signing (远程面签)"), "wait", optional=True, default_enabled=False,
+                            default_sla_hours=72),
+        "contract": NodeSpec(_("Contract acceptance"), "wait", optional=False, default_sla_hours=None,
+                             uses_work_group=False),
+    },
+}
+
+
+def flow_class_for(flow_label: str):
+    """The flow class of ``flow_label``, or None for a label no flow has."""
+    ref = FLOW_REFS.get(flow_label)
+    return import_flow_by_ref(ref) if ref else None
+
+
+def node_specs(flow_label: str = CREDIT_FLOW) -> dict:
+    return NODE_SPECS.get(flow_label, {})
+
+
+def node_config_errors(config: "ProcessNodeConfig") -> dict[str, list[str]]:
+    """Why ``config`` is not a valid node configuration, as {field: [messages]} (empty if valid)."""
+    errors: dict[str, list[str]] = {}
+    flow_class = flow_class_for(config.flow)
+    if flow_class is None:
+        return {"flow": [gettext("Unknown flow %(flow)s.") % {"flow": config.flow}]}
+    if flow_class.instance.node(config.node, no_obsolete=True) is None:
+        return {"node": [gettext("%(flow)s has no node named %(node)s.")
+                         % {"flow": flow_class.process_title, "node": config.node}]}
+    spec = node_specs(config.flow).get(config.node)
+    if spec is None:
+        return {"node": [gettext("Node %(node)s cannot be configured.") % {"node": config.node}]}
+    if not spec.optional and not config.enabled:
+        errors["enabled"] = [gettext("%(node)s is a mandatory node and cannot be disabled.") % {"node": spec.title}]
+    if spec.kind == "human" and config.enabled and not config.work_group_id:
+        errors["work_group"] = [gettext("Choose the work group whose queue receives %(node)s tasks.")
+                                % {"node": spec.title}]
+    if config.assignee_id:
+        if spec.kind != "human":
+            errors["assignee"] = [gettext("Only human tasks can have a fixed assignee.")]
+        elif config.work_group_id and not config.assignee.has_perm(WORK_ON_QUEUE, config.work_group):
+            errors["assignee"] = [gettext("%(user)s does not work on the queue of %(group)s.")
+                                  % {"user": config.assignee, "group": config.work_group}]
+    if config.work_group_id and not spec.uses_work_group:
+        errors["work_group"] = [gettext("%(node)s is done by the applicant: it has no work group.")
+                                % {"node": spec.title}]
+    return errors
 
 
 class ProductFlowSettings(TimeStampedModel):
@@ -106,8 +183,6 @@ class ProcessNodeConfig(TimeStampedModel):
         return f"{self.product.code} · {self.node}"
 
     def clean(self):
-        from workflows.services.configuration import node_config_errors
-
         errors = node_config_errors(self)
         if errors:
             raise ValidationError(errors)

@@ -12,13 +12,16 @@ from viewflow.workflow.status import STATUS
 
 from creditfactory.core.state import transitions_for
 from creditfactory.organisations.scoping import scope_queryset
+from risk.selectors import current_decision, identifier_indexes
 
 from ..models import CreditApplication, TaskSla
+from ..nodes import QueueView
 
 __all__ = [
     "APPLICATION_DETAIL_URL", "application_current_node", "application_decision_summary", "application_detail_for",
     "application_history",
-    "application_list_for", "application_open_tasks", "application_open_human_task", "application_task_history",
+    "application_list_for", "application_open_human_task", "application_open_task", "application_open_tasks",
+    "application_task_history",
     "application_tasks",
     "application_url", "search_filter", "sla_dashboard_for", "task_list_scope",
 ]
@@ -36,8 +39,6 @@ def application_url(application_id: int) -> str:
 def search_filter(term: str) -> Q:
     """Exact search: application number, a full ID number or mobile (through the blind index), or
     a masked ID number or mobile exactly as displayed."""
-    from risk.admin.applicants import identifier_indexes
-
     term = (term or "").strip()
     condition = Q(number__iexact=term) | Q(external_reference=term) if term else Q()
     lookups = {"id_number": "applicant__id_number_index", "mobile": "applicant__mobile_index",
@@ -59,7 +60,7 @@ def application_list_for(user, *, search: str = "", status: str = "") -> QuerySe
     return queryset.order_by("-created_at", "-id")
 
 
-def application_detail_for(user, pk: int) -> CreditApplication:
+def application_detail_for(*, user, pk: int) -> CreditApplication:
     application = (scope_queryset(CreditApplication.objects.all(), user)
                    .select_related("applicant", "enterprise", "branch", "product_version__product", "partner",
                                    "created_by", "reviewed_by", "approved_by", "process")
@@ -86,9 +87,20 @@ def application_open_tasks(application: CreditApplication) -> list:
     return [task for task in application_tasks(application).filter(status__in=OPEN, flow_task_type__in=WAITING_TYPES)]
 
 
-def application_open_human_task(application: CreditApplication):
-    from ..nodes import QueueView
+def application_open_task(application: CreditApplication, *, node_type, name: str | None = None):
+    """The newest open task (new, assigned or started) of the application's process whose node is
+    a ``node_type`` (named ``name``, when given), or None."""
+    if not application.process_id:
+        return None
+    for task in application.process.task_set.filter(
+            status__in=(STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)).order_by("-created", "-id"):
+        node = task.flow_task
+        if isinstance(node, node_type) and (name is None or node.name == name):
+            return task
+    return None
 
+
+def application_open_human_task(application: CreditApplication):
     for task in application_open_tasks(application):
         if isinstance(task.flow_task, QueueView):
             return task
@@ -109,9 +121,7 @@ def application_current_node(application: CreditApplication) -> str:
 def application_decision_summary(application: CreditApplication, *, language: str) -> dict | None:
     """The current automated decision as the applicant may see it: outcome and customer-facing
     reasons in ``language`` (no scores, rules or data)."""
-    from risk.models import Decision, DecisionStatus
-
-    decision = Decision.objects.filter(application=application, status=DecisionStatus.CURRENT).first()
+    decision = current_decision(application_id=application.pk)
     if decision is None:
         return None
     return {"outcome": decision.outcome, "reasons": decision.customer_reasons(language)}

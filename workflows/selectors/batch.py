@@ -32,7 +32,7 @@ def batch_imports_for(user) -> QuerySet:
             .order_by("-created_at", "-id"))
 
 
-def batch_import_for(user, pk: int) -> BatchImport:
+def batch_import_for(*, user, pk: int) -> BatchImport:
     batch = batch_imports_for(user).filter(pk=pk).first()
     if batch is None:
         raise Http404

@@ -14,6 +14,8 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from viewflow.workflow.models import Task
 
+from risk.models import Decision, DecisionStatus
+
 from ..models import (
     ACTIVE_APPOINTMENT_STATUSES,
     ApplicationDocument,
@@ -21,7 +23,7 @@ from ..models import (
     CreditApplication,
     SigningAppointment,
 )
-from .applications import OPEN, WAITING_TYPES
+from .applications import OPEN, WAITING_TYPES, application_current_node
 
 __all__ = [
     "api_active_appointment", "api_application_filter", "api_application_queryset", "api_current_decision",
@@ -33,8 +35,6 @@ def api_application_queryset() -> QuerySet:
     """Applications with what their API representation needs: applicant, enterprise, product,
     credit line and process joined; the current decision, the open waiting tasks, the signing
     appointments and the documents prefetched (four queries whatever the page size)."""
-    from risk.models import Decision, DecisionStatus
-
     return (
         CreditApplication.objects.select_related(
             "applicant", "enterprise", "product_version__product", "credit_line__product_version__product",
@@ -83,8 +83,6 @@ def api_current_decision(application: CreditApplication):
     """The current automated decision, or None (read from the prefetch when there is one)."""
     decisions = getattr(application, "api_current_decisions", None)
     if decisions is None:
-        from risk.models import Decision, DecisionStatus
-
         return Decision.objects.filter(application=application, status=DecisionStatus.CURRENT).order_by("-id").first()
     return decisions[0] if decisions else None
 
@@ -98,8 +96,6 @@ def api_current_node(application: CreditApplication) -> str:
     process = application.process if application.process_id else None
     tasks = getattr(process, "api_waiting_tasks", None) if process is not None else []
     if tasks is None:
-        from .applications import application_current_node
-
         return application_current_node(application)
     return tasks[-1].flow_task.name if tasks else ""
 

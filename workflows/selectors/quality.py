@@ -24,7 +24,7 @@ def quality_inspections_for(user, *, status: str | None = InspectionStatus.PENDI
             .order_by("business_date", "id"))
 
 
-def quality_inspection_for(user, pk: int) -> QualityInspection:
+def quality_inspection_for(*, user, pk: int) -> QualityInspection:
     inspection = quality_inspections_for(user, status=None).filter(pk=pk).first()
     if inspection is None:
         raise Http404

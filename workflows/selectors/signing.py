@@ -74,7 +74,7 @@ def signing_schedule_resolve(*, schedule: SigningSchedule | None = None, work_gr
                                                        code="no_schedule")})
 
 
-def signing_rule(schedule: SigningSchedule, date_from: date, date_to: date) -> SlotRule:
+def signing_rule(schedule: SigningSchedule, *, date_from: date, date_to: date) -> SlotRule:
     """The slot rule of ``schedule`` with the holidays between the two dates (a schedule's own
     holiday row overrides the general one of the same date)."""
     closed: dict[date, str] = {}
@@ -116,8 +116,8 @@ def signing_free_slots(*, schedule: SigningSchedule | None = None, work_group: W
         return []
 
     earliest = now + timedelta(minutes=schedule.min_notice_minutes)
-    candidates = [slot for slot in slots_between(signing_rule(schedule, date_from, date_to), date_from, date_to)
-                  if slot.start >= earliest]
+    rule = signing_rule(schedule, date_from=date_from, date_to=date_to)
+    candidates = [slot for slot in slots_between(rule, date_from, date_to) if slot.start >= earliest]
     if not candidates:
         return []
     booked = dict(SigningSlot.objects.filter(schedule=schedule, start__gte=candidates[0].start,

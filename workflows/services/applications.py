@@ -9,7 +9,8 @@ Called by the partner API, the back office and batch import alike:
   ``application_approve``, ``application_reject``, ``application_return_for_documents``, and
   ``application_claim``;
 * resuming waiting points: ``application_resume_after_documents``,
-  ``application_signing_passed`` (called by remote signing), ``application_accept_contract``.
+  ``application_signing_passed`` (called by remote signing), ``application_accept_contract``
+  (written in ``workflows.services.waits``, which remote signing builds on, and offered here).
 
 Bad input raises ``ValidationError({field: [...]})``; applicant fields are named
 ``applicant.<field>`` (``enterprise.<field>``). Acting on a task one may not take raises
@@ -20,7 +21,6 @@ and ``actor_label`` (``"partner:<code>"``).
 from __future__ import annotations
 
 import hashlib
-from contextlib import contextmanager, nullcontext
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -33,22 +33,32 @@ from viewflow.workflow.status import PROCESS, STATUS
 
 from creditfactory.core.money import MoneyError, quantize_fen, to_decimal
 from creditfactory.core.numbers import parse_int
-from creditfactory.core.rows import RowWriter, save_fields
 from creditfactory.core.uploads import document_type
 from creditfactory.core.validators import text_problem
 from products.models import LoanProduct, ProductType
 from products.selectors import ProductNotAvailable, product_version_for_origination
+from risk.services.applicants import applicant_get_or_create, enterprise_get_or_create
 
+from ..fastpath import APPLICATIONS, application_save
+from ..flows import CreditApplicationFlow
+from ..locks import application_flow_lock, application_lock
 from ..models import (
+    ACTIVE_APPOINTMENT_STATUSES,
     ApplicationDocument,
     ApplicationStatus,
     Channel,
     CreditApplication,
     DocumentKind,
+    PiiField,
+    PiiReveal,
 )
-from ..selectors.applications import application_current_node
-from . import flow_steps
-from .flow_steps import emit, lock_application, move, record_action, save_process_data, set_actor
+from ..nodes import QueueView
+from ..selectors.applications import application_current_node, application_open_task
+from ..selectors.flow import four_eyes_excluded, node_enabled
+from .dispatch import task_claim
+from .flow_steps import emit, move, record_action
+from .signing import signing_cancel
+from .waits import application_accept_contract, application_resume_after_documents, application_signing_passed
 
 S = ApplicationStatus
 
@@ -64,28 +74,17 @@ REQUIRED_CONSENTS = ("credit_report", "personal_information")
 FOUR_EYES_REVIEWED = gettext_noop("Four-eyes: the approver cannot be the reviewer of this application.")
 FOUR_EYES_ENTERED = gettext_noop("Four-eyes: the approver cannot be the person who entered this application.")
 
-# An application row per submission: its INSERT built once per process (core.rows).
-_APPLICATIONS = RowWriter(CreditApplication)
-
-
-def _flow():
-    from ..flows import CreditApplicationFlow
-
-    return CreditApplicationFlow
 
 
 def _error(field: str, message: str) -> ValidationError:
     return ValidationError({field: [message]})
 
 
-@contextmanager
 def _locked(application: CreditApplication):
     """The process lock, then the application row — the order the flow's own nodes take them in,
     so two writers can never wait on each other crosswise. Yields the locked application.
     ``FlowLockFailed`` (another request is moving the same process) propagates: try again."""
-    process_id = CreditApplication.objects.values_list("process_id", flat=True).get(pk=application.pk)
-    with (_flow().lock(process_id) if process_id else nullcontext()), transaction.atomic():
-        yield lock_application(application.pk)
+    return application_flow_lock(CreditApplicationFlow, application.pk)
 
 
 # --- create and submit -----------------------------------------------------------------------------
@@ -137,8 +136,6 @@ def _prefixed(exc: ValidationError, prefix: str) -> dict:
 
 
 def _applicant(applicant: dict, enterprise: dict | None, version, actor, errors: dict):
-    from risk.services.applicants import applicant_get_or_create, enterprise_get_or_create
-
     person = company = None
     if not isinstance(applicant, dict):
         errors["applicant"] = [_("Give the applicant's details.")]
@@ -210,13 +207,13 @@ def application_create(
         applicant=person, enterprise=company, device_id=(device_id or "").strip()[:128], created_by=user,
         partner=partner, external_reference=external_reference, consents={k: bool(v) for k, v in consents.items()},
     )
-    _APPLICATIONS.insert(application)
+    APPLICATIONS.insert(application)
     # The number needs the id. Nothing reads the row before this transaction commits, so with
     # ``submit`` the number is written by the submit's own UPDATE instead of one of its own.
     application.number = application.application_number()
     if not submit:
-        save_fields(application, ["number"])
-    emit(application, "application.created")
+        application_save(application, ["number"])
+    emit(application, event="application.created")
     if submit:
         _submit(application, actor=actor, actor_label=actor_label, extra_update_fields=("number",))
     return application
@@ -225,7 +222,7 @@ def application_create(
 @transaction.atomic
 def application_submit(*, application: CreditApplication, actor=None, actor_label: str = "") -> CreditApplication:
     """Start the credit flow of a draft application: the automated assessment is queued on commit."""
-    application = lock_application(application.pk)
+    application = application_lock(application.pk)
     if application.status != S.DRAFT or application.process_id:
         raise _error("status", _("Only a draft application can be submitted."))
     _submit(application, actor=actor, actor_label=actor_label)
@@ -237,8 +234,8 @@ def _submit(application: CreditApplication, *, actor, actor_label: str, extra_up
     record it submitted. The flow is started first so that status, submission time and process
     are written in one UPDATE; nothing in between reads the application's row."""
     application.submitted_at = timezone.now()
-    application.process = _flow().start.run(application=application, actor=actor, actor_label=actor_label)
-    move(application, S.SUBMITTED, actor=actor, actor_label=actor_label, reason=_("Submitted."),
+    application.process = CreditApplicationFlow.start.run(application=application, actor=actor, actor_label=actor_label)
+    move(application, to_state=S.SUBMITTED, actor=actor, actor_label=actor_label, reason=_("Submitted."),
          extra_update_fields=("submitted_at", "process", *extra_update_fields))
 
 
@@ -256,24 +253,21 @@ def application_withdraw(*, application: CreditApplication, reason: str, actor=N
 
 
 def _withdraw(application: CreditApplication, *, reason: str, actor, actor_label: str) -> CreditApplication:
-    from ..models import ACTIVE_APPOINTMENT_STATUSES
-    from .signing import signing_cancel
-
     if application.is_closed:
         raise _error("status", _("Application %(number)s is %(status)s and can no longer be withdrawn.")
                      % {"number": application.number, "status": application.get_status_display().lower()})
     process = application.process
     if process is not None and process.status == PROCESS.NEW:
         try:
-            _flow().instance.cancel(process)
+            CreditApplicationFlow.instance.cancel(process)
         except FlowRuntimeError:
             raise _error("status", _("The application is being worked on right now; try again.")) from None
     for appointment in application.signing_appointments.filter(status__in=ACTIVE_APPOINTMENT_STATUSES):
         signing_cancel(appointment=appointment, reason=reason, actor=actor, actor_label=actor_label or "system")
     application.closed_at = timezone.now()
-    move(application, S.WITHDRAWN, actor=actor, actor_label=actor_label, reason=reason,
+    move(application, to_state=S.WITHDRAWN, actor=actor, actor_label=actor_label, reason=reason,
          extra_update_fields=("closed_at",))
-    emit(application, "application.withdrawn", reason=reason)
+    emit(application, event="application.withdrawn", reason=reason)
     return application
 
 
@@ -326,38 +320,25 @@ def application_add_document(*, application: CreditApplication, file, kind: str 
 # --- human decisions -------------------------------------------------------------------------------
 
 
-def _open_task(application: CreditApplication, node_type, *, name: str | None = None):
-    if not application.process_id:
-        return None
-    for task in application.process.task_set.filter(
-            status__in=(STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)).order_by("-created", "-id"):
-        node = task.flow_task
-        if isinstance(node, node_type) and (name is None or node.name == name):
-            return task
-    return None
-
-
 def _four_eyes(application: CreditApplication, task, actor) -> None:
     if task.flow_task.name != "approval":
         return
     if application.created_by_id and application.created_by_id == actor.pk:
         raise _error("actor", _(FOUR_EYES_ENTERED))
-    if actor.pk in flow_steps.four_eyes_excluded(task.process):
+    if actor.pk in four_eyes_excluded(task.process):
         raise _error("actor", _(FOUR_EYES_REVIEWED))
 
 
 def _decide(application: CreditApplication, *, actor, action: str, node: str | None = None, reason: str = "",
             **extra) -> CreditApplication:
     """Complete the open review or approval task of ``application`` with ``action``."""
-    from ..nodes import QueueView
-
     if not getattr(actor, "pk", None):
         raise PermissionDenied(_("Only staff can review or approve."))
     process_id = application.process_id
     if not process_id:
         raise _error("status", _("Application %(number)s has not been submitted.") % {"number": application.number})
     with _locked(application) as application:
-        task = _open_task(application, QueueView, name=node)
+        task = application_open_task(application, node_type=QueueView, name=node)
         if task is None:
             raise _error("status", _("Application %(number)s has no %(node)s waiting.")
                          % {"number": application.number, "node": node or _("review or approval")})
@@ -398,7 +379,7 @@ def application_approve(*, application: CreditApplication, actor, note: str = ""
         open_node = application_current_node(application)
         if open_node != "review":
             raise _error("request_approval", _("Only a reviewer can ask for an approver."))
-        if not flow_steps.node_enabled(application.process, "approval"):
+        if not node_enabled(application.process, node="approval"):
             raise _error("request_approval", _("This product has no approval step."))
     return _decide(application, actor=actor, action="approve", reason=(note or "").strip(),
                    request_approval=bool(request_approval))
@@ -443,81 +424,10 @@ def application_review(*, application: CreditApplication, actor, outcome: str, r
 
 def application_claim(*, application: CreditApplication, actor):
     """Take the application's open review or approval task from the queue."""
-    from ..nodes import QueueView
-    from .dispatch import task_claim
-
-    task = _open_task(application, QueueView)
+    task = application_open_task(application, node_type=QueueView)
     if task is None:
         raise _error("status", _("Nothing of %(number)s is waiting in a queue.") % {"number": application.number})
     return task_claim(task=task, actor=actor)
-
-
-# --- waiting points --------------------------------------------------------------------------------
-
-
-def _run_wait(application: CreditApplication, name: str, *, actor, actor_label: str, before=None):
-    """Resume the open waiting task ``name`` of the application's process (the caller holds the
-    locks, see ``_locked``); ``None`` if there is none."""
-    from ..nodes import Wait
-
-    task = _open_task(application, Wait, name=name)
-    if task is None:
-        return None
-    if before is not None:
-        before()
-    process = task.process
-    set_actor(process, actor=actor, actor_label=actor_label)
-    save_process_data(process)
-    task.flow_task.run(task)
-    return task
-
-
-def application_resume_after_documents(*, application: CreditApplication, actor=None, actor_label: str = "",
-                                       note: str = "") -> CreditApplication:
-    """The documents asked for arrived: back to the review or approval that asked."""
-    with _locked(application) as application:
-        not_waiting = _error("status", _("Application %(number)s is not waiting for documents.")
-                             % {"number": application.number})
-        if application.status != S.RETURNED:
-            raise not_waiting
-        if _run_wait(application, "await_documents", actor=actor, actor_label=actor_label) is None:
-            raise not_waiting
-    application.refresh_from_db()
-    return application
-
-
-def application_signing_passed(*, application: CreditApplication, actor=None, actor_label: str = "",
-                               appointment=None) -> CreditApplication | None:
-    """Remote signing passed: the flow moves on to contract acceptance. Called by
-    ``workflows.services.signing.signing_complete``; a no-op (``None``) when the application's
-    flow is not waiting for signing."""
-    with _locked(application) as application:
-        if application.status != S.SIGNING:
-            return None
-        if _run_wait(application, "signing", actor=actor, actor_label=actor_label) is None:
-            return None
-    application.refresh_from_db()
-    return application
-
-
-def application_accept_contract(*, application: CreditApplication, actor=None,
-                                actor_label: str = "") -> CreditApplication:
-    """The applicant accepted the contract: the credit line is granted and the flow ends."""
-    with _locked(application) as application:
-        nothing_waits = _error("status", _("Application %(number)s has no contract waiting for acceptance.")
-                               % {"number": application.number})
-        if application.status != S.CONTRACT:
-            raise nothing_waits
-
-        def accepted():
-            application.contract_accepted_at = timezone.now()
-            application.save(update_fields=["contract_accepted_at", "updated_at"])
-            emit(application, "contract.accepted")
-
-        if _run_wait(application, "contract", actor=actor, actor_label=actor_label, before=accepted) is None:
-            raise nothing_waits
-    application.refresh_from_db()
-    return application
 
 
 # --- PII -------------------------------------------------------------------------------------------
@@ -530,8 +440,6 @@ def application_reveal_pii(*, application: CreditApplication, user, field: str, 
                            ip_address: str | None = None) -> str:
     """The unmasked identifier ``field`` of the applicant, for a user allowed to see it, with the
     reason recorded (who, when, which field, why) before anything is shown."""
-    from ..models import PiiField, PiiReveal
-
     if not getattr(user, "pk", None) or not user.has_perm(REVEAL_PERMISSION):
         raise PermissionDenied(_("You may not reveal identifiers."))
     if field not in PiiField.values:

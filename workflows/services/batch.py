@@ -2,7 +2,8 @@
 each data row becomes an application through ``application_create(..., channel="batch")``,
 exactly as if the officer had typed it into the new-application form.
 
-* ``batch_import_create`` checks the upload (size, format, header, row count), stores the rows
+* ``batch_import_create`` (``workflows.services.batch_upload``: it queues the task, which calls
+  back into this module) checks the upload (size, format, header, row count), stores the rows
   encrypted and enqueues ``workflows.batch_import_run`` on commit.
 * ``batch_import_process`` (called by the task, one chunk per run) works through the rows. Each
   row is its own transaction that also records the row's outcome and the job's counters, with
@@ -26,23 +27,23 @@ import json
 import logging
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from creditfactory.core.numbers import parse_int
 from creditfactory.core.pii import mask_id_number, mask_mobile, mask_text
-from creditfactory.core.tasks import enqueue_on_commit
-from creditfactory.core.uploads import csv_safe, read_table, table_format
+from creditfactory.core.uploads import csv_safe, read_table
 
 from ..models import BatchImport, BatchImportRow, BatchStatus, Channel
-from ..selectors.batch import batch_rejected_rows, officer_branches
+from ..locks import batch_import_lock
+from ..selectors.batch import batch_rejected_rows
 from .applications import REQUIRED_CONSENTS, application_create
 
 __all__ = [
     "COLUMNS", "COLUMN_ALIASES", "COLUMN_FOR_FIELD", "OPTIONAL_COLUMNS", "REQUIRED_COLUMNS",
-    "batch_import_create", "batch_import_process", "batch_rejected_csv", "batch_rows_parse", "batch_template_csv",
+    "batch_import_process", "batch_rejected_csv", "batch_rows_parse", "batch_template_csv",
 ]
 
 logger = logging.getLogger(__name__)
@@ -135,45 +136,6 @@ def batch_rows_parse(*, filename: str, content: bytes) -> list[dict]:
             item["extra"] = True
         data.append(item)
     return data
-
-
-@transaction.atomic
-def batch_import_create(*, actor, branch, filename: str, content: bytes, consents: dict | None = None) -> BatchImport:
-    """Check an upload and queue its import. ``consents``: the officer confirms that every
-    applicant in the file gave both consents (``credit_report``, ``personal_information``)."""
-    if not getattr(actor, "pk", None):
-        raise PermissionDenied(_("Only staff can import applications."))
-    errors: dict[str, list[str]] = {}
-    if branch is None or not officer_branches(actor).filter(pk=branch.pk).exists():
-        errors["branch"] = [_("Choose one of your branches.")]
-    consents = consents if isinstance(consents, dict) else {}
-    missing = [name for name in REQUIRED_CONSENTS if consents.get(name) is not True]
-    if missing:
-        errors["consents"] = [_("Confirm that every applicant in the file consented to: %(names)s.")
-                              % {"names": ", ".join(missing)}]
-    size = len(content or b"")
-    if not size:
-        errors["file"] = [_("The file is empty.")]
-    elif size > settings.WORKFLOW_BATCH_MAX_BYTES:
-        errors["file"] = [_("The file is larger than %(max)s KB; split it.")
-                          % {"max": settings.WORKFLOW_BATCH_MAX_BYTES // 1024}]
-    else:
-        try:
-            table_format(filename)
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
-
-    data = batch_rows_parse(filename=filename, content=content)
-    batch = BatchImport.objects.create(
-        filename=(filename or "")[-200:], file_format=table_format(filename), branch=branch,
-        content=json.dumps(data, ensure_ascii=False), total=len(data), created_by=actor,
-    )
-    from ..tasks import batch_import_run
-
-    enqueue_on_commit(batch_import_run, batch.pk)
-    return batch
 
 
 # --- processing -----------------------------------------------------------------------------------
@@ -270,12 +232,6 @@ def _import_row(batch: BatchImport, item: dict) -> BatchImportRow:
     return record
 
 
-def _lock(batch_id: int) -> BatchImport:
-    # of=("self",): the officer's user row and the branch row are read, not locked.
-    return (BatchImport.objects.select_for_update(of=("self",)).select_related("created_by", "branch")
-            .get(pk=batch_id))
-
-
 def _finish(batch: BatchImport, status: str, *, error: str = "") -> None:
     batch.status, batch.content, batch.finished_at, batch.error = status, "", timezone.now(), error[:1000]
     batch.save(update_fields=["status", "content", "finished_at", "error", "updated_at"])
@@ -286,7 +242,7 @@ def batch_import_process(*, batch_id: int, max_rows: int | None = None) -> Batch
     transaction: one per row, each also moving the job's counters. Idempotent: a finished job is
     left alone, a half-done one continues at the next row."""
     with transaction.atomic():
-        batch = _lock(batch_id)
+        batch = batch_import_lock(batch_id)
         if batch.finished:
             return batch
         if batch.status == BatchStatus.PENDING:
@@ -298,7 +254,7 @@ def batch_import_process(*, batch_id: int, max_rows: int | None = None) -> Batch
         done = 0
         while max_rows is None or done < max_rows:
             with transaction.atomic():
-                batch = _lock(batch_id)
+                batch = batch_import_lock(batch_id)
                 if batch.status != BatchStatus.RUNNING:
                     return batch
                 if batch.processed >= len(items):
@@ -318,7 +274,7 @@ def batch_import_process(*, batch_id: int, max_rows: int | None = None) -> Batch
         return batch
     except Exception as exc:
         with transaction.atomic():
-            batch = _lock(batch_id)
+            batch = batch_import_lock(batch_id)
             _finish(batch, BatchStatus.FAILED, error=mask_text(f"{type(exc).__name__}: {exc}"))
         raise
 

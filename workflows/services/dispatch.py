@@ -22,7 +22,9 @@ from creditfactory.core.state import record_transition
 from creditfactory.organisations.dispatch import pick_assignee
 from creditfactory.organisations.models import AssignmentPolicy, WorkGroup
 
+from ..locks import sla_escalation_claim
 from ..models import CreditApplication, TaskSla
+from ..nodes import QueueView
 
 __all__ = ["OPEN_TASK_STATUSES", "dispatch_pick", "open_task_counts", "sla_escalate_overdue", "task_claim",
            "task_reassign"]
@@ -61,8 +63,6 @@ def _lock_task(task_pk: int):
 
 
 def _check_open_human_task(task) -> None:
-    from ..nodes import QueueView
-
     if not isinstance(task.flow_task, QueueView) or task.status not in (STATUS.NEW, STATUS.ASSIGNED):
         raise ValidationError({"task": [_("This task is not open for assignment.")]})
 
@@ -128,9 +128,7 @@ def sla_escalate_overdue(*, now=None) -> int:
     for sla in overdue:
         lead_id = sla.work_group.lead_id if sla.work_group_id else None
         with transaction.atomic():
-            claimed = TaskSla.objects.filter(pk=sla.pk, escalated_at__isnull=True).update(
-                escalated_at=now, escalated_to_id=lead_id)
-            if not claimed:
+            if not sla_escalation_claim(sla.pk, now=now, lead_id=lead_id):
                 continue
             lead = get_user_model().objects.filter(pk=lead_id).first() if lead_id else None
             record_transition(

@@ -1,4 +1,6 @@
-"""The steps the credit flow's nodes take, called from ``workflows.flows`` under the process lock.
+"""The steps the credit flow's nodes take, called from ``workflows.flows`` under the process lock:
+what changes state. What the flow decides on (route, enabled nodes, thresholds, four-eyes) is
+read by ``workflows.selectors.flow``.
 
 Each step keeps ``CreditApplication.status`` in step with the flow through ``change_state`` (so
 every move is logged), writes what later nodes decide on into ``process.data`` and emits the
@@ -17,64 +19,50 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from creditfactory.core.rows import RowReader, RowWriter, save_fields
+from creditfactory.partners.models import Partner
+from creditfactory.partners.services.webhooks import webhook_emit
 from creditfactory.core.state import change_state, change_state_where
-from creditfactory.organisations.models import WorkGroup
+from risk.features import DataSourceUnavailable
+from risk.models import Decision
+from risk.selectors import current_decision
+from risk.services.decisions import assess_application, retry_countdown
+from servicing.services import credit_line_grant
 
-from ..locks import round_cached
+from ..fastpath import TASK_SLAS, application_save, process_data_save
+from ..jobs import JobRetry
+from ..locks import application_lock, round_cached
 from ..models import APPLICATION_MACHINE, ApplicationStatus, CreditApplication, TaskSla
+from ..selectors.applications import application_current_node
+from ..selectors.assessment import assessment_request_for
+from ..selectors.flow import decision_outcome, four_eyes_excluded, node_config, process_actions, snapshot_work_group
 from .configuration import node_config_snapshot
+from .dispatch import dispatch_pick
 
 S = ApplicationStatus
 
 __all__ = [
-    "application_payload", "decision_outcome", "dispatch_assignee", "emit", "four_eyes_excluded",
-    "is_straight_through", "last_action", "lock_application", "move", "needs_approval", "node_enabled",
-    "record_action", "set_actor", "snapshot_work_group", "step_approve", "step_assess", "step_assessment_done",
-    "step_assessment_failed", "step_assessment_started", "step_documents_requested", "step_grant", "step_reject",
-    "step_start", "step_task_created", "task_redirect",
+    "application_payload", "dispatch_assignee", "emit", "move", "record_action", "save_process_data", "set_actor",
+    "step_approve", "step_assess", "step_assessment_done", "step_assessment_failed", "step_assessment_started",
+    "step_documents_requested", "step_grant", "step_reject", "step_start", "step_task_created",
 ]
 
 
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-# A row for most applications (the review task's SLA): built once per process (core.rows).
-_SLAS = RowWriter(TaskSla)
-# The locked application (its row alone: FOR UPDATE OF) with what the steps read of it: its product
-# version and partner, and the product, whose code is what a webhook names it by. A node's work group.
-_LOCKED_APPLICATION = RowReader(CreditApplication, related=("product_version__product", "partner"), lock=True)
-_WORK_GROUPS = RowReader(WorkGroup)
-
-
 def save_process_data(process) -> None:
-    """``process.save(update_fields=["data"])``, the statement built once per process (the steps
-    save the process's data on most moves)."""
-    save_fields(process, ("data",))
-
-
-def lock_application(application_id: int) -> CreditApplication:
-    """The application's row, locked, with its product version, product and partner. Under the
-    process lock the row is read once per locked round (``workflows.locks.round_cached``): every
-    later step of the round gets the same instance, which holds the round's own changes. Outside a
-    round it is read afresh every time."""
-
-    def load():
-        application = _LOCKED_APPLICATION.get(application_id)
-        if application is None:
-            raise CreditApplication.DoesNotExist(f"No credit application {application_id}.")
-        application.product_code = application.product_version.product.code
-        return application
-
-    return round_cached(("application", application_id), load)
+    """``process.save(update_fields=["data"])``, one prebuilt statement (the steps save the
+    process's data on most moves)."""
+    process_data_save(process)
 
 
 def _application(process) -> CreditApplication:
-    return lock_application(process.data["application_id"])
+    return application_lock(process.data["application_id"])
 
 
 def set_actor(process, *, actor=None, actor_label: str = "") -> None:
@@ -92,12 +80,10 @@ def _actor(process) -> tuple:
 
 def _user(user_id: int):
     """The user ``user_id`` (or None), read once per locked round."""
-    from django.contrib.auth import get_user_model
-
     return round_cached(("user", user_id), lambda: get_user_model().objects.filter(pk=user_id).first())
 
 
-def move(application: CreditApplication, to_state: str, *, actor=None, actor_label: str = "", reason: str = "",
+def move(application: CreditApplication, *, to_state: str, actor=None, actor_label: str = "", reason: str = "",
          extra_update_fields=(), process=None) -> None:
     """``change_state`` with the application's machine; a move to the current state is a no-op.
     With ``process``, the actor is the one the process was last moved by (``set_actor``)."""
@@ -105,7 +91,7 @@ def move(application: CreditApplication, to_state: str, *, actor=None, actor_lab
         actor, actor_label = _actor(process)
     if application.status == to_state:
         if extra_update_fields:
-            save_fields(application, [*extra_update_fields, "updated_at"])
+            application_save(application, [*extra_update_fields, "updated_at"])
         return
     user = actor if getattr(actor, "pk", None) else None
     change_state(application, to_state=to_state, machine=APPLICATION_MACHINE, actor=user,
@@ -116,9 +102,7 @@ def move(application: CreditApplication, to_state: str, *, actor=None, actor_lab
 def application_payload(application: CreditApplication, *, at_node: str | None = None, **extra) -> dict:
     """What a partner's webhook says about an application (no personal data). ``at_node``: the
     node the application waits at, when the caller knows it (else it is read)."""
-    from ..selectors.applications import application_current_node
-
-    # lock_application annotates the product's code; elsewhere the (cached) version has it.
+    # application_lock annotates the product's code; elsewhere the (cached) version has it.
     product = getattr(application, "product_code", None) or application.product_version.code
     return {
         "application": {
@@ -131,76 +115,14 @@ def application_payload(application: CreditApplication, *, at_node: str | None =
     }
 
 
-def emit(application: CreditApplication, event: str, *, at_node: str | None = None, **extra) -> None:
+def emit(application: CreditApplication, *, event: str, at_node: str | None = None, **extra) -> None:
     """Tell the application's partner, inside the caller's transaction (no partner: nothing)."""
     if not application.partner_id:
         return
-    from creditfactory.partners.models import Partner
-    from creditfactory.partners.services.webhooks import webhook_emit
-
     # Only the partner's id is needed: no query when the partner is not loaded.
     partner = (application.partner if CreditApplication.partner.is_cached(application)
                else Partner(pk=application.partner_id))
     webhook_emit(partner=partner, event=event, payload=application_payload(application, at_node=at_node, **extra))
-
-
-def _config(process) -> dict:
-    return (process.data or {}).get("config") or {}
-
-
-def node_config(process, node: str) -> dict:
-    return _config(process).get("nodes", {}).get(node) or {}
-
-
-def node_enabled(process, node: str) -> bool:
-    return bool(node_config(process, node).get("enabled"))
-
-
-def snapshot_work_group(process, node: str) -> WorkGroup | None:
-    """The work group of ``node`` in the process's snapshot, read once per locked round (a new
-    task reads it for its queue permission and again to dispatch)."""
-    work_group_id = node_config(process, node).get("work_group")
-    if not work_group_id:
-        return None
-    return round_cached(("work_group", work_group_id), lambda: _WORK_GROUPS.get(work_group_id))
-
-
-def _decimal(value) -> Decimal | None:
-    return None if value in (None, "") else Decimal(str(value))
-
-
-def decision_outcome(process) -> str | None:
-    return ((process.data or {}).get("decision") or {}).get("outcome")
-
-
-def is_straight_through(process) -> bool:
-    """Approve without a human: the decision approves, the product allows it, within the ceiling."""
-    flow_settings = _config(process).get("settings") or {}
-    ceiling = _decimal(flow_settings.get("auto_approval_ceiling"))
-    return (decision_outcome(process) == "approve" and bool(flow_settings.get("auto_approval_enabled"))
-            and ceiling is not None and Decimal(process.data["amount"]) <= ceiling)
-
-
-def _actions(process, node: str | None = None) -> list[dict]:
-    actions = (process.data or {}).get("actions") or []
-    return [a for a in actions if node is None or a["node"] == node]
-
-
-def last_action(process, node: str) -> str | None:
-    actions = _actions(process, node)
-    return actions[-1]["action"] if actions else None
-
-
-def needs_approval(process) -> bool:
-    """After a review approve: the approval node is on and the amount is above the threshold (or
-    there is no threshold), or the reviewer asked for an approver."""
-    if not node_enabled(process, "approval"):
-        return False
-    reviews = _actions(process, "review")
-    if reviews and reviews[-1].get("request_approval"):
-        return True
-    threshold = _decimal((_config(process).get("settings") or {}).get("approval_threshold"))
-    return threshold is None or Decimal(process.data["amount"]) > threshold
 
 
 def record_action(process, *, node: str, action: str, actor, reason: str = "", **extra) -> None:
@@ -214,34 +136,13 @@ def record_action(process, *, node: str, action: str, actor, reason: str = "", *
     save_process_data(process)
 
 
-def four_eyes_excluded(process) -> set[int]:
-    """Users who may not approve: whoever entered the application and whoever reviewed it."""
-    from ..flows import CreditApplicationFlow
-    from viewflow.workflow.status import STATUS
-
-    excluded = set()
-    created_by = CreditApplication.objects.filter(process_id=process.pk).values_list("created_by_id", flat=True).first()
-    if created_by:
-        excluded.add(created_by)
-    excluded |= set(
-        process.task_set.filter(flow_task=CreditApplicationFlow.review, status=STATUS.DONE, owner__isnull=False)
-        .values_list("owner_id", flat=True)
-    )
-    excluded |= {a["by"] for a in _actions(process, "review")}
-    return excluded
-
-
-def dispatch_assignee(activation, node: str):
+def dispatch_assignee(activation, *, node: str):
     """Who gets a new human task: the node's fixed assignee, else the work group's policy
     (claim → nobody, the task waits in the queue). Four-eyes exclusions are never chosen."""
-    from django.contrib.auth import get_user_model
-
-    from .dispatch import dispatch_pick
-
     process = activation.process
     excluded = four_eyes_excluded(process) if node == "approval" else set()
-    work_group = snapshot_work_group(process, node)
-    assignee_id = node_config(process, node).get("assignee")
+    work_group = snapshot_work_group(process, node=node)
+    assignee_id = node_config(process, node=node).get("assignee")
     if assignee_id and assignee_id not in excluded:
         assignee = get_user_model().objects.filter(pk=assignee_id, is_active=True).first()
         if assignee is not None:
@@ -249,15 +150,6 @@ def dispatch_assignee(activation, node: str):
     if work_group is None:
         return None
     return dispatch_pick(work_group, excluded=excluded)
-
-
-def task_redirect(request):
-    """A human task's page in viewflow's frontend opens the application's workbench page."""
-    from django.http import HttpResponseRedirect
-
-    from ..selectors.applications import application_url
-
-    return HttpResponseRedirect(application_url(request.activation.process.data["application_id"]))
 
 
 # --- the steps -------------------------------------------------------------------------------------
@@ -289,13 +181,9 @@ def step_assessment_started(activation) -> None:
 def step_assess(activation, *, attempt: int) -> dict:
     """Runs on the worker without the process lock: gather data and decide. The result carries
     what ``step_assessment_done`` records, so applying it reads nothing more."""
-    from risk.features import DataSourceUnavailable
-    from risk.services.decisions import assess_application, retry_countdown
-
-    from ..nodes import JobRetry
-
+    request = assessment_request_for(application_id=activation.process.data["application_id"])
     try:
-        decision = assess_application(activation.process.data["application_id"], attempt=attempt,
+        decision = assess_application(request=request, attempt=attempt,
                                       max_attempts=settings.RISK_DECISION_MAX_ATTEMPTS)
     except DataSourceUnavailable as exc:  # retryable, attempts left: back off
         raise JobRetry(countdown=retry_countdown(attempt), attempt=attempt + 1, reason=str(exc)) from exc
@@ -323,13 +211,11 @@ def _decision_summary(decision) -> dict:
     }
 
 
-def step_assessment_done(activation, result: dict) -> None:
+def step_assessment_done(activation, *, result: dict) -> None:
     process = activation.process
     if "decision" in result:
         summary, customer_reasons = result["decision"], result["customer_reasons"]
     else:  # a result from before summaries were passed along
-        from risk.models import Decision
-
         decision = Decision.objects.get(pk=result["decision_id"])
         summary, customer_reasons = _decision_summary(decision), decision.customer_reasons(settings.LANGUAGE_CODE)
     process.data["decision"] = summary
@@ -337,9 +223,9 @@ def step_assessment_done(activation, result: dict) -> None:
     save_process_data(process)
     application = _application(process)
     application.decided_at = timezone.now()
-    save_fields(application, ["decided_at", "updated_at"])
+    application_save(application, ["decided_at", "updated_at"])
     # The job's own task is the one open place the application waits at (the flow has one token).
-    emit(application, "application.decided", at_node=activation.flow_task.name,
+    emit(application, event="application.decided", at_node=activation.flow_task.name,
          decision={"outcome": summary["outcome"], "reasons": customer_reasons})
 
 
@@ -358,7 +244,7 @@ _ENTERING = {
 }
 
 
-def step_task_created(activation, node: str) -> None:
+def step_task_created(activation, *, node: str) -> None:
     """A task of a configured node was created: move the application, start the SLA clock."""
     process, task = activation.process, activation.task
     application = _application(process)
@@ -368,34 +254,34 @@ def step_task_created(activation, node: str) -> None:
         reason = _("Documents received: back to %(node)s.") % {"node": node}
     elif node == "review" and decision_outcome(process) is None:
         reason = _("The automated assessment failed: manual review.")
-    move(application, to_state, reason=reason, process=process)
+    move(application, to_state=to_state, reason=reason, process=process)
     if task.owner_id and task.assigned is None:
         task.assigned = timezone.now()
         task.save(update_fields=["assigned"])
-    config = node_config(process, node)
+    config = node_config(process, node=node)
     if config.get("sla_hours"):
-        _SLAS.insert(TaskSla(
+        TASK_SLAS.insert(TaskSla(
             task_id=task.pk, application=application, node=node, work_group_id=config.get("work_group"),
             sla_hours=config["sla_hours"], due_at=task.created + timedelta(hours=config["sla_hours"]),
         ))
     if node == "contract":
-        emit(application, "contract.ready")
+        emit(application, event="contract.ready")
 
 
 def step_documents_requested(activation) -> None:
     process = activation.process
     application = _application(process)
     node = process.data.get("returned_from") or "review"
-    request = _actions(process, node)[-1]
-    move(application, S.RETURNED, reason=request.get("reason", ""), process=process)
-    emit(application, "application.returned", reason=request.get("reason", ""),
+    request = process_actions(process, node=node)[-1]
+    move(application, to_state=S.RETURNED, reason=request.get("reason", ""), process=process)
+    emit(application, event="application.returned", reason=request.get("reason", ""),
          documents=request.get("documents") or [])
 
 
 def step_approve(activation) -> None:
     process = activation.process
     application = _application(process)
-    human = [a for a in _actions(process) if a["action"] == "approve"]
+    human = [a for a in process_actions(process) if a["action"] == "approve"]
     if human:
         mode, approver_id = human[-1]["node"], human[-1]["by"]
     else:
@@ -404,23 +290,20 @@ def step_approve(activation) -> None:
     save_process_data(process)
     application.approved_by_id, application.approved_at = approver_id, timezone.now()
     application.approval_mode = mode
-    save_fields(application, ["approved_by", "approved_at", "approval_mode", "updated_at"])
-    emit(application, "application.approved", approval=mode)
+    application_save(application, ["approved_by", "approved_at", "approval_mode", "updated_at"])
+    emit(application, event="application.approved", approval=mode)
 
 
 def step_grant(activation) -> None:
-    from risk.models import Decision, DecisionStatus
-    from servicing.services import credit_line_grant
-
     process = activation.process
     application = _application(process)
-    decision = Decision.objects.filter(application=application, status=DecisionStatus.CURRENT).first()
+    decision = current_decision(application_id=application.pk)
     actor, actor_label = _actor(process)
     line = credit_line_grant(application=application, decision=decision, actor=actor, actor_label=actor_label)
     application.closed_at = timezone.now()
-    move(application, S.APPROVED, reason=_("Credit line %(line)s granted.") % {"line": line.pk},
+    move(application, to_state=S.APPROVED, reason=_("Credit line %(line)s granted.") % {"line": line.pk},
          extra_update_fields=("closed_at",), process=process)
-    emit(application, "line.granted", line={
+    emit(application, event="line.granted", line={
         "id": line.pk, "limit": f"{line.limit:.2f}", "rate_percent": str(line.rate_percent),
         "rate_basis": line.rate_basis, "grade": line.grade, "valid_until": line.valid_until.isoformat(),
     })
@@ -428,12 +311,10 @@ def step_grant(activation) -> None:
 
 def _rejection_reasons(process, application) -> tuple[str, list[str]]:
     """(why, for the log; what the customer is told)."""
-    from risk.models import Decision, DecisionStatus
-
-    rejections = [a for a in _actions(process) if a["action"] == "reject"]
+    rejections = [a for a in process_actions(process) if a["action"] == "reject"]
     if rejections:
         return rejections[-1]["reason"], [rejections[-1].get("customer_reason") or _("Overall assessment not passed.")]
-    decision = Decision.objects.filter(application=application, status=DecisionStatus.CURRENT).first()
+    decision = current_decision(application_id=application.pk)
     if decision is None:
         return _("Rejected."), []
     codes = ", ".join(reason.get("code", "") for reason in decision.reasons if reason.get("outcome") == "reject")
@@ -446,5 +327,5 @@ def step_reject(activation) -> None:
     application = _application(process)
     why, customer_reasons = _rejection_reasons(process, application)
     application.closed_at = timezone.now()
-    move(application, S.REJECTED, reason=why, extra_update_fields=("closed_at",), process=process)
-    emit(application, "application.rejected", reasons=customer_reasons)
+    move(application, to_state=S.REJECTED, reason=why, extra_update_fields=("closed_at",), process=process)
+    emit(application, event="application.rejected", reasons=customer_reasons)

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from creditfactory.core.state import change_state, record_transition
 from creditfactory.organisations.scoping import can_see
 
+from ..locks import quality_inspection_lock
 from ..models import (
     INSPECTION_MACHINE,
     ApprovalMode,
@@ -50,14 +51,14 @@ class SampleResult:
     per_product: dict = field(default_factory=dict)  # code → {"approvals", "percent", "selected", "created"}
 
 
-def quality_sample_size(approvals: int, percent: Decimal) -> int:
+def quality_sample_size(*, approvals: int, percent: Decimal) -> int:
     """How many of ``approvals`` a ``percent`` sample takes: rounded up, never more than all."""
     if approvals <= 0 or percent <= 0:
         return 0
     return min(approvals, math.ceil(Decimal(approvals) * Decimal(percent) / Decimal(100)))
 
 
-def sample_key(number: str, business_date: date) -> str:
+def sample_key(*, number: str, business_date: date) -> str:
     """The stable sort key of an application in the sample of ``business_date``."""
     return hashlib.sha256(f"{number}:{business_date.isoformat()}".encode()).hexdigest()
 
@@ -85,8 +86,9 @@ def quality_sample(*, business_date: date) -> SampleResult:
     result = SampleResult(business_date=business_date)
     for product_id, applications in sorted(by_product.items(), key=lambda item: codes[item[0]]):
         percent = percents.get(product_id, Decimal("0.00"))
-        size = quality_sample_size(len(applications), percent)
-        chosen = sorted(applications, key=lambda app: sample_key(app[1], business_date))[:size]
+        size = quality_sample_size(approvals=len(applications), percent=percent)
+        chosen = sorted(applications,
+                        key=lambda app: sample_key(number=app[1], business_date=business_date))[:size]
         created = 0
         for application_id, _number in chosen:
             inspection, was_created = QualityInspection.objects.get_or_create(
@@ -111,8 +113,7 @@ def quality_inspection_complete(*, inspection: QualityInspection, actor, result:
     required). The inspector may not be whoever entered the application."""
     if not getattr(actor, "pk", None) or not actor.has_perm(INSPECT_PERMISSION):
         raise PermissionDenied(_("You may not inspect applications."))
-    inspection = (QualityInspection.objects.select_for_update(of=("self",))
-                  .select_related("application").get(pk=inspection.pk))
+    inspection = quality_inspection_lock(inspection.pk)
     if not can_see(actor, inspection, branch_field="application__branch"):
         raise PermissionDenied(_("This application belongs to a branch you do not work for."))
     findings = (findings or "").strip()

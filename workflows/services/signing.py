@@ -20,7 +20,6 @@ from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,9 +39,19 @@ from ..models import (
     SigningSchedule,
     SigningSlot,
 )
+from ..locks import (
+    application_signing_lock,
+    appointment_lock,
+    reminder_claim,
+    signing_slot_lock,
+    signing_slot_release,
+    signing_slot_take,
+    signing_slots_lock,
+)
 from ..selectors.signing import signing_rule, signing_schedule_resolve
-from .flow_steps import emit
 from ..signing_calendar import day_status, slots_on
+from .flow_steps import emit
+from .waits import application_signing_passed
 
 __all__ = [
     "SigningError",
@@ -95,7 +104,7 @@ def _check_slot(schedule: SigningSchedule, slot_start, now: datetime) -> tuple[d
     if day > now.astimezone(schedule.tz).date() + timedelta(days=schedule.horizon_days):
         raise _error("slot_start", _("Slots can be booked at most %(days)s days ahead.")
                      % {"days": schedule.horizon_days}, "too_far")
-    rule = signing_rule(schedule, day, day)
+    rule = signing_rule(schedule, date_from=day, date_to=day)
     status = day_status(rule, day)
     if status == "holiday":
         raise _error("slot_start", _("%(day)s is a holiday (%(name)s): no signing.")
@@ -113,31 +122,21 @@ def _check_slot(schedule: SigningSchedule, slot_start, now: datetime) -> tuple[d
 def _take_slot(schedule: SigningSchedule, start: datetime, end: datetime) -> SigningSlot:
     """Create the slot row if needed and count one more booking, or raise ``SlotFull``."""
     SigningSlot.objects.bulk_create([SigningSlot(schedule=schedule, start=start, end=end)], ignore_conflicts=True)
-    slot = SigningSlot.objects.select_for_update().get(schedule=schedule, start=start)
+    slot = signing_slot_lock(schedule=schedule, start=start)
     return _increment(slot, schedule)
 
 
 def _increment(slot: SigningSlot, schedule: SigningSchedule) -> SigningSlot:
-    updated = SigningSlot.objects.filter(pk=slot.pk, booked__lt=schedule.capacity).update(booked=F("booked") + 1)
-    if not updated:
+    if not signing_slot_take(slot.pk, capacity=schedule.capacity):
         raise _error("slot_start", _("The slot at %(time)s is full; choose another.")
                      % {"time": _local(slot.start, schedule)}, "slot_full", cls=SlotFull)
     slot.booked += 1
     return slot
 
 
-def _release(slot_id: int) -> None:
-    SigningSlot.objects.filter(pk=slot_id, booked__gt=0).update(booked=F("booked") - 1)
-
-
 def _actor_fields(actor, actor_label: str) -> dict:
     user = actor if getattr(actor, "pk", None) else None
     return {"actor": user, "actor_label": actor_label if user is None else ""}
-
-
-def _lock_appointment(appointment: SigningAppointment) -> SigningAppointment:
-    return (SigningAppointment.objects.select_for_update(of=("self",)).select_related("schedule")
-            .get(pk=appointment.pk))
 
 
 def _move(appointment: SigningAppointment, to_state: str, *, actor, actor_label: str, reason: str,
@@ -151,7 +150,7 @@ def _move(appointment: SigningAppointment, to_state: str, *, actor, actor_label:
 
 def _emit(appointment: SigningAppointment, event: str, application: CreditApplication | None = None) -> None:
     """Tell the application's partner (webhook outbox, in the caller's transaction)."""
-    emit(application or appointment.application, event, appointment={
+    emit(application or appointment.application, event=event, appointment={
         "id": appointment.pk, "status": appointment.status, "slot_start": appointment.slot_start.isoformat(),
         "slot_end": appointment.slot_end.isoformat(), "result": appointment.result,
     })
@@ -174,9 +173,7 @@ def signing_book(*, application: CreditApplication, slot_start: datetime, actor=
     if channel not in SigningChannel.values:
         raise _error("channel", _("Unknown channel."), "invalid")
     # One booking at a time per application: the active-appointment check below stays true.
-    # of=("self",): the joined branch row must not be locked, or every booking of a branch queues.
-    application = (CreditApplication.objects.select_for_update(of=("self",)).select_related("branch")
-                   .get(pk=application.pk))
+    application = application_signing_lock(application.pk)
     if application.status in CLOSED_APPLICATION_STATUSES:
         raise _error("application", _("Application %(number)s is %(status)s: nothing to sign.")
                      % {"number": application.number, "status": application.get_status_display().lower()},
@@ -212,7 +209,7 @@ def signing_reschedule(*, appointment: SigningAppointment, slot_start: datetime,
     """Move an active appointment to another slot of its schedule: the new place is taken and the
     old one released in one transaction. The reminder is sent again for the new time."""
     now = now or timezone.now()
-    appointment = _lock_appointment(appointment)
+    appointment = appointment_lock(appointment.pk)
     _require_active(appointment)
     schedule = appointment.schedule
     start, end = _check_slot(schedule, slot_start, now)
@@ -220,10 +217,9 @@ def signing_reschedule(*, appointment: SigningAppointment, slot_start: datetime,
         raise _error("slot_start", _("The appointment is already at this time."), "same_slot")
     SigningSlot.objects.bulk_create([SigningSlot(schedule=schedule, start=start, end=end)], ignore_conflicts=True)
     # Lock both counters in id order: two appointments swapping slots cannot deadlock.
-    slots = {s.start: s for s in SigningSlot.objects.select_for_update().filter(
-        schedule=schedule, start__in=[start, appointment.slot_start]).order_by("pk")}
+    slots = {s.start: s for s in signing_slots_lock(schedule=schedule, starts=[start, appointment.slot_start])}
     new_slot = _increment(slots[start], schedule)
-    _release(appointment.slot_id)
+    signing_slot_release(appointment.slot_id)
     old_start = appointment.slot_start
     appointment.slot, appointment.slot_start, appointment.slot_end = new_slot, start, end
     appointment.reschedule_count += 1
@@ -242,10 +238,10 @@ def signing_cancel(*, appointment: SigningAppointment, reason: str, actor=None,
     """Cancel an active appointment and give its place back."""
     if not (reason or "").strip():
         raise _error("reason", _("Give the reason for cancelling."), "required")
-    appointment = _lock_appointment(appointment)
+    appointment = appointment_lock(appointment.pk)
     _require_active(appointment)
     _move(appointment, AppointmentStatus.CANCELLED, actor=actor, actor_label=actor_label, reason=reason.strip())
-    _release(appointment.slot_id)
+    signing_slot_release(appointment.slot_id)
     _emit(appointment, "signing.cancelled")
     return appointment
 
@@ -262,7 +258,7 @@ def signing_complete(*, appointment: SigningAppointment, officer, result: str, n
     """Record the signing's outcome. A pass needs the recording reference (the video is the
     evidence); a failed or incomplete signing needs notes saying why."""
     now = now or timezone.now()
-    appointment = _lock_appointment(appointment)
+    appointment = appointment_lock(appointment.pk)
     _require_active(appointment)
     _check_officer(appointment, officer)
     notes, recording_ref = (notes or "").strip(), (recording_ref or "").strip()
@@ -286,8 +282,6 @@ def signing_complete(*, appointment: SigningAppointment, officer, result: str, n
     _emit(appointment, "signing.completed")
     if result == SigningResult.PASSED:
         # The credit flow waits at its signing node: move it on to contract acceptance.
-        from .applications import application_signing_passed
-
         application_signing_passed(application=appointment.application, actor=officer, appointment=appointment)
     return appointment
 
@@ -298,7 +292,7 @@ def signing_mark_no_show(*, appointment: SigningAppointment, actor, reason: str 
     """The applicant did not turn up. Only once the slot has started; the place is not given back
     (the time has passed)."""
     now = now or timezone.now()
-    appointment = _lock_appointment(appointment)
+    appointment = appointment_lock(appointment.pk)
     _require_active(appointment)
     _check_officer(appointment, actor)
     if now < appointment.slot_start:
@@ -332,11 +326,7 @@ def signing_send_reminders(*, business_date: date, now: datetime | None = None) 
             continue
         try:
             with transaction.atomic():
-                claimed = SigningAppointment.objects.filter(
-                    pk=appointment.pk, reminder_sent_at__isnull=True, status__in=ACTIVE_APPOINTMENT_STATUSES,
-                    slot_start=appointment.slot_start,
-                ).update(reminder_sent_at=now)
-                if not claimed:
+                if not reminder_claim(appointment, statuses=ACTIVE_APPOINTMENT_STATUSES, now=now):
                     continue
                 application = CreditApplication.objects.get(pk=appointment.application_id)
                 sms_send(

@@ -1,0 +1,125 @@
+"""The workflows app's prebuilt statements: every read and write of the measured origination path
+(``bench/origination.py``, docs/benchmarks.md) that the credit flow sends without building a
+queryset.
+
+The ORM rebuilds and recompiles a statement on every call, which on this path cost more CPU than
+PostgreSQL's own work; these are built once per process (``creditfactory.core.rows``, or
+hand-written SQL where one statement replaces several queries) and each has a test proving it
+reads or writes exactly what the ORM would (``tests/workflows/test_fastpath.py``). Nothing else in
+workflows builds statements by hand: new code uses the ORM unless a benchmark in ``bench/`` shows
+the need (docs/development.md). The row locks among them are taken through ``workflows.locks``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from django.db import connection
+from django.utils.timezone import now
+from viewflow.workflow.status import STATUS
+
+from creditfactory.core.rows import RowReader, RowWriter, save_fields
+from creditfactory.organisations.models import WorkGroup
+from products.models import LoanProduct
+
+from .models import CreditApplication, ProcessNodeConfig, ProductFlowSettings, TaskSla
+
+__all__ = ["APPLICATIONS", "ASSESSED_APPLICATION", "LOCKED_APPLICATION", "TASK_SLAS", "WORK_GROUPS",
+           "application_save", "error_boundaries_disarm", "node_config_rows", "process_data_save",
+           "task_with_process"]
+
+# --- the application ---------------------------------------------------------------------------------
+
+# A new application per submission: ``Model.save`` of a new instance as one prebuilt INSERT.
+APPLICATIONS = RowWriter(CreditApplication)
+# The application its assessment job decides, with its applicant and enterprise.
+ASSESSED_APPLICATION = RowReader(CreditApplication, related=("applicant", "enterprise"))
+# The application the flow's steps move, its row alone locked (FOR UPDATE OF), with what the steps
+# read of it: its product version and partner, and the product, whose code a webhook names it by.
+# Taken through ``workflows.locks.application_lock``.
+LOCKED_APPLICATION = RowReader(CreditApplication, related=("product_version__product", "partner"), lock=True)
+
+
+def application_save(application: CreditApplication, fields) -> None:
+    """``application.save(update_fields=fields)`` as one prebuilt UPDATE (the steps' writes)."""
+    save_fields(application, fields)
+
+
+# --- the process and its tasks -----------------------------------------------------------------------
+
+
+def process_data_save(process) -> None:
+    """``process.save(update_fields=["data"])`` as one prebuilt UPDATE (most moves save it)."""
+    save_fields(process, ("data",))
+
+
+_TASK_READERS: dict[type, RowReader] = {}
+
+
+def task_with_process(task_class, task_pk: int):
+    """``task_class.objects.select_related("process").filter(pk=task_pk).first()`` in one prebuilt
+    statement (the job reads its task twice per application, under the process lock)."""
+    reader = _TASK_READERS.get(task_class)
+    if reader is None:
+        reader = _TASK_READERS[task_class] = RowReader(task_class, related=("process",))
+    return reader.get(task_pk)
+
+
+@lru_cache(maxsize=None)
+def _disarm_sql(task_class) -> str:
+    quote = connection.ops.quote_name
+    meta = task_class._meta
+    previous = meta.get_field("previous").remote_field.through._meta
+    table, through = quote(meta.db_table), quote(previous.db_table)
+    source = quote(previous.get_field("from_task").column)  # the boundary task …
+    target = quote(previous.get_field("to_task").column)  # … follows the job task
+    column = {name: quote(meta.get_field(name).column) for name in ("status", "finished", "flow_task", "process")}
+    return (
+        f"UPDATE {table} SET {column['status']} = %s, {column['finished']} = %s "
+        f"WHERE {quote(meta.pk.column)} IN (SELECT p.{source} FROM {through} p JOIN {table} t "
+        f"ON t.{quote(meta.pk.column)} = p.{source} WHERE t.{column['flow_task']} = %s "
+        f"AND t.{column['process']} = %s AND p.{target} = %s AND t.{column['status']} = %s)"
+    )
+
+
+def error_boundaries_disarm(task_class, *, boundary_ref: str, process_pk: int, host_task_pk: int) -> None:
+    """Cancel the armed error-boundary tasks (node ``boundary_ref``) that follow the finished job
+    task ``host_task_pk``: the queryset update ``task_class.objects.filter(flow_task=…,
+    process_id=…, previous=host_task_pk, status=NEW).update(status=CANCELED, finished=now())`` as
+    one prebuilt statement (every application's job disarms its boundary)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_disarm_sql(task_class), [
+            STATUS.CANCELED, now(), boundary_ref, process_pk, host_task_pk, STATUS.NEW,
+        ])
+
+
+# A row for most applications (the review task's SLA); a node's work group, read once per round.
+TASK_SLAS = RowWriter(TaskSla)
+WORK_GROUPS = RowReader(WorkGroup)
+
+
+# --- the node configuration a process starts with ------------------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def _node_config_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    return (
+        "SELECT s.auto_approval_enabled, s.auto_approval_ceiling, s.approval_threshold, s.qa_sample_percent, "
+        "n.node, n.enabled, n.work_group_id, g.code, n.assignee_id, n.sla_hours "
+        f"FROM {quote(LoanProduct._meta.db_table)} p "
+        f"LEFT JOIN {quote(ProductFlowSettings._meta.db_table)} s ON s.product_id = p.id "
+        f"LEFT JOIN {quote(ProcessNodeConfig._meta.db_table)} n ON n.product_id = p.id AND n.flow = %s "
+        f"LEFT JOIN {quote(WorkGroup._meta.db_table)} g ON g.id = n.work_group_id "
+        "WHERE p.id = %s"
+    )
+
+
+def node_config_rows(*, product_id: int, flow: str) -> list[tuple]:
+    """A product's flow settings and node rows of ``flow`` in one statement (every process start):
+    rows of (auto_approval_enabled, auto_approval_ceiling, approval_threshold, qa_sample_percent
+    — all None without a settings row —, then node, enabled, work group id, the work group's code,
+    assignee id, SLA hours — all None without node rows); no row for an unknown product."""
+    with connection.cursor() as cursor:
+        cursor.execute(_node_config_sql(connection.vendor), [flow, product_id])
+        return cursor.fetchall()
