@@ -69,7 +69,7 @@ bench: install-dev
 
 ## make messages: refresh and compile translations (needs GNU gettext; the .mo files are committed)
 messages: install
-	$(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=var
+	$(PY) manage.py makemessages -l zh_Hans -l en --no-location --ignore=.venv --ignore=var
 	$(PY) manage.py compilemessages --ignore=.venv
 
 check: install-dev
