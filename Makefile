@@ -36,8 +36,9 @@ run: install
 	$(PY) manage.py demo --base-url http://$(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## make test: the whole suite against PostgreSQL and Redis
+## make test: the layer contract (.importlinter), then the whole suite against PostgreSQL and Redis
 test: install-dev
+	$(VENV)/bin/lint-imports
 	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
 	  $(VENV)/bin/pytest $(PYTEST_ARGS)
 

@@ -7,10 +7,16 @@ entry points stay in ``creditfactory.core.state``.
 from django.db import connection
 
 from .models import StateTransition
-from .rows import RowWriter
+from .rows import RowWriter, save_fields
 
 # Several log entries per application: the INSERT is built once per process.
 _TRANSITIONS = RowWriter(StateTransition)
+
+
+def state_fields_save(obj, fields: list[str]) -> None:
+    """``obj.save(update_fields=fields)`` of a state move, as one prebuilt UPDATE for plainly
+    saved models (the ORM for history-tracked ones and on SQLite: ``core.rows.save_fields``)."""
+    save_fields(obj, fields)
 
 
 def state_transition_insert(entry: StateTransition) -> StateTransition:

@@ -9,7 +9,6 @@ from django.utils.translation import gettext as _
 
 from . import fastpath
 from .models import StateTransition
-from .rows import save_fields
 
 
 class IllegalTransition(Exception):
@@ -64,7 +63,7 @@ def change_state(obj, *, to_state, machine: StateMachine, actor=None, actor_labe
     update_fields = [field, *extra_update_fields]
     if _has_updated_at(obj):
         update_fields.append("updated_at")
-    save_fields(obj, update_fields)
+    fastpath.state_fields_save(obj, update_fields)
     return record_transition(
         obj, from_state=from_state, to_state=to_state, actor=actor, actor_label=actor_label, reason=reason, field=field
     )

@@ -17,9 +17,8 @@ HEALTH_TIMEOUT_SECONDS = 1
 
 
 def _database() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return OK
+    connection.ensure_connection()
+    return OK if connection.is_usable() else UNAVAILABLE
 
 
 def _cache() -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import connection
 from django.utils import timezone
 
-from creditfactory.core.rows import RowReader, RowWriter
+from creditfactory.core.rows import RowReader, RowWriter, save_fields
 
 from .models import (
     ApiUsage,
@@ -37,6 +37,15 @@ def api_keys_by_prefix(prefix: str) -> list[PartnerApiKey]:
 def idempotency_key_insert(record: IdempotencyKey) -> IdempotencyKey:
     """``record.save()`` of a new key, as one prebuilt INSERT (the ORM where it must)."""
     return _IDEMPOTENCY_KEYS.insert(record)
+
+
+_COMPLETED_FIELDS = ["status", "response_status", "response_body", "response_headers", "completed_at"]
+
+
+def idempotency_key_complete(record: IdempotencyKey) -> None:
+    """``record.save(update_fields=[status, response_status, response_body, response_headers,
+    completed_at])`` as one prebuilt UPDATE: every create-POST stores its response."""
+    save_fields(record, _COMPLETED_FIELDS)
 
 
 def outbox_in_one_statement() -> bool:

@@ -57,6 +57,25 @@ def test_an_idempotency_key_is_inserted_as_save_inserts_it_in_one_statement():
         "in_progress", None, "", {})
 
 
+def test_an_idempotency_keys_completion_is_written_as_save_update_fields_writes_it():
+    partner = make_partner()
+    values = dict(partner=partner, endpoint="api:webhook-list", request_hash="d" * 64, locked_at=timezone.now())
+    by_orm, prebuilt = (IdempotencyKey.objects.create(key=key, **values) for key in ("by-orm", "prebuilt"))
+    done_at = timezone.now()
+    for record in (by_orm, prebuilt):
+        record.status, record.response_status, record.completed_at = "completed", 201, done_at
+        record.response_body, record.response_headers = '{"id": 7, "名": "张三"}', {"Location": "/api/v1/x/7"}
+    by_orm.save(update_fields=["status", "response_status", "response_body", "response_headers", "completed_at"])
+    with CaptureQueriesContext(connection) as queries:
+        fastpath.idempotency_key_complete(prebuilt)
+    assert len(queries) == 1 and queries[0]["sql"].startswith("UPDATE")
+    stored, twin = IdempotencyKey.objects.get(pk=prebuilt.pk), IdempotencyKey.objects.get(pk=by_orm.pk)
+    assert _fields(stored, leave_out=("id", "key", "created_at")) == _fields(twin, leave_out=("id", "key",
+                                                                                             "created_at"))
+    assert (stored.status, stored.response_status, stored.response_headers) == (
+        "completed", 201, {"Location": "/api/v1/x/7"})
+
+
 def test_the_outbox_statement_writes_what_the_orm_path_writes(monkeypatch):
     partner = make_partner("ACME")
     other = make_partner("OTHER")

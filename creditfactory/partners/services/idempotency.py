@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from rest_framework.utils.encoders import JSONEncoder
 
 from creditfactory.core.api.errors import Conflict, UnprocessableEntity
-from creditfactory.core.rows import save_fields
 
 from .. import fastpath
 from ..locks import idempotency_key_take_over
@@ -74,7 +73,7 @@ def idempotency_complete(*, record: IdempotencyKey, response) -> None:
     record.response_body = body
     record.response_headers = headers
     record.completed_at = timezone.now()
-    save_fields(record, ["status", "response_status", "response_body", "response_headers", "completed_at"])
+    fastpath.idempotency_key_complete(record)
 
 
 def idempotency_release(*, record: IdempotencyKey) -> None:
