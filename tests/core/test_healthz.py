@@ -63,7 +63,7 @@ def test_an_unreachable_database_answers_503_naming_it(client, monkeypatch):
     def refuse(*args, **kwargs):
         raise RuntimeError("could not connect to server at 10.1.2.3 password=hunter2")
 
-    monkeypatch.setattr(connection, "cursor", refuse)
+    monkeypatch.setattr(connection, "ensure_connection", refuse)
     response, _elapsed = _get(client)
     assert response.status_code == 503
     assert response.json()["database"] == "unavailable" and response.json()["status"] == "degraded"
