@@ -81,6 +81,18 @@ class ProductTerms(models.Model):
     age_min = models.PositiveSmallIntegerField(_("minimum applicant age"), default=18)
     age_max = models.PositiveSmallIntegerField(_("maximum applicant age"), default=60)
     line_validity_months = models.PositiveSmallIntegerField(_("credit line validity (months)"), default=12)
+    line_revolving = models.BooleanField(
+        _("revolving line (循环额度)"), default=True,
+        help_text=_("Repaid principal becomes available again. Off: a one-off line, available = limit − ever drawn."),
+    )
+    drawdown_review_above = MoneyField(
+        _("disbursement review above"), null=True, blank=True,
+        help_text=_("Drawdowns above this amount need a disbursement review (放款审核); empty: none by amount."),
+    )
+    drawdown_review_purposes = models.JSONField(
+        _("purposes needing disbursement review"), default=list, blank=True,
+        help_text=_("Drawdowns for these purposes always need a disbursement review."),
+    )
     apr_cap_percent = PercentField(
         _("APR cap (%)"), default=Decimal("24"), help_text=_("IRR-annualised rate the worst case may not exceed.")
     )

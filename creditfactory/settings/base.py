@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "treebeard",
     "django_celery_beat",
     "axes",
+    "pgtrigger",
     "creditfactory.core",
     "creditfactory.organisations",
     "creditfactory.partners",

@@ -8,7 +8,7 @@ from creditfactory.core.money import quantize_fen
 from creditfactory.core.state import record_transition
 
 from products.engine.dates import add_months
-from .models import CreditLine, CreditLineStatus
+from servicing.models import CreditLine, CreditLineStatus
 
 __all__ = ["credit_line_grant"]
 
@@ -37,7 +37,7 @@ def credit_line_grant(*, application, decision, actor=None, actor_label: str = "
         rate_basis=(decision.rate_basis or version.rate_basis) if has_rate else version.rate_basis,
         grade=decision.grade if decision is not None else "",
         valid_from=valid_from, valid_until=add_months(valid_from, version.line_validity_months),
-        status=CreditLineStatus.ACTIVE,
+        status=CreditLineStatus.ACTIVE, revolving=version.line_revolving,
     )
     try:
         with transaction.atomic():  # savepoint: a concurrent grant of the same application wins

@@ -1,0 +1,145 @@
+"""Loans (贷款), their funding parts and their schedule — the per-loan sub-ledger.
+
+A loan is booked when its disbursement is confirmed: value date = the business date, schedule from
+the repayment engine. Its balances (principal outstanding, interest / penalty / fee receivable, a
+credit balance of money paid beyond what was due) are updated in the same transaction as every
+money event, beside the journal entry that event writes; ``servicing.reconciliation`` proves that
+Σ loan balances = the control accounts of the general ledger.
+
+Watermarks for the daily close (next issue): ``accrued_through`` (interest accrued up to and
+including this business date), ``penalty_through`` and ``closed_through``; a re-run of a date finds
+the work done and changes nothing.
+
+A co-lent loan has one ``LoanPart`` per funder: its share of the principal (rounded to the fen, the
+lead funder — the largest share — takes the rounding rest) and, later, of every repayment."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from creditfactory.core.fields import MoneyField, PercentField
+from creditfactory.core.models import TimeStampedModel
+from products.choices import DayCount, RateBasis, RepaymentMethod, TermUnit
+
+__all__ = ["Installment", "InstallmentStatus", "Loan", "LoanPart", "LoanStatus"]
+
+
+class LoanStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    OVERDUE = "overdue", _("Overdue")
+    CLOSED = "closed", _("Paid off")
+    WRITTEN_OFF = "written_off", _("Written off")
+
+
+class Loan(TimeStampedModel):
+    number = models.CharField(_("loan number"), max_length=32, unique=True)
+    drawdown = models.OneToOneField("servicing.Drawdown", verbose_name=_("drawdown"), on_delete=models.PROTECT,
+                                    related_name="loan")
+    credit_line = models.ForeignKey("servicing.CreditLine", verbose_name=_("credit line"), on_delete=models.PROTECT,
+                                    related_name="loans")
+    applicant = models.ForeignKey("risk.Applicant", verbose_name=_("borrower"), on_delete=models.PROTECT,
+                                  related_name="loans")
+    product_version = models.ForeignKey("products.ProductVersion", verbose_name=_("product version"),
+                                        on_delete=models.PROTECT, related_name="loans")
+    branch = models.ForeignKey("organisations.Branch", verbose_name=_("branch"), on_delete=models.PROTECT,
+                               related_name="loans")
+    partner = models.ForeignKey("partners.Partner", verbose_name=_("partner"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="loans")
+    status = models.CharField(_("status"), max_length=12, choices=LoanStatus.choices, default=LoanStatus.ACTIVE,
+                              db_index=True)
+    principal = MoneyField(_("principal"))
+    value_date = models.DateField(_("value date"))
+    maturity_date = models.DateField(_("maturity date"))
+    rate_percent = PercentField(_("rate (%)"))
+    rate_basis = models.CharField(_("rate quoted as"), max_length=8, choices=RateBasis.choices)
+    day_count = models.CharField(_("day count"), max_length=8, choices=DayCount.choices)
+    repayment_method = models.CharField(_("repayment method"), max_length=24, choices=RepaymentMethod.choices)
+    term = models.PositiveIntegerField(_("term"))
+    term_unit = models.CharField(_("term unit"), max_length=8, choices=TermUnit.choices)
+    upfront_fee = MoneyField(_("upfront fee"), default=0)
+    apr_percent = PercentField(_("APR (%)"), null=True, blank=True)
+    # The sub-ledger: balances kept beside the journal, in the same transaction.
+    principal_outstanding = MoneyField(_("principal outstanding"))
+    interest_receivable = MoneyField(_("interest receivable"), default=0)
+    penalty_receivable = MoneyField(_("penalty receivable"), default=0)
+    fee_receivable = MoneyField(_("fee receivable"), default=0)
+    credit_balance = MoneyField(_("credit balance"), default=0)
+    # Watermarks of the daily close.
+    accrued_through = models.DateField(_("interest accrued through"), null=True, blank=True)
+    penalty_through = models.DateField(_("penalty accrued through"), null=True, blank=True)
+    closed_through = models.DateField(_("closed through"), null=True, blank=True)
+    days_past_due = models.PositiveIntegerField(_("days past due"), default=0)
+    next_due_date = models.DateField(_("next due date"), null=True, blank=True)
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("loan")
+        verbose_name_plural = _("loans")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(principal__gt=0), name="servicing_loan_principal_positive"),
+            models.CheckConstraint(condition=Q(principal_outstanding__gte=0) & Q(interest_receivable__gte=0)
+                                   & Q(penalty_receivable__gte=0) & Q(fee_receivable__gte=0)
+                                   & Q(credit_balance__gte=0), name="servicing_loan_balances_positive"),
+        ]
+        indexes = [models.Index(fields=["status", "id"], name="servicing_loan_status_id")]
+
+    def __str__(self):
+        return self.number
+
+
+class LoanPart(models.Model):
+    """One funder's part of a loan (its sub-ledger for co-lending)."""
+
+    loan = models.ForeignKey(Loan, verbose_name=_("loan"), on_delete=models.CASCADE, related_name="parts")
+    funder = models.ForeignKey("servicing.Funder", verbose_name=_("funder"), on_delete=models.PROTECT,
+                               related_name="loan_parts")
+    share_percent = PercentField(_("share (%)"))
+    rate_percent = PercentField(_("funder's rate (annual %)"))
+    lead = models.BooleanField(_("lead funder"), default=False)
+    principal = MoneyField(_("principal"))
+    principal_outstanding = MoneyField(_("principal outstanding"))
+    interest_receivable = MoneyField(_("interest receivable"), default=0)
+    penalty_receivable = MoneyField(_("penalty receivable"), default=0)
+    fee_receivable = MoneyField(_("fee receivable"), default=0)
+
+    class Meta:
+        verbose_name = _("loan part")
+        verbose_name_plural = _("loan parts")
+        ordering = ["loan", "-lead", "funder__code"]
+        constraints = [models.UniqueConstraint(fields=["loan", "funder"], name="servicing_loan_part_unique")]
+
+
+class InstallmentStatus(models.TextChoices):
+    PENDING = "pending", _("Not yet due")
+    DUE = "due", _("Due")
+    OVERDUE = "overdue", _("Overdue")
+    PAID = "paid", _("Paid")
+
+
+class Installment(models.Model):
+    """One row of the schedule (the calculator's names), with what has been paid of it."""
+
+    loan = models.ForeignKey(Loan, verbose_name=_("loan"), on_delete=models.CASCADE, related_name="installments")
+    number = models.PositiveSmallIntegerField(_("installment"))
+    due_date = models.DateField(_("due date"))
+    principal = MoneyField(_("principal"))
+    interest = MoneyField(_("interest"))
+    fee = MoneyField(_("fee"), default=0)
+    payment = MoneyField(_("payment"))
+    remaining_principal = MoneyField(_("remaining principal"))
+    principal_paid = MoneyField(_("principal paid"), default=0)
+    interest_paid = MoneyField(_("interest paid"), default=0)
+    fee_paid = MoneyField(_("fee paid"), default=0)
+    penalty_accrued = MoneyField(_("penalty interest"), default=0)
+    penalty_paid = MoneyField(_("penalty paid"), default=0)
+    status = models.CharField(_("status"), max_length=10, choices=InstallmentStatus.choices,
+                              default=InstallmentStatus.PENDING)
+    settled_on = models.DateField(_("settled on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("installment")
+        verbose_name_plural = _("installments")
+        ordering = ["loan", "number"]
+        constraints = [models.UniqueConstraint(fields=["loan", "number"], name="servicing_installment_unique")]
+        indexes = [models.Index(fields=["due_date", "status"], name="servicing_installment_due")]
