@@ -54,8 +54,10 @@ def test_the_command_refuses_a_malformed_date():
     assert business_date() == datetime.date(2026, 12, 4)
 
 
-def test_the_refusal_exits_non_zero(capsys):
-    from django.core.management import execute_from_command_line
+def test_the_refusal_exits_non_zero(capsys, monkeypatch):
+    from django.core.management import base, execute_from_command_line
+
+    monkeypatch.setattr(base.connections, "close_all", lambda: None)  # the test's transaction stays open
 
     business_date_set(date=datetime.date(2026, 12, 4))
     with pytest.raises(SystemExit) as exit_info:
