@@ -14,6 +14,7 @@ from viewflow.workflow.flow.viewset import WorkflowAppViewset
 from creditfactory.organisations.backoffice import OrganisationViewset
 from risk.backoffice import DecisionViewset
 from servicing.backoffice import CalculatorViewset
+from servicing.backoffice_loans import LoanViewset
 from workflows.backoffice.applications import ApplicationViewset, SlaViewset
 from workflows.backoffice.batch import BatchImportViewset
 from workflows.backoffice.dashboard import DashboardViewset
@@ -28,6 +29,13 @@ class ToolsApp(Application):
     icon = "calculate"
     app_name = "tools"
     viewsets = [CalculatorViewset()]
+
+
+class ServicingApp(Application):
+    title = _("Servicing")
+    icon = "account_balance_wallet"
+    app_name = "servicing"
+    viewsets = [LoanViewset()]
 
 
 class OrganisationApp(Application):
@@ -93,7 +101,7 @@ class BackOfficeSite(Site):
 site = BackOfficeSite(
     title=_("CreditFactory"),
     viewsets=[CreditWorkflowApp(flow_viewsets=[CreditFlowViewset(CreditApplicationFlow, icon="account_balance")]),
-              OriginationApp(), SigningApp(), RiskApp(), OrganisationApp(), ToolsApp()],
+              OriginationApp(), SigningApp(), RiskApp(), ServicingApp(), OrganisationApp(), ToolsApp()],
 )
 site.primary_color = "#1f4e79"
 site.secondary_color = "#c0392b"
