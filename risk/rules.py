@@ -41,7 +41,7 @@ __all__ = [
     "RuleSetSpec",
     "RuleSpec",
     "SAMPLE_FEATURES",
-    "IN_LOAN_FEATURE_SOURCES",
+    "IN_LOAN_FEATURES",
     "IN_LOAN_SOURCES",
     "IN_LOAN_STAGES",
     "Stage",
@@ -72,7 +72,12 @@ ORIGINATION_STAGES = (Stage.ADMISSION, Stage.DIRECT_REJECT, Stage.ANTI_FRAUD)
 # applicant and the drawdown tell (never the bureau report, scenario or enterprise data).
 IN_LOAN_STAGES = (Stage.IN_LOAN_DRAWDOWN, Stage.IN_LOAN_WARNING)
 IN_LOAN_SOURCES = ("multi_lending", "fraud", "court")
-IN_LOAN_FEATURE_SOURCES = frozenset({"applicant", "application", *IN_LOAN_SOURCES})
+# The two ratios need the bureau's debt payments, which an in-loan check does not pull again.
+IN_LOAN_FEATURES = frozenset(
+    feature.name for feature in FEATURES
+    if feature.source in ("applicant", "application", *IN_LOAN_SOURCES)
+    and feature.name not in ("payment_to_income", "debt_to_income")
+)
 
 
 class RuleOutcome(models.TextChoices):

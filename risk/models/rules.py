@@ -5,9 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from risk.catalogue import CATALOGUE
 from risk.rules import (
-    IN_LOAN_FEATURE_SOURCES,
+    IN_LOAN_FEATURES,
     IN_LOAN_STAGES,
     ORIGINATION_STAGES,
     ExpressionError,
@@ -98,7 +97,7 @@ class Rule(models.Model):
         except ExpressionError as exc:
             errors["expression"] = [exc.message]
         else:
-            outside = [name for name in features if CATALOGUE[name].source not in IN_LOAN_FEATURE_SOURCES]
+            outside = [name for name in features if name not in IN_LOAN_FEATURES]
             if stage in IN_LOAN_STAGES and outside:
                 errors["expression"] = [
                     _("In-loan checks refresh only multi-lending, list and court data: “%(feature)s” is not "
