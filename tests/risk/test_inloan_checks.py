@@ -153,3 +153,16 @@ def test_several_warning_rules_take_the_most_severe_handling(product):
                           source="list_entry")
     assert again == result
     assert InLoanCheck.objects.count() == 1
+
+
+def test_admin_shows_a_check_with_its_reasons_as_texts(product, admin_client):
+    applicant = make_applicant(sequence="970")
+    result = check(product, applicant)
+    record = InLoanCheck.objects.get(reference=result.reference)
+    listing = admin_client.get("/admin/risk/inloancheck/", HTTP_ACCEPT_LANGUAGE="en")
+    assert listing.status_code == 200
+    assert result.reference in listing.content.decode()
+    page = admin_client.get(f"/admin/risk/inloancheck/{record.pk}/change/", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    assert "<li>The borrower has a new court record</li>" in page.content.decode()
+    assert applicant.id_number not in page.content.decode()
