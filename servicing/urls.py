@@ -3,8 +3,10 @@
 from django.urls import path
 
 from .api import CreditLineDetailApi, ScheduleCalculatorApi
+from .api_payments import PaymentCallbackApi
 
 urlpatterns = [
     path("calculator/schedule", ScheduleCalculatorApi.as_view(), name="calculator-schedule"),
     path("credit-lines/<int:pk>", CreditLineDetailApi.as_view(), name="credit-line-detail"),
+    path("payments/callback", PaymentCallbackApi.as_view(), name="payments-callback"),
 ]
