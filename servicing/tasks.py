@@ -32,3 +32,17 @@ def sandbox_bank_callback(*, reference: str) -> dict:
     SandboxBankTransfer.objects.filter(pk=transfer.pk, callback_sent_at__isnull=True).update(
         callback_sent_at=timezone.now())
     return {"reference": reference, "status": disbursement.status}
+
+
+@shared_task(name="servicing.ledger_check")
+def ledger_check() -> dict:
+    """The nightly proof of the books (``manage.py ledger_check``): logs every difference as an
+    error and returns them; changes nothing, so it is safe to run at any time."""
+    import logging
+
+    from servicing.services.ledger import reconcile
+
+    differences = reconcile()
+    for difference in differences:
+        logging.getLogger("servicing.ledger").error("ledger check: %s", difference)
+    return {"differences": [str(difference) for difference in differences]}

@@ -188,3 +188,13 @@ def test_daily_accruals_post_one_entry_per_funder_and_product_and_reconcile():
     # A re-run of the same date posts nothing more.
     assert ledger_accrue_aggregate(business_date=DAY, kind="accrual", totals=totals) == entries
     assert JournalEntry.objects.count() - before == 3
+
+
+def test_the_ledger_check_task_returns_the_differences():
+    from servicing.tasks import ledger_check
+
+    loan = loan_book(drawdown=make_drawdown(line=make_line()))
+    assert ledger_check.apply().get() == {"differences": []}
+    Loan.objects.filter(pk=loan.pk).update(fee_receivable=D("1.00"))
+    assert ledger_check.apply().get() == {
+        "differences": [f"loan_parts {loan.number}: expected 1.00, found 0.00"]}
