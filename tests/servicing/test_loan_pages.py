@@ -71,6 +71,8 @@ def test_the_admin_shows_ledger_and_loans_read_only(admin_client, loan, model):
 
 def test_the_admin_pages_show_figures(admin_client, loan):
     assert loan.number in admin_client.get("/admin/servicing/loan/").content.decode()
+    change = admin_client.get(f"/admin/servicing/loan/{loan.pk}/change/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "object (" not in change and "第 1 期" in change and "乙银行，70 %" in change
     accounts = admin_client.get("/admin/servicing/account/").content.decode()
     assert "bank-b-1301" in accounts and "14,000.00" in accounts and "-14,000.00" in accounts
     entry = loan.journal_entries.order_by("id").first()
