@@ -9,7 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from creditfactory.core.state import StateTransition
 from creditfactory.partners.models import IdempotencyKey, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from creditfactory.partners.services import webhooks
-from servicing.models import CreditLine
+from servicing.models import CreditLine, Drawdown
+from servicing.services.drawdowns import drawdown_create
 from tests.factories import make_staff
 from tests.partners.scoping_matrix import (
     ScopedEndpoint,
@@ -39,6 +40,11 @@ ENDPOINTS = [
     ScopedEndpoint("POST", A + "/contract/accept"),
     ScopedEndpoint("GET", A + "/credit-line"),
     ScopedEndpoint("GET", "/api/v1/credit-lines/{line}"),
+    ScopedEndpoint("POST", "/api/v1/credit-lines/{line}/drawdowns",
+                   {"amount": "10000.00", "term": 12, "term_unit": "months", "repayment_method": "equal_installment",
+                    "purpose": "education", "bank_account": "6222021234567890128"}),
+    ScopedEndpoint("GET", "/api/v1/drawdowns/{drawdown}"),
+    ScopedEndpoint("POST", "/api/v1/drawdowns/{drawdown}/cancel", {"reason": "not mine"}),
     # The partner platform's own object routes, so that the matrix covers every partner route.
     ScopedEndpoint("GET", "/api/v1/webhooks/{webhook}"),
     ScopedEndpoint("POST", "/api/v1/webhooks/{webhook}/ping"),
@@ -61,8 +67,11 @@ def world(django_capture_on_commit_callbacks):
         theirs = other_client.post(URL, body("991"), format="json").json()["id"]
     endpoint, _secret = webhooks.webhook_endpoint_create(partner=api.partner, url="https://a.example.cn/h",
                                                          events=["line.granted"])
-    ids = {"application": application.pk, "line": CreditLine.objects.get(application=application).pk,
-           "webhook": endpoint.pk}
+    line = CreditLine.objects.get(application=application)
+    drawdown = drawdown_create(line=line, partner=api.partner, actor_label="partner:ACME",
+                               data={"amount": "10000.00", "term": 12, "repayment_method": "equal_installment",
+                                     "purpose": "education", "bank_account": "6222021234567890128"})
+    ids = {"application": application.pk, "line": line.pk, "webhook": endpoint.pk, "drawdown": drawdown.pk}
     return api, other_client, ids, theirs
 
 
@@ -72,7 +81,8 @@ def snapshot():
         "documents": ApplicationDocument.objects.count(),
         "appointments": SigningAppointment.objects.count(),
         "slots": list(SigningSlot.objects.values_list("start", "booked")),
-        "lines": list(CreditLine.objects.values_list("pk", "status", "used")),
+        "lines": list(CreditLine.objects.values_list("pk", "status", "used", "held")),
+        "drawdowns": list(Drawdown.objects.order_by("pk").values_list("pk", "status", "line_hold")),
         "transitions": StateTransition.objects.count(),
         "events": WebhookEvent.objects.count(),
         "deliveries": WebhookDelivery.objects.count(),
