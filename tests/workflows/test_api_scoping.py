@@ -11,7 +11,9 @@ from creditfactory.partners.models import IdempotencyKey, WebhookDelivery, Webho
 from creditfactory.partners.services import webhooks
 from servicing.models import CreditLine, Drawdown
 from servicing.services.drawdowns import drawdown_create
+from servicing.services.loans import loan_book
 from tests.factories import make_staff
+from tests.servicing.factories import make_drawdown
 from tests.partners.scoping_matrix import (
     ScopedEndpoint,
     assert_lists_exclude,
@@ -45,6 +47,7 @@ ENDPOINTS = [
                     "purpose": "education", "bank_account": "6222021234567890128"}),
     ScopedEndpoint("GET", "/api/v1/drawdowns/{drawdown}"),
     ScopedEndpoint("POST", "/api/v1/drawdowns/{drawdown}/cancel", {"reason": "not mine"}),
+    ScopedEndpoint("GET", "/api/v1/loans/{loan}"),
     # The partner platform's own object routes, so that the matrix covers every partner route.
     ScopedEndpoint("GET", "/api/v1/webhooks/{webhook}"),
     ScopedEndpoint("POST", "/api/v1/webhooks/{webhook}/ping"),
@@ -71,7 +74,9 @@ def world(django_capture_on_commit_callbacks):
     drawdown = drawdown_create(line=line, partner=api.partner, actor_label="partner:ACME",
                                data={"amount": "10000.00", "term": 12, "repayment_method": "equal_installment",
                                      "purpose": "education", "bank_account": "6222021234567890128"})
-    ids = {"application": application.pk, "line": line.pk, "webhook": endpoint.pk, "drawdown": drawdown.pk}
+    loan = loan_book(drawdown=make_drawdown(line=line))
+    ids = {"application": application.pk, "line": line.pk, "webhook": endpoint.pk, "drawdown": drawdown.pk,
+           "loan": loan.pk}
     return api, other_client, ids, theirs
 
 
@@ -121,7 +126,7 @@ def test_lists_show_only_the_callers_applications(world):
 
 def test_ids_that_do_not_exist_answer_the_same_404(world):
     api, _intruder, _ids, _theirs = world
-    for url in (f"{URL}/999999", f"{URL}/999999/credit-line", "/api/v1/credit-lines/999999"):
+    for url in (f"{URL}/999999", f"{URL}/999999/credit-line", "/api/v1/credit-lines/999999", "/api/v1/loans/999999"):
         response = api.client.get(url)
         assert (response.status_code, response.json()) == (
             404, {"code": "not_found", "message": "Not found.", "errors": {}}), url
@@ -132,4 +137,5 @@ def test_the_matrix_covers_every_partner_object_route(world):
     routes = partner_object_routes()
     assert ("POST", "api/v1/applications/<int:pk>/signing/reschedule") in routes
     assert ("GET", "api/v1/credit-lines/<int:pk>") in routes
+    assert ("GET", "api/v1/loans/<int:pk>") in routes
     assert uncovered_routes(ENDPOINTS, ids) == set()
