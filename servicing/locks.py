@@ -11,21 +11,22 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-<<<<<<< HEAD
-from django.db.models import F
-
-from servicing.models import BusinessDate, CreditLine, CreditLineStatus, Drawdown, FundingHoldStatus
-
-__all__ = ["business_date_lock", "drawdown_line_hold_settle", "drawdown_lock", "line_draw", "line_hold",
-           "line_release"]
-=======
 from django.db import transaction
 from django.db.models import F, Q
 
-from servicing.models import BusinessDate, Disbursement, Funder, FunderQuotaDay
+from servicing.models import (
+    BusinessDate,
+    CreditLine,
+    CreditLineStatus,
+    Disbursement,
+    Drawdown,
+    Funder,
+    FunderQuotaDay,
+    FundingHoldStatus,
+)
 
-__all__ = ["business_date_lock", "disbursement_lock", "funder_quota_release", "funder_quota_take"]
->>>>>>> main
+__all__ = ["business_date_lock", "disbursement_lock", "drawdown_line_hold_settle", "drawdown_lock",
+           "funder_quota_release", "funder_quota_take", "line_draw", "line_hold", "line_release"]
 
 
 def business_date_lock(*, date, actor=None, reason: str = "") -> tuple[BusinessDate, bool]:
@@ -35,7 +36,6 @@ def business_date_lock(*, date, actor=None, reason: str = "") -> tuple[BusinessD
         pk=1, defaults={"date": date, "changed_by": actor, "reason": reason})
 
 
-<<<<<<< HEAD
 
 # --- credit-line reservations (drawdowns) ------------------------------------------------------------
 # TigerBeetle's two-phase transfer: ``line_hold`` is the pending transfer, ``line_draw`` posts it,
@@ -79,7 +79,8 @@ def drawdown_lock(*, drawdown_id: int) -> Drawdown:
     are serialised on it)."""
     return Drawdown.objects.select_for_update(of=("self",)).select_related(
         "credit_line", "product_version", "partner").get(pk=drawdown_id)
-=======
+
+
 class _Refused(Exception):
     """Rolls back the savepoint of a quota take when one of its two statements is refused."""
 
@@ -133,4 +134,3 @@ def disbursement_lock(*, reference: str) -> Disbursement | None:
     and a status query confirming it at the same time are serialised); None when unknown."""
     return Disbursement.objects.select_for_update(of=("self",)).select_related("drawdown", "channel").filter(
         reference=reference).first()
->>>>>>> main

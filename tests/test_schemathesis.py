@@ -79,24 +79,18 @@ def partner_world(django_capture_on_commit_callbacks, settings):
     assert (CreditApplication.objects.get(pk=signing_id).status, approved.status) == ("signing", "approved")
     endpoint, _secret = webhooks.webhook_endpoint_create(partner=api.partner, url="https://hooks.example.cn/h",
                                                          events=["line.granted"])
-<<<<<<< HEAD
     from servicing.services.drawdowns import drawdown_create
 
     drawdown = drawdown_create(line=approved.credit_line, partner=api.partner, actor_label="partner:ACME",
                                data={"amount": "10000.00", "term": 12, "repayment_method": "equal_installment",
                                      "purpose": "education", "bank_account": "6222021234567890128"})
-=======
     loan = loan_book(drawdown=make_drawdown(line=approved.credit_line))
->>>>>>> main
     return {
         "key": api.key,
         "applications": [signing_id, approved_id],
         "credit-lines": [approved.credit_line.pk],
-<<<<<<< HEAD
         "drawdowns": [drawdown.pk],
-=======
         "loans": [loan.pk],
->>>>>>> main
         "webhooks": [endpoint.pk],
     }
 

@@ -12,9 +12,11 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from .drawdown_jobs import drawdown_disbursement_send  # noqa: F401 - registered through this module
 from .jobs import job_run  # noqa: F401 - registered (and imported by callers) through this module
 from .services.batch import batch_import_process
 from .services.dispatch import sla_escalate_overdue
+from .services.drawdowns import drawdown_disbursements_sweep as disbursements_sweep
 from .services.drawdowns import drawdown_funding_retry as funding_retry
 from .services.drawdowns import drawdown_settled
 from .services.documents import documents_sweep_orphans
@@ -90,3 +92,9 @@ def drawdown_disbursement_settled(drawdown_id: int) -> bool:
 def drawdown_funding_retry() -> dict:
     """Beat: route the drawdowns awaiting funding again; reject those past the timeout."""
     return funding_retry()
+
+
+@shared_task(name="workflows.drawdown_disbursements_sweep", acks_late=True, ignore_result=True)
+def drawdown_disbursements_sweep() -> dict:
+    """Beat: send, query or settle the disbursements of drawdowns stuck in disbursing."""
+    return disbursements_sweep()

@@ -37,7 +37,9 @@ def test_an_unfunded_drawdown_passes_the_check_and_waits_for_funding(requested):
     assert [t.to_state for t in transitions_for(drawdown).order_by("at", "id")] == [
         "requested", "checking", "routing", "awaiting_funding"]
     process = drawdown_process(drawdown)
-    assert (process.data["check"]["configured"], process.data["routing"]) == (False, "unfunded")
+    assert (process.data["check"]["outcome"], process.data["check"]["codes"], process.data["routing"]) == (
+        "pass", [], "unfunded")
+    assert drawdown.check_reference == process.data["check"]["reference"] != ""
     assert process.task_set.filter(flow_task__endswith="await_funding", status="NEW").count() == 1
 
 

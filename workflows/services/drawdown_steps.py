@@ -26,12 +26,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from creditfactory.core.state import change_state, change_state_where
+from creditfactory.core.tasks import enqueue_on_commit
 from creditfactory.partners.services.webhooks import webhook_emit
+from risk.requests import DrawdownCheckRequest
+from risk.services.inloan import drawdown_check
 from servicing.locks import drawdown_lock
 from servicing.models import DRAWDOWN_MACHINE, Drawdown, DrawdownStatus
 from servicing.services.calendar import business_date
 from servicing.services.drawdowns import drawdown_fail, drawdown_line_post, drawdown_reject
+from servicing.services.funding import funding_post, funding_route
+from servicing.services.loans import loan_book
 
+from ..drawdown_jobs import drawdown_disbursement_send
 from ..fastpath import process_data_save
 from ..models.configuration import DRAWDOWN_FLOW
 from ..selectors.drawdowns import four_eyes_excluded, review_config, review_work_group
@@ -48,8 +54,7 @@ __all__ = [
 
 
 def _optional(module: str, name: str):
-    """A service of another part of issue 15 by name, or None while it is not merged (the flow
-    then takes the path that needs no such service: no in-loan rule set, no funder)."""
+    """The line-change service by name, or None while that part of issue 15 is not merged."""
     try:
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError):
@@ -138,18 +143,14 @@ def step_check(activation, *, attempt: int) -> dict:
     """The in-loan check (贷中支用审核), on the worker with no lock held: the product's in-loan
     rule set with refreshed data. A product without one passes."""
     drawdown = Drawdown.objects.select_related("product_version").get(pk=activation.process.data["drawdown_id"])
-    drawdown_check = _optional("risk.services.inloan", "drawdown_check")
-    request_class = _optional("risk.requests", "DrawdownCheckRequest")
-    if drawdown_check is None or request_class is None:
-        return {"outcome": "pass", "reasons": [], "reference": "", "configured": False}
-    request = request_class(
+    request = DrawdownCheckRequest(
         applicant_id=drawdown.applicant_id, product_id=drawdown.product_version.product_id, amount=drawdown.amount,
         drawdown_reference=drawdown.number, line_id=drawdown.credit_line_id,
         product_version_id=drawdown.product_version_id, term=drawdown.term, term_unit=drawdown.term_unit,
         purpose=drawdown.purpose, channel=drawdown.channel)
     result = drawdown_check(request=request)
     return {"outcome": result.outcome, "reasons": [str(r) for r in result.reasons], "reference": result.reference,
-            "configured": True}
+            "codes": list(result.reason_codes)}
 
 
 def step_check_done(activation, *, result: dict) -> None:
@@ -177,7 +178,7 @@ def step_check_failed(activation) -> None:
     """The check could not run (a data source down for good): refer to the reviewer."""
     process = activation.process
     process.data["check"] = {"outcome": "refer", "reasons": [_("The in-loan check could not run.")],
-                             "reference": "", "configured": True}
+                             "reference": "", "codes": ["CHECK_FAILED"]}
     process_data_save(process)
 
 
@@ -192,9 +193,8 @@ def step_route(activation) -> None:
         process.data["routing"] = "timed_out"
         process_data_save(process)
         return
-    funding_route = _optional("servicing.services.funding", "funding_route")
-    outcome = funding_route(drawdown=drawdown) if funding_route is not None else None
-    if outcome is not None and outcome.funded:
+    outcome = funding_route(drawdown=drawdown)
+    if outcome.funded:
         process.data["routing"] = "funded"
     else:
         process.data["routing"] = "unfunded"
@@ -227,16 +227,16 @@ def step_review_created(activation) -> None:
 
 
 def step_disburse(activation) -> None:
-    """Ask the channel to pay, once (one disbursement per drawdown, its reference the channel's
-    idempotency key); the confirmation resumes ``settle``."""
+    """Disbursing: once this round commits (the flow then waits at ``settle``), the task
+    ``workflows.drawdown_disbursement_send`` asks the channel to pay — outside the process lock,
+    and safe to run again (one disbursement per drawdown, its reference the channel's idempotency
+    key). The confirmation resumes ``settle``; the status-query beat job covers a lost one."""
     process = activation.process
     drawdown = _drawdown(process)
     if drawdown.status == S.REVIEWING:
         _approved(drawdown, process=process)
     _move(drawdown, to_state=S.DISBURSING, reason=_("Disbursement sent to the payment channel."), process=process)
-    disbursement_send = _optional("servicing.services.payments", "disbursement_send")
-    if disbursement_send is not None:
-        disbursement_send(drawdown=drawdown)
+    enqueue_on_commit(drawdown_disbursement_send, drawdown.pk)
 
 
 def step_book(activation) -> None:
@@ -247,19 +247,17 @@ def step_book(activation) -> None:
     if drawdown.status == S.DISBURSED:
         return
     drawdown_line_post(drawdown=drawdown)
-    funding_post = _optional("servicing.services.funding", "funding_post")
-    if funding_post is not None:
-        funding_post(drawdown=drawdown)
+    funding_post(drawdown=drawdown, reason=_("Disbursement confirmed."))
     drawdown.value_date = business_date()
     drawdown.save(update_fields=["value_date", "updated_at"])
-    loan_book = _optional("servicing.services.loans", "loan_book")
-    loan = loan_book(drawdown=drawdown) if loan_book is not None else None
+    loan = loan_book(drawdown=drawdown)
     _move(drawdown, to_state=S.DISBURSED, reason=_("Paid out; loan booked."), process=process)
     emit(drawdown, event="drawdown.disbursed")
-    if loan is not None and drawdown.partner_id:
+    if drawdown.partner_id:
         webhook_emit(partner=drawdown.partner, event="loan.booked",
-                     payload={"id": loan.pk, "number": getattr(loan, "number", ""), "drawdown": drawdown.pk,
-                              "credit_line": drawdown.credit_line_id, "principal": f"{drawdown.amount:.2f}"})
+                     payload={"id": loan.pk, "number": loan.number, "drawdown": drawdown.pk,
+                              "credit_line": drawdown.credit_line_id, "principal": f"{loan.principal:.2f}",
+                              "value_date": loan.value_date.isoformat()})
 
 
 def step_fail(activation) -> None:

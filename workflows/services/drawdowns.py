@@ -12,6 +12,10 @@ the partner API, the back office and Celery tasks alike:
   which books the loan or fails the drawdown. Safe to call any number of times.
 * ``drawdown_funding_retry`` — the beat job: route the drawdowns awaiting funding again, and
   reject those that waited longer than ``DRAWDOWN_FUNDING_TIMEOUT_HOURS``.
+* ``drawdown_disbursements_sweep`` — the beat job for drawdowns stuck in ``disbursing``: a
+  disbursement never sent (the worker died first) is sent again, one whose confirmation is
+  overdue (``PaymentChannel.confirm_timeout_seconds``) is asked for by status query, and one
+  settled whose flow did not move (the settlement task was lost) is settled now.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ from django.utils.translation import gettext as _
 from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.status import PROCESS, STATUS
 
-from servicing.models import Drawdown, DrawdownStatus
+from servicing.models import Disbursement, DisbursementStatus, Drawdown, DrawdownStatus
 from servicing.services.drawdowns import drawdown_cancel, drawdown_create
+from servicing.services.payments import disbursement_query, disbursement_send
 
 from ..drawdown_flows import DrawdownFlow
 from ..fastpath import process_data_save
@@ -36,8 +41,8 @@ from .drawdown_steps import emit
 
 S = DrawdownStatus
 
-__all__ = ["drawdown_funding_retry", "drawdown_request", "drawdown_review", "drawdown_settled",
-           "drawdown_withdraw"]
+__all__ = ["drawdown_disbursements_sweep", "drawdown_funding_retry", "drawdown_request", "drawdown_review",
+           "drawdown_settled", "drawdown_withdraw"]
 
 
 def _error(field: str, message: str) -> ValidationError:
@@ -167,4 +172,31 @@ def drawdown_funding_retry(*, now=None) -> dict:
                 counts["rejected" if timed_out else "routed"] += 1
         except FlowLockFailed:
             counts["busy"] += 1
+    return counts
+
+
+def drawdown_disbursements_sweep(*, now=None) -> dict:
+    """The beat job over drawdowns in ``disbursing`` (see the module docstring). Every call it
+    makes is idempotent, so two sweeps, or a sweep racing a late callback, pay and book once."""
+    now = now or timezone.now()
+    counts = {"sent": 0, "queried": 0, "settled": 0}
+    for drawdown in Drawdown.objects.filter(status=S.DISBURSING).select_related("applicant").order_by("pk"):
+        disbursement = Disbursement.objects.filter(drawdown=drawdown).select_related("channel").first()
+        if disbursement is None or disbursement.status == DisbursementStatus.PREPARED:
+            disbursement_send(drawdown=drawdown)
+            counts["sent"] += 1
+            continue
+        if disbursement.status == DisbursementStatus.SENT:
+            overdue = disbursement.sent_at is None or (
+                disbursement.sent_at + timedelta(seconds=disbursement.channel.confirm_timeout_seconds) <= now)
+            if overdue:
+                disbursement_query(disbursement=disbursement)
+                counts["queried"] += 1
+            continue
+        # Paid or failed, and the drawdown still disbursing: the settlement task never ran.
+        try:
+            if drawdown_settled(drawdown_id=drawdown.pk):
+                counts["settled"] += 1
+        except FlowLockFailed:
+            continue
     return counts

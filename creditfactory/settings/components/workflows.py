@@ -71,3 +71,11 @@ WORKFLOWS_BEAT_SCHEDULE["workflows.drawdown-funding-retry"] = {
     "task": "workflows.drawdown_funding_retry",
     "schedule": crontab(minute=f"*/{DRAWDOWN_FUNDING_RETRY_MINUTES}"),
 }
+# Drawdowns stuck in disbursing (a lost send, an overdue confirmation, a lost settlement task) are
+# looked at every this many minutes.
+DRAWDOWN_DISBURSEMENT_SWEEP_MINUTES = env_int("DRAWDOWN_DISBURSEMENT_SWEEP_MINUTES", 1)
+
+WORKFLOWS_BEAT_SCHEDULE["workflows.drawdown-disbursements-sweep"] = {
+    "task": "workflows.drawdown_disbursements_sweep",
+    "schedule": crontab(minute=f"*/{DRAWDOWN_DISBURSEMENT_SWEEP_MINUTES}"),
+}
