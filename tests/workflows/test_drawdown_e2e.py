@@ -175,3 +175,38 @@ def test_the_sweep_settles_a_drawdown_whose_settlement_task_was_lost(money, djan
     drawdown.refresh_from_db()
     assert drawdown.status == "disbursed" and Loan.objects.filter(drawdown=drawdown).count() == 1
     assert drawdown_disbursements_sweep() == {"sent": 0, "queried": 0, "settled": 0}
+
+
+@pytest.fixture
+def in_loan_rules():
+    from products.models import LoanProduct
+    from tests.factories import make_product
+    from tests.risk.policy_factories import configure_sources, make_in_loan_policy
+
+    configure_sources()
+    product = LoanProduct.objects.filter(code="EDUCATION").first() or make_product("EDUCATION")
+    make_in_loan_policy(product)
+    return product
+
+
+def _line_for(sequence, product):
+    from tests.risk.factories import make_applicant
+
+    return line_api(product=product, applicant=make_applicant(sequence=sequence))
+
+
+def test_an_in_loan_reject_rejects_and_releases(money, in_loan_rules, django_capture_on_commit_callbacks):
+    api = _line_for("970", in_loan_rules)  # dishonest debtor: the court rule rejects
+    drawdown = _request(api, django_capture_on_commit_callbacks)
+    assert (drawdown.status, drawdown.check_outcome, drawdown.line_hold) == ("rejected", "reject", "released")
+    assert drawdown.reasons == [{"code": "in_loan_check", "text": "The borrower has a new court record"}]
+    assert CreditLine.objects.get(pk=api.line.pk).held == Decimal("0.00")
+    assert not Disbursement.objects.exists() and not Funder.objects.filter(total_used__gt=0).exists()
+    assert WebhookEvent.objects.filter(event="drawdown.rejected").count() == 1
+
+
+def test_an_in_loan_refer_goes_to_the_disbursement_review(money, in_loan_rules, django_capture_on_commit_callbacks):
+    api = _line_for("960", in_loan_rules)  # eight institutions in 30 days: refer
+    review_queue(api, members=[grant(make_staff("reviewer", api.line.branch), "servicing.review_drawdown")])
+    drawdown = _request(api, django_capture_on_commit_callbacks)
+    assert (drawdown.status, drawdown.check_outcome, drawdown.review_required) == ("reviewing", "refer", False)
