@@ -48,7 +48,7 @@ def drawdown_open_task(process, *, name: str):
 
 
 def drawdown_url(drawdown_id: int) -> str:
-    return reverse("servicing:drawdown-detail", kwargs={"pk": drawdown_id})
+    return reverse("lending:drawdowns:detail", args=[drawdown_id])
 
 
 def review_work_group(process):
