@@ -17,6 +17,7 @@ from servicing.backoffice import CalculatorViewset
 from workflows.backoffice.applications import ApplicationViewset, SlaViewset
 from workflows.backoffice.batch import BatchImportViewset
 from workflows.backoffice.dashboard import DashboardViewset
+from workflows.backoffice.drawdowns import DrawdownViewset
 from workflows.backoffice.quality import QualityViewset
 from workflows.backoffice.queues import CreditFlowViewset, CreditWorkflowApp
 from workflows.backoffice.signing import SigningViewset
@@ -58,6 +59,13 @@ class OriginationApp(Application):
     viewsets = [ApplicationViewset(), BatchImportViewset(), SlaViewset(), DashboardViewset(), QualityViewset()]
 
 
+class LendingApp(Application):
+    title = _("Lending")
+    icon = "payments"
+    app_name = "lending"
+    viewsets = [DrawdownViewset()]
+
+
 class _LandingView(RedirectView):
     """``/``: the first application of the back office this user may open (in the order of
     ``site.viewsets``), so an officer lands on their tasks and a user without workflow rights
@@ -93,7 +101,7 @@ class BackOfficeSite(Site):
 site = BackOfficeSite(
     title=_("CreditFactory"),
     viewsets=[CreditWorkflowApp(flow_viewsets=[CreditFlowViewset(CreditApplicationFlow, icon="account_balance")]),
-              OriginationApp(), SigningApp(), RiskApp(), OrganisationApp(), ToolsApp()],
+              OriginationApp(), LendingApp(), SigningApp(), RiskApp(), OrganisationApp(), ToolsApp()],
 )
 site.primary_color = "#1f4e79"
 site.secondary_color = "#c0392b"
