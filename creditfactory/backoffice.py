@@ -18,6 +18,7 @@ from servicing.backoffice_loans import LoanViewset
 from workflows.backoffice.applications import ApplicationViewset, SlaViewset
 from workflows.backoffice.batch import BatchImportViewset
 from workflows.backoffice.dashboard import DashboardViewset
+from workflows.backoffice.drawdowns import DrawdownViewset
 from workflows.backoffice.quality import QualityViewset
 from workflows.backoffice.queues import CreditFlowViewset, CreditWorkflowApp
 from workflows.backoffice.signing import SigningViewset
@@ -29,13 +30,6 @@ class ToolsApp(Application):
     icon = "calculate"
     app_name = "tools"
     viewsets = [CalculatorViewset()]
-
-
-class ServicingApp(Application):
-    title = _("Servicing")
-    icon = "account_balance_wallet"
-    app_name = "servicing"
-    viewsets = [LoanViewset()]
 
 
 class OrganisationApp(Application):
@@ -64,6 +58,13 @@ class OriginationApp(Application):
     icon = "assignment_ind"
     app_name = "origination"
     viewsets = [ApplicationViewset(), BatchImportViewset(), SlaViewset(), DashboardViewset(), QualityViewset()]
+
+
+class LendingApp(Application):
+    title = _("Lending")
+    icon = "payments"
+    app_name = "lending"
+    viewsets = [DrawdownViewset(), LoanViewset()]
 
 
 class _LandingView(RedirectView):
@@ -101,7 +102,7 @@ class BackOfficeSite(Site):
 site = BackOfficeSite(
     title=_("CreditFactory"),
     viewsets=[CreditWorkflowApp(flow_viewsets=[CreditFlowViewset(CreditApplicationFlow, icon="account_balance")]),
-              OriginationApp(), SigningApp(), RiskApp(), ServicingApp(), OrganisationApp(), ToolsApp()],
+              OriginationApp(), LendingApp(), SigningApp(), RiskApp(), OrganisationApp(), ToolsApp()],
 )
 site.primary_color = "#1f4e79"
 site.secondary_color = "#c0392b"

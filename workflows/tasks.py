@@ -12,9 +12,13 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from .drawdown_jobs import drawdown_disbursement_send  # noqa: F401 - registered through this module
 from .jobs import job_run  # noqa: F401 - registered (and imported by callers) through this module
 from .services.batch import batch_import_process
 from .services.dispatch import sla_escalate_overdue
+from .services.drawdowns import drawdown_disbursements_sweep as disbursements_sweep
+from .services.drawdowns import drawdown_funding_retry as funding_retry
+from .services.drawdowns import drawdown_settled
 from .services.documents import documents_sweep_orphans
 from .services.quality import quality_sample as sample
 from .services.signing import signing_send_reminders as send
@@ -72,3 +76,25 @@ def quality_sample(business_date: str | None = None) -> dict:
     day = date.fromisoformat(business_date) if business_date else timezone.localdate() - timedelta(days=1)
     result = sample(business_date=day)
     return {"business_date": day.isoformat(), "approvals": result.approvals, "sampled": result.sampled}
+
+
+# --- The drawdown flow (借款) -----------------------------------------------------------------------
+
+
+@shared_task(name="workflows.drawdown_disbursement_settled", acks_late=True, ignore_result=True)
+def drawdown_disbursement_settled(drawdown_id: int) -> bool:
+    """Dispatched by servicing (by name, ``SERVICING_DISBURSEMENT_SETTLED_TASK``) once a
+    disbursement is paid or failed: book the loan or fail the drawdown. Safe to run twice."""
+    return drawdown_settled(drawdown_id=drawdown_id)
+
+
+@shared_task(name="workflows.drawdown_funding_retry", acks_late=True, ignore_result=True)
+def drawdown_funding_retry() -> dict:
+    """Beat: route the drawdowns awaiting funding again; reject those past the timeout."""
+    return funding_retry()
+
+
+@shared_task(name="workflows.drawdown_disbursements_sweep", acks_late=True, ignore_result=True)
+def drawdown_disbursements_sweep() -> dict:
+    """Beat: send, query or settle the disbursements of drawdowns stuck in disbursing."""
+    return disbursements_sweep()

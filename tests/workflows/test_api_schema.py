@@ -20,6 +20,10 @@ ROUTES = {
     ("post", "/api/v1/applications/{id}/contract/accept"): {"200", "400", "401", "404", "409", "422", "429"},
     ("get", "/api/v1/applications/{id}/credit-line"): {"200", "401", "404", "429"},
     ("get", "/api/v1/credit-lines/{id}"): {"200", "401", "404", "429"},
+    ("post", "/api/v1/credit-lines/{id}/drawdowns"): {"201", "400", "401", "404", "409", "422", "429"},
+    ("get", "/api/v1/drawdowns"): {"200", "400", "401", "429"},
+    ("get", "/api/v1/drawdowns/{id}"): {"200", "401", "404", "429"},
+    ("post", "/api/v1/drawdowns/{id}/cancel"): {"200", "400", "401", "404", "409", "429"},
     ("get", "/api/v1/loans"): {"200", "400", "401", "429"},
     ("get", "/api/v1/loans/{id}"): {"200", "401", "404", "429"},
 }
