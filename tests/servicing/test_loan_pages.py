@@ -24,16 +24,16 @@ def loan():
 
 
 def test_the_loan_list_shows_loans_with_money_formatted(admin_client, loan):
-    page = admin_client.get("/servicing/loans/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    page = admin_client.get("/lending/loans/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert loan.number in page and "20,000.00" in page and "甲银行 30 %" in page and "乙银行 70 %" in page
     assert "正常" in page or "有效" in page
-    filtered = admin_client.get("/servicing/loans/", {"status": "closed"}).content.decode()
+    filtered = admin_client.get("/lending/loans/", {"status": "closed"}).content.decode()
     assert loan.number not in filtered
-    assert loan.number in admin_client.get("/servicing/loans/", {"funder": "bank-a"}).content.decode()
+    assert loan.number in admin_client.get("/lending/loans/", {"funder": "bank-a"}).content.decode()
 
 
 def test_the_loan_page_shows_schedule_funding_balances_and_journal(admin_client, loan):
-    page = admin_client.get(f"/servicing/loans/{loan.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    page = admin_client.get(f"/lending/loans/{loan.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert loan.number in page and loan.drawdown.number in page
     assert "2027-01-04" in page and "1,613.86" in page and "1,730.53" in page and "18,386.14" in page
     assert "766.41" in page  # total interest
@@ -48,18 +48,18 @@ def test_staff_see_loans_of_their_branch_only(client, loan):
     outsider = make_staff("outsider", make_branch("sz"))
     outsider.user_permissions.add(Permission.objects.get(codename="view_loan"))
     client.force_login(outsider)
-    assert loan.number not in client.get("/servicing/loans/").content.decode()
-    assert client.get(f"/servicing/loans/{loan.pk}/").status_code == 404
+    assert loan.number not in client.get("/lending/loans/").content.decode()
+    assert client.get(f"/lending/loans/{loan.pk}/").status_code == 404
     insider = make_staff("insider", loan.branch)
     insider.user_permissions.add(Permission.objects.get(codename="view_loan"))
     client.force_login(insider)
-    assert client.get(f"/servicing/loans/{loan.pk}/").status_code == 200
+    assert client.get(f"/lending/loans/{loan.pk}/").status_code == 200
 
 
 def test_without_the_permission_the_pages_are_refused(client, loan):
     client.force_login(make_staff("clerk", loan.branch))
-    assert client.get("/servicing/loans/").status_code == 403
-    assert client.get(f"/servicing/loans/{loan.pk}/").status_code == 403
+    assert client.get("/lending/loans/").status_code == 403
+    assert client.get(f"/lending/loans/{loan.pk}/").status_code == 403
 
 
 @pytest.mark.parametrize("model", ["loan", "journalentry", "account", "businessdate"])
