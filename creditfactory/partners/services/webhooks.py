@@ -42,6 +42,7 @@ EVENT_CATALOGUE: dict[str, str] = {
     "contract.ready": gettext_lazy("The contract is ready for the applicant to accept."),
     "contract.accepted": gettext_lazy("The applicant accepted the contract."),
     "line.granted": gettext_lazy("A credit line was granted."),
+    "line.changed": gettext_lazy("A change to a credit line was decided (applied or rejected), or the line expired."),
     "webhook.test": gettext_lazy("A test event sent on request."),
 }
 
