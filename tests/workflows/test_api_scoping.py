@@ -39,6 +39,8 @@ ENDPOINTS = [
     ScopedEndpoint("POST", A + "/contract/accept"),
     ScopedEndpoint("GET", A + "/credit-line"),
     ScopedEndpoint("GET", "/api/v1/credit-lines/{line}"),
+    ScopedEndpoint("GET", "/api/v1/credit-lines/{line}/changes"),
+    ScopedEndpoint("POST", "/api/v1/credit-lines/{line}/changes", {"kind": "freeze", "reason": "not mine"}),
     # The partner platform's own object routes, so that the matrix covers every partner route.
     ScopedEndpoint("GET", "/api/v1/webhooks/{webhook}"),
     ScopedEndpoint("POST", "/api/v1/webhooks/{webhook}/ping"),
