@@ -220,6 +220,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RepaymentMethodEnum": "products.models.RepaymentMethod",
         "DocumentKindEnum": "workflows.models.DocumentKind",
+        "CreditLineStatusEnum": "servicing.models.CreditLineStatus",
+        "LineChangeKindEnum": "servicing.models.CreditLineChangeKind",
+        "LineChangeStatusEnum": "servicing.models.CreditLineChangeStatus",
+        "LineChangeSourceEnum": "servicing.models.CreditLineChangeSource",
     },
 }
 
