@@ -22,6 +22,8 @@ ROUTES = {
     ("get", "/api/v1/credit-lines/{id}"): {"200", "401", "404", "429"},
     ("get", "/api/v1/credit-lines/{id}/changes"): {"200", "401", "404", "429"},
     ("post", "/api/v1/credit-lines/{id}/changes"): {"201", "400", "401", "404", "409", "422", "429"},
+    ("get", "/api/v1/loans"): {"200", "400", "401", "429"},
+    ("get", "/api/v1/loans/{id}"): {"200", "401", "404", "429"},
 }
 
 
