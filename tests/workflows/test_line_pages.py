@@ -90,3 +90,16 @@ def test_the_warnings_queue_confirms_and_lifts(client):
     assert response.status_code == 303
     warning.refresh_from_db()
     assert (warning.status, warning.handled_by) == ("confirmed", s.approver)
+
+
+def test_with_a_warnings_work_group_only_its_members_handle_warnings(client):
+    from creditfactory.organisations import services as org_services
+    from tests.workflows.flow_factories import grant
+
+    s = setup_lines()
+    outsider = grant(make_staff("outsider", s.branch), "servicing.handle_linewarning")
+    org_services.work_group_create(code="warnings", name="Warnings", branch=s.branch, policy="claim",
+                                   lead=s.approver, members=[s.approver])
+    assert _client(client, outsider).get("/servicing/warnings/").status_code == 403
+    client.logout()
+    assert _client(client, s.approver).get("/servicing/warnings/").status_code == 200

@@ -25,7 +25,8 @@ from servicing.models import CreditLineChange, CreditLineStatus, WarningStatus
 from ..forms.line_changes import LineChangeDecisionForm, LineChangeForm, WarningDecisionForm, apply_service_errors
 from ..selectors.line_changes import change_open_task, change_process, four_eyes_excluded, line_change_tasks_for
 from ..selectors.lines import (
-    line_drawdowns, line_for, line_history, line_warnings, line_warnings_queue, lines_for, warning_for,
+    line_drawdowns, line_for, line_history, line_warnings, line_warnings_queue, lines_for, may_handle_warnings,
+    warning_for,
 )
 from ..services.line_changes import line_change_decide, line_change_submit
 from ..services.warnings import HANDLE_PERMISSION, warning_confirm, warning_lift
@@ -159,6 +160,9 @@ class WarningView(LoginRequiredMixin, PermissionRequiredMixin, View):
     permission_required = HANDLE_PERMISSION
     template_name = "servicing/warning_queue.html"
 
+    def has_permission(self):
+        return may_handle_warnings(self.request.user)
+
     def render_page(self, request, *, form=None, form_warning=None, status=200):
         state = request.GET.get("status") or WarningStatus.OPEN
         if state not in WarningStatus.values:
@@ -202,4 +206,4 @@ class WarningsViewset(AppMenuMixin, Viewset):
     decide_path = path("<int:pk>/", WarningDecideView.as_view(), name="decide")
 
     def has_view_permission(self, user, obj=None):
-        return user.has_perm(HANDLE_PERMISSION)
+        return may_handle_warnings(user)

@@ -3,14 +3,16 @@ history, change requests, drawdowns and warnings, and the warnings queue."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from creditfactory.core.state import transitions_for
+from creditfactory.organisations.models import WorkGroup
 from creditfactory.organisations.scoping import scope_queryset
 from servicing.models import CreditLine, CreditLineStatus, Drawdown, LineWarning, WarningStatus
 
-__all__ = ["line_drawdowns", "line_for", "line_history", "line_warnings", "line_warnings_queue", "lines_for",
+__all__ = ["may_handle_warnings", "line_drawdowns", "line_for", "line_history", "line_warnings", "line_warnings_queue", "lines_for",
            "warning_for"]
 
 
@@ -56,6 +58,15 @@ def line_warnings_queue(user, *, status: str | None = WarningStatus.OPEN) -> Que
     if status:
         queryset = queryset.filter(status=status)
     return queryset.order_by("created_at", "id")
+
+
+def may_handle_warnings(user) -> bool:
+    """The permission ``servicing.handle_linewarning``, and work on the queue of the warnings work
+    group (``WARNING_WORK_GROUP``) when that group exists."""
+    if not getattr(user, "is_authenticated", False) or not user.has_perm("servicing.handle_linewarning"):
+        return False
+    group = WorkGroup.objects.filter(code=settings.WARNING_WORK_GROUP, is_active=True).first()
+    return group is None or user.has_perm("organisations.work_on_queue", group)
 
 
 def warning_for(*, user, pk: int) -> LineWarning:

@@ -43,6 +43,7 @@ from servicing.models import (
 )
 from servicing.services.calendar import business_date
 
+from ..selectors.lines import may_handle_warnings
 from .line_changes import line_change_submit
 
 logger = logging.getLogger(__name__)
@@ -181,7 +182,7 @@ def warnings_monitor(*, share_percent: int, cadence_minutes: int, now=None) -> d
 
 
 def _decide(warning: LineWarning, *, actor, to_state: str, note: str) -> LineWarning:
-    if not getattr(actor, "pk", None) or not actor.has_perm(HANDLE_PERMISSION):
+    if not getattr(actor, "pk", None) or not may_handle_warnings(actor):
         raise PermissionDenied(_("You may not handle in-loan warnings."))
     warning = LineWarning.objects.select_related("credit_line").get(pk=warning.pk)
     if not WARNING_MACHINE.allows(warning.status, to_state):

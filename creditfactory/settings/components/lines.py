@@ -3,8 +3,9 @@
 LINES_EXPIRE_HOUR / LINES_EXPIRE_MINUTE: local time of the daily expiry of lines past their
 validity (on the business date). WARNING_MONITOR_MINUTES: how often the in-loan warning
 monitoring job runs; WARNING_MONITOR_SHARE_PERCENT: the share of active lines it re-checks per
-run (the oldest checked first). WARNING_WORK_GROUP: the work group (code) whose queue receives
-warnings.
+run (a rotating slice by id). WARNING_WORK_GROUP: the work group (code) whose queue receives
+warnings: when it exists, only those who work on its queue (and hold servicing.handle_linewarning)
+confirm or lift them.
 """
 
 from celery.schedules import crontab
