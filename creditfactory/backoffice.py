@@ -16,12 +16,20 @@ from risk.backoffice import DecisionViewset
 from servicing.backoffice import CalculatorViewset
 from workflows.backoffice.applications import ApplicationViewset, SlaViewset
 from workflows.backoffice.batch import BatchImportViewset
+from workflows.backoffice.lines import LinesViewset, WarningsViewset
 from workflows.backoffice.dashboard import DashboardViewset
 from workflows.backoffice.drawdowns import DrawdownViewset
 from workflows.backoffice.quality import QualityViewset
 from workflows.backoffice.queues import CreditFlowViewset, CreditWorkflowApp
 from workflows.backoffice.signing import SigningViewset
 from workflows.flows import CreditApplicationFlow
+
+
+class ServicingApp(Application):
+    title = _("Servicing (贷中)")
+    icon = "credit_score"
+    app_name = "servicing"
+    viewsets = [LinesViewset(), WarningsViewset()]
 
 
 class ToolsApp(Application):
@@ -101,7 +109,7 @@ class BackOfficeSite(Site):
 site = BackOfficeSite(
     title=_("CreditFactory"),
     viewsets=[CreditWorkflowApp(flow_viewsets=[CreditFlowViewset(CreditApplicationFlow, icon="account_balance")]),
-              OriginationApp(), LendingApp(), SigningApp(), RiskApp(), OrganisationApp(), ToolsApp()],
+              OriginationApp(), LendingApp(), ServicingApp(), SigningApp(), RiskApp(), OrganisationApp(), ToolsApp()],
 )
 site.primary_color = "#1f4e79"
 site.secondary_color = "#c0392b"
