@@ -35,7 +35,7 @@ from viewflow.workflow import flow
 from .backoffice.task_views import task_redirect
 from .locks import PROCESS_LOCK
 from .models import FlowTask, WORK_ON_QUEUE
-from .nodes import CeleryJob, End, Function, If, QueueView, StartHandle, Switch, Wait
+from .nodes import CeleryJob, End, Function, If, QueueView, StartHandle, Switch, Wait, process_in_scope
 from .selectors import flow as predicates
 from .services import flow_steps
 
@@ -153,6 +153,18 @@ class CreditApplicationFlow(flow.Flow):
     reject = Function(this.reject_application).Annotation(title=_("Rejected")).Next(this.rejected)
     end = End().Annotation(title=_("Line granted"))
     rejected = End().Annotation(title=_("Rejected"))
+
+    # --- rights: viewflow's, limited to the applications of the user's branches ---------------------
+
+    def has_view_permission(self, user, obj=None):
+        """The process pages (detail, chart) of another branch's application are refused."""
+        return super().has_view_permission(user, obj=obj) and (
+            obj is None or process_in_scope(user, getattr(obj, "pk", None)))
+
+    def has_manage_permission(self, user, obj=None):
+        """Cancelling another branch's process is refused, even to a flow manager of one branch."""
+        return super().has_manage_permission(user, obj=obj) and (
+            obj is None or process_in_scope(user, getattr(obj, "pk", None)))
 
     # --- start and the automated assessment --------------------------------------------------------
 
