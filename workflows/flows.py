@@ -91,6 +91,7 @@ class CreditApplicationFlow(flow.Flow):
         .Annotation(title=_("Manual review (审查)"))
         .Permission(WORK_ON_QUEUE, obj=_queue("review"))
         .Assign(this.dispatch_review)
+        .FourEyes(this.four_eyes_review_excluded)
         .onCreate(this.review_created)
         .Next(this.after_review)
     )
@@ -203,6 +204,9 @@ class CreditApplicationFlow(flow.Flow):
 
     def four_eyes_excluded(self, task):
         return predicates.four_eyes_excluded(task.process)
+
+    def four_eyes_review_excluded(self, task):
+        return predicates.four_eyes_review_excluded(task.process)
 
     def review_created(self, activation):
         flow_steps.step_task_created(activation, node="review")

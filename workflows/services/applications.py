@@ -64,7 +64,7 @@ from .waits import application_accept_contract, application_resume_after_documen
 S = ApplicationStatus
 
 __all__ = [
-    "FOUR_EYES_ENTERED", "FOUR_EYES_REVIEWED", "REQUIRED_CONSENTS", "application_accept_contract",
+    "FOUR_EYES_ENTERED", "FOUR_EYES_ENTERED_REVIEW", "FOUR_EYES_REVIEWED", "REQUIRED_CONSENTS", "application_accept_contract",
     "application_add_document", "application_approve", "application_claim", "application_create",
     "application_reject", "application_resume_after_documents", "application_return_for_documents",
     "application_reveal_pii", "application_review", "application_signing_passed", "application_submit",
@@ -331,6 +331,12 @@ def application_add_document(*, application: CreditApplication, file, kind: str 
 
 
 def _four_eyes(application: CreditApplication, task, actor) -> None:
+    """Entry → review → approval are three people: who entered the application may neither review
+    nor approve it, who reviewed it may not approve it."""
+    if task.flow_task.name == "review":
+        if application.created_by_id and application.created_by_id == actor.pk:
+            raise _error("actor", _(FOUR_EYES_ENTERED_REVIEW))
+        return
     if task.flow_task.name != "approval":
         return
     if application.created_by_id and application.created_by_id == actor.pk:
