@@ -72,7 +72,15 @@ class AppointmentListView(LoginRequiredMixin, View):
 
 
 class BookView(LoginRequiredMixin, View):
+    """Booking from the back office: for members of a signing work group (their schedules are the
+    form's choices); anyone else is refused outright rather than shown an empty form."""
+
     template_name = "workflows/signing/book.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not signing_schedules_for(request.user).exists():
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
 
     def _render(self, request, form, status=200):
         return render(request, self.template_name, {"form": form, "schedule": form.selected_schedule()},
