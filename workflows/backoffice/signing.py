@@ -47,7 +47,23 @@ def _int_param(value, default: int, low: int, high: int) -> int:
         return default
 
 
-class AppointmentListView(LoginRequiredMixin, View):
+VIEW_APPOINTMENTS = "workflows.view_signingappointment"
+
+
+def may_open_signing(user) -> bool:
+    """The signing pages are for members of a signing work group (its schedules) and for roles
+    that read appointments (the auditor); the menu shows them to nobody else."""
+    return bool(user.is_authenticated and (user.has_perm(VIEW_APPOINTMENTS) or signing_schedules_for(user).exists()))
+
+
+class SigningAccessMixin(LoginRequiredMixin):
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not may_open_signing(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+
+class AppointmentListView(SigningAccessMixin, View):
     template_name = "workflows/signing/appointment_list.html"
 
     def get(self, request):
@@ -113,7 +129,7 @@ def _appointment_for(request, pk: int) -> SigningAppointment:
     return appointment
 
 
-class AppointmentDetailView(LoginRequiredMixin, View):
+class AppointmentDetailView(SigningAccessMixin, View):
     template_name = "workflows/signing/appointment_detail.html"
 
     def get(self, request, pk):
@@ -221,3 +237,6 @@ class SigningViewset(AppMenuMixin, Viewset):
     cancel_path = path("<int:pk>/cancel/", CancelView.as_view(), name="cancel")
     complete_path = path("<int:pk>/complete/", CompleteView.as_view(), name="complete")
     no_show_path = path("<int:pk>/no-show/", NoShowView.as_view(), name="no_show")
+
+    def has_view_permission(self, user, obj=None):
+        return may_open_signing(user)
