@@ -2,13 +2,21 @@
 back (in the user's language), and roles without credit-flow work land on "My work"."""
 
 import pytest
+from django.apps import apps as django_apps
 from django.utils import translation
 
 from creditfactory.organisations.demo import seed_organisation
+from creditfactory.organisations.roles import sync_standard_roles
 from creditfactory.organisations.models import WorkGroup
 from tests.workflows.factories import make_schedule
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def standard_roles():
+    # Seeded by a migration, but a transactional test elsewhere may have flushed them.
+    sync_standard_roles(django_apps)
 
 SECTIONS = ("/workflow/", "/home/", "/origination/", "/signing/", "/risk/", "/organisation/", "/tools/")
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 from fnmatch import fnmatch
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.urls import URLPattern, URLResolver
@@ -24,6 +25,7 @@ from viewflow.workflow.models import Task
 
 from creditfactory.backoffice import site
 from creditfactory.organisations.demo import seed_organisation
+from creditfactory.organisations.roles import sync_standard_roles
 from creditfactory.organisations.models import WorkGroup
 from tests.documents import png_bytes
 from tests.factories import make_product
@@ -128,6 +130,7 @@ def test_every_write_route_is_classified():
 
 
 def _scenario(capture):
+    sync_standard_roles(django_apps)  # seeded by a migration; a transactional test may have flushed them
     org = seed_organisation(log=lambda *args: None)
     users, branch = org["users"], org["branches"]["shanghai"]
     configure_sources()

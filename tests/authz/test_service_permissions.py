@@ -3,11 +3,12 @@ Read-only roles (auditor, post-loan manager) get 403 from the page and ``Permiss
 the service, and nothing changes."""
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from creditfactory.core.models import StateTransition
-from creditfactory.organisations.roles import role_group
+from creditfactory.organisations.roles import role_group, sync_standard_roles
 from tests.documents import png_bytes
 from tests.factories import make_staff
 from tests.workflows.flow_factories import create_application, setup_origination
@@ -15,6 +16,12 @@ from workflows.models import ApplicationDocument, CreditApplication
 from workflows.services import applications as services
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def standard_roles():
+    # Seeded by a migration, but a transactional test elsewhere may have flushed them.
+    sync_standard_roles(django_apps)
 
 
 def with_role(user, code):

@@ -14,6 +14,7 @@ from itertools import groupby
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -24,7 +25,7 @@ from django.views import View
 from viewflow.urls import AppMenuMixin, Viewset
 
 from ..forms.signing import BookForm, CancelForm, CompleteForm, NoShowForm, RescheduleForm, apply_service_errors
-from ..models import ACTIVE_APPOINTMENT_STATUSES, SigningAppointment
+from ..models import ACTIVE_APPOINTMENT_STATUSES, SigningAppointment, SigningSchedule
 from ..selectors.signing import signing_appointment_history, signing_appointments_for, signing_schedules_for
 from ..services import signing as services
 
@@ -51,9 +52,17 @@ VIEW_APPOINTMENTS = "workflows.view_signingappointment"
 
 
 def may_open_signing(user) -> bool:
-    """The signing pages are for members of a signing work group (its schedules) and for roles
-    that read appointments (the auditor); the menu shows them to nobody else."""
-    return bool(user.is_authenticated and (user.has_perm(VIEW_APPOINTMENTS) or signing_schedules_for(user).exists()))
+    """The signing pages are for members and leads of a work group with a signing schedule and for
+    roles that read appointments (the auditor); the menu shows them to nobody else. One query per
+    user object (the sidebar asks on every page)."""
+    if not user.is_authenticated:
+        return False
+    cached = user.__dict__.get("_may_open_signing")
+    if cached is None:
+        cached = user.has_perm(VIEW_APPOINTMENTS) or SigningSchedule.objects.filter(
+            Q(work_group__members=user) | Q(work_group__lead=user), is_active=True).exists()
+        user.__dict__["_may_open_signing"] = cached
+    return cached
 
 
 class SigningAccessMixin(LoginRequiredMixin):
