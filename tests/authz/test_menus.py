@@ -96,3 +96,11 @@ def test_the_refusal_page_is_translated(client, users):
         html = client.get("/origination/applications/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "You may not open this page" not in html
     assert "您无权打开此页面" in html
+
+
+def test_my_work_is_translated(client, users):
+    client.force_login(users["disburser"])
+    with translation.override("zh-hans"):
+        html = client.get("/home/work/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "我的工作组" in html and "放款前审核支用申请。" in html
+    assert "My work groups" not in html
