@@ -81,6 +81,24 @@ class ScopedFlowChartView(flow_views.FlowChartView):
         return super().get(request, *args, **kwargs)
 
 
+class _ScopedBulkMixin:
+    """The bulk assign / unassign of the queue and inbox act on the submitted tasks of the user's
+    branches only (a pk of another branch is not even listed on the confirmation page); each task
+    is then checked against its node's right, which is branch-scoped too (``workflows.nodes``)."""
+
+    def get_queryset(self):
+        self.object_list = task_list_scope(super().get_queryset(), self.request.user)
+        return self.object_list
+
+
+class ScopedBulkAssignView(_ScopedBulkMixin, flow_views.BulkAssignTasksActionView):
+    pass
+
+
+class ScopedBulkUnassignView(_ScopedBulkMixin, flow_views.BulkUnassignTasksActionView):
+    pass
+
+
 class CreditFlowViewset(FlowViewset):
     chart_view_class = ScopedFlowChartView
     process_detail_view_class = ScopedProcessDetailView
@@ -98,3 +116,5 @@ class CreditWorkflowApp(WorkflowAppViewset):
     inbox_view_class = InboxView
     queue_view_class = QueueView
     archive_view_class = ArchiveView
+    tasks_assign_view_class = ScopedBulkAssignView
+    tasks_unassign_view_class = ScopedBulkUnassignView

@@ -33,6 +33,7 @@ from viewflow.workflow.status import PROCESS, STATUS
 
 from creditfactory.core.money import MoneyError, quantize_fen, to_decimal
 from creditfactory.core.numbers import parse_int
+from creditfactory.core.permissions import require_permission
 from creditfactory.core.uploads import document_type
 from creditfactory.core.validators import text_problem
 from products.models import LoanProduct, ProductType
@@ -63,7 +64,7 @@ from .waits import application_accept_contract, application_resume_after_documen
 S = ApplicationStatus
 
 __all__ = [
-    "FOUR_EYES_ENTERED", "FOUR_EYES_REVIEWED", "REQUIRED_CONSENTS", "application_accept_contract",
+    "FOUR_EYES_ENTERED", "FOUR_EYES_ENTERED_REVIEW", "FOUR_EYES_REVIEWED", "REQUIRED_CONSENTS", "application_accept_contract",
     "application_add_document", "application_approve", "application_claim", "application_create",
     "application_reject", "application_resume_after_documents", "application_return_for_documents",
     "application_reveal_pii", "application_review", "application_signing_passed", "application_submit",
@@ -73,6 +74,12 @@ __all__ = [
 REQUIRED_CONSENTS = ("credit_report", "personal_information")
 FOUR_EYES_REVIEWED = gettext_noop("Four-eyes: the approver cannot be the reviewer of this application.")
 FOUR_EYES_ENTERED = gettext_noop("Four-eyes: the approver cannot be the person who entered this application.")
+FOUR_EYES_ENTERED_REVIEW = gettext_noop("Four-eyes: the reviewer cannot be the person who entered this application.")
+
+# The named permissions the writes below need from a staff actor (``core.permissions``); the
+# decisions on a task need the task's queue permission instead (``workflows.nodes.QueueView``).
+ADD_PERMISSION = "workflows.add_creditapplication"
+DOCUMENT_PERMISSION = "workflows.add_applicationdocument"
 
 
 
@@ -174,6 +181,7 @@ def application_create(
 ) -> CreditApplication:
     """Create an application (and, with ``submit``, start its flow). ``product`` is a
     ``LoanProduct`` or its code; a partner's applications belong to the partner's branch."""
+    require_permission(actor, ADD_PERMISSION, message=_("Your role may not enter applications."))
     errors: dict[str, list[str]] = {}
     version = _product_version(product, partner, errors)
     consents = consents if isinstance(consents, dict) else {}
@@ -245,6 +253,7 @@ def _submit(application: CreditApplication, *, actor, actor_label: str, extra_up
 def application_withdraw(*, application: CreditApplication, reason: str, actor=None,
                          actor_label: str = "") -> CreditApplication:
     """The applicant withdraws: the flow is cancelled and an active signing appointment freed."""
+    require_permission(actor, ADD_PERMISSION, message=_("Your role may not withdraw applications."))
     reason = (reason or "").strip()
     if not reason:
         raise _error("reason", _("Give the reason for withdrawing."))
@@ -276,6 +285,7 @@ def application_add_document(*, application: CreditApplication, file, kind: str 
                              resume: bool = False) -> ApplicationDocument:
     """Attach a PDF, JPEG or PNG. With ``resume``, an application returned for documents goes
     back to the step that asked for them (in the same transaction)."""
+    require_permission(actor, DOCUMENT_PERMISSION, message=_("Your role may not add documents."))
     if kind not in DocumentKind.values:
         raise _error("kind", _("Choose one of: %(choices)s.") % {"choices": ", ".join(DocumentKind.values)})
     size = getattr(file, "size", None) or 0
@@ -321,6 +331,12 @@ def application_add_document(*, application: CreditApplication, file, kind: str 
 
 
 def _four_eyes(application: CreditApplication, task, actor) -> None:
+    """Entry → review → approval are three people: who entered the application may neither review
+    nor approve it, who reviewed it may not approve it."""
+    if task.flow_task.name == "review":
+        if application.created_by_id and application.created_by_id == actor.pk:
+            raise _error("actor", _(FOUR_EYES_ENTERED_REVIEW))
+        return
     if task.flow_task.name != "approval":
         return
     if application.created_by_id and application.created_by_id == actor.pk:
