@@ -142,6 +142,8 @@ class ClaimForm(_Prefixed):
 class ApproveForm(_Prefixed):
     prefix_name = "approve"
     note = core_forms.TextField(label=_("Opinion"), required=False, max_length=2000)
+    conditions = core_forms.TextField(label=_("Conditions of approval"), required=False, max_length=2000,
+                                      help_text=_("E.g. income proof before disbursement; shown to the approver."))
     request_approval = forms.BooleanField(label=_("Ask for an approver (审批) as well"), required=False)
 
 

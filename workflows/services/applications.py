@@ -371,10 +371,12 @@ def _require_reason(reason: str, message: str) -> str:
     return reason
 
 
-def application_approve(*, application: CreditApplication, actor, note: str = "",
+def application_approve(*, application: CreditApplication, actor, note: str = "", conditions: str = "",
                         request_approval: bool = False) -> CreditApplication:
-    """Approve on the open review or approval task. A reviewer may ask for an approver
-    (``request_approval``) where the product has the approval node."""
+    """Approve on the open review or approval task with an opinion (``note``) and the conditions
+    the approval is given under (both shown to the approver and on the application page). A
+    reviewer may ask for an approver (``request_approval``) where the product has the approval
+    node."""
     if request_approval:
         open_node = application_current_node(application)
         if open_node != "review":
@@ -382,7 +384,7 @@ def application_approve(*, application: CreditApplication, actor, note: str = ""
         if not node_enabled(application.process, node="approval"):
             raise _error("request_approval", _("This product has no approval step."))
     return _decide(application, actor=actor, action="approve", reason=(note or "").strip(),
-                   request_approval=bool(request_approval))
+                   conditions=(conditions or "").strip(), request_approval=bool(request_approval))
 
 
 def application_reject(*, application: CreditApplication, actor, reason: str,
