@@ -31,7 +31,7 @@ from .money import to_decimal
 
 __all__ = [
     "EMPTY", "field_label", "format_date", "format_datetime", "format_money", "format_percent", "format_rate",
-    "humanise", "label", "mask_name", "register_labels", "state_label",
+    "choice_labels", "format_value", "humanise", "label", "mask_name", "register_labels", "state_label", "transition_display",
 ]
 
 EMPTY = "—"
@@ -196,3 +196,28 @@ def transition_display(transition) -> dict:
         "actor": str(transition.actor or transition.actor_label or EMPTY),
         "reason": transition.reason,
     }
+
+
+def choice_labels(choices, values=None) -> str:
+    """``Choose one of: …`` as people read it: the labels of ``values`` (all of ``choices`` when
+    None) — a ``TextChoices`` class or ``(value, label)`` pairs — joined with commas."""
+    pairs = choices.choices if hasattr(choices, "choices") else list(choices)
+    labels = dict(pairs)
+    wanted = [value for value, _label in pairs] if values is None else list(values)
+    return ", ".join(str(labels.get(value, humanise(value))) for value in wanted)
+
+
+def format_value(value) -> str:
+    """A value read from data (a feature, a data source's answer) as text for people: yes / no,
+    lists joined, mappings as ``key: value`` pairs — never a Python repr."""
+    if value is None or value == "":
+        return EMPTY
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, Decimal):
+        return f"{value:,}"
+    if isinstance(value, Mapping):
+        return "; ".join(f"{humanise(key)}: {format_value(item)}" for key, item in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(format_value(item) for item in value) or EMPTY
+    return str(value)

@@ -135,3 +135,71 @@ def test_the_page_folds_its_sections_on_a_phone(client, django_capture_on_commit
     assert html.count("bo-collapsible") >= 6
     assert 'id="task-panel" data-phone-open' in html
     assert 'matchMedia("(max-width: 600px)")' in html
+
+
+def test_form_errors_name_choices_by_their_labels(client):
+    o = setup_origination()
+    client.force_login(o.clerk)
+    with translation.override("en"):
+        response = client.get("/origination/applications/new/")
+    assert response.status_code == 200
+    from django.core.exceptions import ValidationError
+
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        create_application(o, repayment_method="bullet")
+    message = refused.value.message_dict["repayment_method"][0]
+    assert message == "Choose one of: Equal installment (等额本息), Equal principal (等额本金)."
+    assert "equal_installment" not in message
+
+
+def test_search_finds_applications_by_part_of_the_applicants_name(client, django_capture_on_commit_callbacks):
+    o = setup_origination()
+    application = _referred(o, django_capture_on_commit_callbacks)
+    other = create_application(o, sequence="123", applicant=applicant_data("123", mobile="13900000002", name="李四"))
+    client.force_login(o.reviewer)
+    found = client.get("/origination/applications/", {"q": "张"}).content.decode()
+    assert application.number in found and other.number not in found
+    assert "张*" in found
+
+
+def test_the_process_page_shows_the_application_not_a_model_dump(client, django_capture_on_commit_callbacks):
+    o = setup_origination()
+    application = _referred(o, django_capture_on_commit_callbacks, amount=Decimal("23456.70"))
+    client.force_login(o.reviewer)
+    with translation.override("en"):
+        html = client.get(f"/workflow/flows/creditapplication/{application.process_id}/").content.decode()
+    panel = _section(html, "process-data")
+    assert "23,456.70" in panel and f'href="/origination/applications/{application.pk}/"' in panel
+    for raw in (">Artifact<", "Created at", "Updated at", "{&#x27;credit_report&#x27;", "Consents", "Device id"):
+        assert raw not in panel, raw
+    assert panel.count(">Status<") == 1
+
+
+def test_the_sla_dashboard_names_steps_by_their_labels(client, django_capture_on_commit_callbacks):
+    o = setup_origination()
+    _referred(o, django_capture_on_commit_callbacks)
+    client.force_login(o.reviewer)
+    with translation.override("en"):
+        html = client.get("/origination/sla/").content.decode()
+    summary = _section(html, "sla-summary")
+    assert "Manual review" in summary and "<td>review</td>" not in summary
+
+
+def test_the_risk_decision_page_shows_labels_and_formats(client, django_capture_on_commit_callbacks):
+    o = setup_origination()
+    application = _referred(o, django_capture_on_commit_callbacks)
+    decision = application.risk_decisions.get()
+    client.force_login(o.reviewer)
+    with translation.override("en"):
+        html = client.get(f"/risk/decisions/{decision.pk}/").content.decode()
+    assert '<dd id="rate">annual 8.00 %</dd>' in html
+    assert '<dd id="limit">20,000.00</dd>' in html
+    assert 'class="bo-span-all"' in html and 'class="bo-versions"' in html
+    steps = _section(html, "steps")
+    steps = steps[:steps.index("</table>")]
+    assert ">passed<" not in steps and "Passed" in steps
+    rules = _section(html, "rules")
+    assert 'class="bo-table bo-table--wrap"' in html
+    assert "=True" not in rules and "=False" not in rules
+    sources = html[html.index('id="sources"'):]
+    assert "{&#x27;" not in sources and "external=" not in sources

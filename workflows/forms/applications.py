@@ -50,7 +50,7 @@ def apply_application_errors(form: forms.Form, exc: ValidationError) -> None:
 
 
 class SearchForm(forms.Form):
-    q = forms.CharField(label=_("Application number, ID number or mobile"), max_length=64, required=False)
+    q = forms.CharField(label=_("Application number, applicant name, ID number or mobile"), max_length=64, required=False)
     status = forms.ChoiceField(label=_("Status"), required=False,
                                choices=[("", _("Any status")), *ApplicationStatus.choices])
 

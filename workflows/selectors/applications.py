@@ -39,10 +39,12 @@ def application_url(application_id: int) -> str:
 
 
 def search_filter(term: str) -> Q:
-    """Exact search: application number, a full ID number or mobile (through the blind index), or
-    a masked ID number or mobile exactly as displayed."""
+    """Search: application number, a full ID number or mobile (through the blind index), a masked
+    ID number or mobile exactly as displayed, or part of the applicant's name."""
     term = (term or "").strip()
     condition = Q(number__iexact=term) | Q(external_reference=term) if term else Q()
+    if term and not any(char.isdigit() for char in term):
+        condition |= Q(applicant__name__icontains=term)
     lookups = {"id_number": "applicant__id_number_index", "mobile": "applicant__mobile_index",
                "bank_account": "applicant__bank_account_index"}
     for kind, index in identifier_indexes(term).items():

@@ -31,10 +31,12 @@ from django.utils.translation import gettext_noop
 from viewflow.workflow.exceptions import FlowRuntimeError
 from viewflow.workflow.status import PROCESS, STATUS
 
+from creditfactory.core.display import choice_labels
 from creditfactory.core.money import MoneyError, quantize_fen, to_decimal
 from creditfactory.core.numbers import parse_int
 from creditfactory.core.uploads import document_type
 from creditfactory.core.validators import text_problem
+from products.choices import Purpose, RepaymentMethod
 from products.models import LoanProduct, ProductType
 from products.selectors import ProductNotAvailable, product_version_for_origination
 from risk.services.applicants import applicant_get_or_create, enterprise_get_or_create
@@ -122,9 +124,10 @@ def _check_terms(version, *, amount, term, term_unit, repayment_method, purpose,
                           % {"min": version.term_min, "max": version.term_max}]
     if repayment_method not in (version.repayment_methods or []):
         errors["repayment_method"] = [_("Choose one of: %(choices)s.")
-                                      % {"choices": ", ".join(version.repayment_methods or [])}]
+                                      % {"choices": choice_labels(RepaymentMethod, version.repayment_methods or [])}]
     if purpose not in (version.purposes or []):
-        errors["purpose"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(version.purposes or [])}]
+        errors["purpose"] = [_("Choose one of: %(choices)s.")
+                             % {"choices": choice_labels(Purpose, version.purposes or [])}]
     return amount, term, term_unit
 
 
@@ -277,7 +280,7 @@ def application_add_document(*, application: CreditApplication, file, kind: str 
     """Attach a PDF, JPEG or PNG. With ``resume``, an application returned for documents goes
     back to the step that asked for them (in the same transaction)."""
     if kind not in DocumentKind.values:
-        raise _error("kind", _("Choose one of: %(choices)s.") % {"choices": ", ".join(DocumentKind.values)})
+        raise _error("kind", _("Choose one of: %(choices)s.") % {"choices": choice_labels(DocumentKind)})
     size = getattr(file, "size", None) or 0
     if not size:
         raise _error("file", _("The file is empty."))
@@ -445,7 +448,7 @@ def application_reveal_pii(*, application: CreditApplication, user, field: str, 
     if not getattr(user, "pk", None) or not user.has_perm(REVEAL_PERMISSION):
         raise PermissionDenied(_("You may not reveal identifiers."))
     if field not in PiiField.values:
-        raise _error("field", _("Choose one of: %(choices)s.") % {"choices": ", ".join(PiiField.values)})
+        raise _error("field", _("Choose one of: %(choices)s.") % {"choices": choice_labels(PiiField)})
     reason = _require_reason(reason, _("Say why you need to see the unmasked value."))
     PiiReveal.objects.create(user=user, application=application, applicant_id=application.applicant_id, field=field,
                              reason=reason, ip_address=ip_address or None)

@@ -49,3 +49,20 @@ def state_label(obj_or_model, field, state):
     """``{% state_label transition.content_type.model_class transition.field transition.to_state %}``."""
     model = obj_or_model if isinstance(obj_or_model, type) else type(obj_or_model)
     return display.state_label(model, field, state)
+
+
+@register.filter
+def field_label(path, model_label):
+    """``{{ error.field|field_label:"workflows.CreditApplication" }}``: ``applicant.id_number`` →
+    ``Applicant · ID number``."""
+    from django.apps import apps
+
+    if not path:
+        return ""
+    return display.field_label(apps.get_model(model_label), path)
+
+
+@register.filter
+def plain(value):
+    """``{{ value|plain }}``: yes / no, lists and mappings as text, never a Python repr."""
+    return display.format_value(value)
