@@ -177,7 +177,7 @@ def test_admin_pages(admin_client, branch, schedule, monday):
     assert admin_client.get("/admin/workflows/signingslot/").status_code == 200
     detail = admin_client.get(f"/admin/workflows/signingappointment/{appointment.pk}/change/")
     assert detail.status_code == 200
-    assert "<td>booked</td>" in detail.content.decode()
+    assert "<td>Booked</td>" in detail.content.decode()
 
 
 def test_admin_refuses_overlapping_windows(admin_client, branch):

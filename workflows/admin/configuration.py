@@ -26,7 +26,7 @@ class ProductFlowSettingsInline(admin.StackedInline):
 
 
 def _node_choices():
-    return [(name, f"{name} · {spec.title}{'' if spec.optional else ' *'}")
+    return [(name, f"{spec.title}{'' if spec.optional else ' *'}")
             for name, spec in node_specs(CREDIT_FLOW).items()]
 
 
@@ -47,6 +47,19 @@ class ProcessNodeConfigInline(admin.TabularInline):
     fields = ("flow", "node", "enabled", "work_group", "assignee", "sla_hours")
     autocomplete_fields = ()
     ordering = ("flow", "id")
+
+    class Media:
+        # Narrower selects, no related-object icons: the inline with its SLA column (and that
+        # column's errors) fits a 1366 px screen.
+        css = {"all": ["backoffice/admin.css"]}
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        widget = getattr(field, "widget", None)
+        if widget is not None and hasattr(widget, "can_add_related"):
+            widget.can_add_related = widget.can_change_related = widget.can_delete_related = False
+            widget.can_view_related = False
+        return field
 
 
 class FlowConfiguredLoanProductAdmin(LoanProductAdmin):

@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 from viewflow.workflow.fields import import_flow_by_ref
 
+from creditfactory.core.display import format_datetime, label
 from creditfactory.core.fields import MoneyField
 from creditfactory.core.models import TimeStampedModel
 from creditfactory.organisations.models import WorkGroup
@@ -197,7 +198,7 @@ class ProcessNodeConfig(TimeStampedModel):
         ]
 
     def __str__(self):
-        return f"{self.product.code} · {self.node}"
+        return f"{self.product.name} · {label('node', self.node)}"
 
     def clean(self):
         errors = node_config_errors(self)
@@ -228,4 +229,4 @@ class TaskSla(models.Model):
         indexes = [models.Index(fields=["escalated_at", "due_at"])]
 
     def __str__(self):
-        return f"{self.application} · {self.node} · {self.due_at:%Y-%m-%d %H:%M}"
+        return f"{self.application} · {label('node', self.node)} · {format_datetime(self.due_at)}"

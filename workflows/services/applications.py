@@ -31,11 +31,13 @@ from django.utils.translation import gettext_noop
 from viewflow.workflow.exceptions import FlowRuntimeError
 from viewflow.workflow.status import PROCESS, STATUS
 
+from creditfactory.core.display import choice_labels
 from creditfactory.core.money import MoneyError, quantize_fen, to_decimal
 from creditfactory.core.numbers import parse_int
 from creditfactory.core.permissions import require_permission
 from creditfactory.core.uploads import document_type
 from creditfactory.core.validators import text_problem
+from products.choices import Purpose, RepaymentMethod
 from products.models import LoanProduct, ProductType
 from products.selectors import ProductNotAvailable, product_version_for_origination
 from risk.services.applicants import applicant_get_or_create, enterprise_get_or_create
@@ -129,9 +131,10 @@ def _check_terms(version, *, amount, term, term_unit, repayment_method, purpose,
                           % {"min": version.term_min, "max": version.term_max}]
     if repayment_method not in (version.repayment_methods or []):
         errors["repayment_method"] = [_("Choose one of: %(choices)s.")
-                                      % {"choices": ", ".join(version.repayment_methods or [])}]
+                                      % {"choices": choice_labels(RepaymentMethod, version.repayment_methods or [])}]
     if purpose not in (version.purposes or []):
-        errors["purpose"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(version.purposes or [])}]
+        errors["purpose"] = [_("Choose one of: %(choices)s.")
+                             % {"choices": choice_labels(Purpose, version.purposes or [])}]
     return amount, term, term_unit
 
 
@@ -287,7 +290,7 @@ def application_add_document(*, application: CreditApplication, file, kind: str 
     back to the step that asked for them (in the same transaction)."""
     require_permission(actor, DOCUMENT_PERMISSION, message=_("Your role may not add documents."))
     if kind not in DocumentKind.values:
-        raise _error("kind", _("Choose one of: %(choices)s.") % {"choices": ", ".join(DocumentKind.values)})
+        raise _error("kind", _("Choose one of: %(choices)s.") % {"choices": choice_labels(DocumentKind)})
     size = getattr(file, "size", None) or 0
     if not size:
         raise _error("file", _("The file is empty."))
@@ -387,10 +390,12 @@ def _require_reason(reason: str, message: str) -> str:
     return reason
 
 
-def application_approve(*, application: CreditApplication, actor, note: str = "",
+def application_approve(*, application: CreditApplication, actor, note: str = "", conditions: str = "",
                         request_approval: bool = False) -> CreditApplication:
-    """Approve on the open review or approval task. A reviewer may ask for an approver
-    (``request_approval``) where the product has the approval node."""
+    """Approve on the open review or approval task with an opinion (``note``) and the conditions
+    the approval is given under (both shown to the approver and on the application page). A
+    reviewer may ask for an approver (``request_approval``) where the product has the approval
+    node."""
     if request_approval:
         open_node = application_current_node(application)
         if open_node != "review":
@@ -398,7 +403,7 @@ def application_approve(*, application: CreditApplication, actor, note: str = ""
         if not node_enabled(application.process, node="approval"):
             raise _error("request_approval", _("This product has no approval step."))
     return _decide(application, actor=actor, action="approve", reason=(note or "").strip(),
-                   request_approval=bool(request_approval))
+                   conditions=(conditions or "").strip(), request_approval=bool(request_approval))
 
 
 def application_reject(*, application: CreditApplication, actor, reason: str,
@@ -459,7 +464,7 @@ def application_reveal_pii(*, application: CreditApplication, user, field: str, 
     if not getattr(user, "pk", None) or not user.has_perm(REVEAL_PERMISSION):
         raise PermissionDenied(_("You may not reveal identifiers."))
     if field not in PiiField.values:
-        raise _error("field", _("Choose one of: %(choices)s.") % {"choices": ", ".join(PiiField.values)})
+        raise _error("field", _("Choose one of: %(choices)s.") % {"choices": choice_labels(PiiField)})
     reason = _require_reason(reason, _("Say why you need to see the unmasked value."))
     PiiReveal.objects.create(user=user, application=application, applicant_id=application.applicant_id, field=field,
                              reason=reason, ip_address=ip_address or None)
