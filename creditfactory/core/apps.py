@@ -1,3 +1,4 @@
+from axes import apps as axes_apps
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -6,3 +7,9 @@ class CoreConfig(AppConfig):
     name = "creditfactory.core"
     label = "core"
     verbose_name = _("Core")
+
+
+class AxesConfig(axes_apps.AppConfig):
+    """django-axes (the sign-in lockout) with a translated name in admin; it ships none."""
+
+    verbose_name = _("Sign-in lockout")

@@ -2,10 +2,11 @@
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from creditfactory.core.money import quantize_fen
 from creditfactory.core.state import record_transition
+from creditfactory.core.texts import stored_text
 
 from products.engine.dates import add_months
 from servicing.models import CreditLine, CreditLineStatus
@@ -50,5 +51,6 @@ def credit_line_grant(*, application, decision, actor=None, actor_label: str = "
     user = actor if getattr(actor, "pk", None) else None
     record_transition(line, from_state="", to_state=CreditLineStatus.ACTIVE, actor=user,
                       actor_label="" if user else (actor_label or "system"),
-                      reason=_("Granted for application %(number)s.") % {"number": application.number})
+                      reason=stored_text(gettext_noop("Granted for application %(number)s."),
+                                         number=application.number))
     return line
