@@ -200,6 +200,17 @@ VIEWFLOW_MESSAGES = (
 # viewflow sends this one untranslated (viewflow.views.actions); our snackbar template translates it.
 VIEWFLOW_UNMARKED = (gettext_noop("No objects selected"),)
 
+# Columns viewflow heads with their attribute's name (pretty_name): translated by
+# workflows.backoffice.queues.TranslatedColumnsMixin.
+VIEWFLOW_COLUMN_NAMES = (
+    gettext_noop("Brief"),
+    gettext_noop("Created"),
+    gettext_noop("Process brief"),
+    gettext_noop("Process id"),
+    gettext_noop("Process summary"),
+    gettext_noop("Active tasks"),
+)
+
 DJANGO_ADMIN_MESSAGES = (
     gettext_noop("Model name"),
     gettext_noop("Add link"),

@@ -4,6 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
+    # This module also holds AxesConfig: say which one "creditfactory.core" means.
+    default = True
     name = "creditfactory.core"
     label = "core"
     verbose_name = _("Core")

@@ -8,6 +8,7 @@ from django.http import Http404
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from viewflow.workflow.flow import views as flow_views
 from viewflow.workflow.flow.viewset import FlowViewset, WorkflowAppViewset
@@ -15,7 +16,19 @@ from viewflow.workflow.flow.viewset import FlowViewset, WorkflowAppViewset
 from ..selectors.applications import application_url, task_list_scope
 
 
-class SlaColumnsMixin:
+class TranslatedColumnsMixin:
+    """viewflow heads a column that has no label with its attribute's name ("brief" → "Brief",
+    "process_brief" → "Process brief"), untranslated: every header goes through the catalogue
+    (our ``creditfactory/package_messages.py`` lists viewflow's names)."""
+
+    def get_column_def(self, attr_name):
+        column = super().get_column_def(attr_name)
+        header = column.header
+        column.header = lambda: gettext(str(header()))
+        return column
+
+
+class SlaColumnsMixin(TranslatedColumnsMixin):
     """Adds the application (linked to the workbench) and the SLA state of each task."""
 
     def get_queryset(self):
@@ -50,7 +63,7 @@ class QueueView(SlaColumnsMixin, flow_views.WorkflowQueueListView):
     columns = ("task_id", "application", "flow_task", "sla", "brief", "created")
 
 
-class ArchiveView(flow_views.WorkflowArchiveListView):
+class ArchiveView(TranslatedColumnsMixin, flow_views.WorkflowArchiveListView):
     def get_queryset(self):
         return task_list_scope(super().get_queryset(), self.request.user)
 
@@ -61,13 +74,13 @@ class ScopedProcessDetailView(flow_views.DetailProcessView):
             pk__in=task_list_scope(self.flow_class.task_class.objects.all(), self.request.user).values("process_id"))
 
 
-class ScopedProcessListView(flow_views.DashboardProcessListView):
+class ScopedProcessListView(TranslatedColumnsMixin, flow_views.DashboardProcessListView):
     def get_queryset(self):
         visible = task_list_scope(self.flow_class.task_class.objects.all(), self.request.user).values("process_id")
         return super().get_queryset().filter(pk__in=visible).order_by("-created", "-pk")
 
 
-class ScopedTaskListView(flow_views.DashboardTaskListView):
+class ScopedTaskListView(TranslatedColumnsMixin, flow_views.DashboardTaskListView):
     def get_queryset(self):
         return task_list_scope(super().get_queryset(), self.request.user)
 
