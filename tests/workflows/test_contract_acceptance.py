@@ -12,7 +12,7 @@ from viewflow.workflow.status import PROCESS
 from creditfactory.core.state import transitions_for
 from creditfactory.organisations.roles import role_group
 from servicing.models import CreditLine
-from tests.factories import make_staff
+from tests.factories import make_branch, make_staff
 from tests.partners.factories import make_partner
 from workflows.models import CreditApplication
 from workflows.services import applications as services
@@ -97,6 +97,17 @@ def test_roles_without_the_permission_are_refused_and_nothing_changes(o, waiting
     assert (waiting.status, waiting.contract_signing, waiting.contract_accepted_at) == ("contract", "", None)
     assert CreditLine.objects.count() == 0
     assert not transitions_for(waiting).filter(field="contract").exists()
+
+
+def test_a_customer_manager_of_another_branch_is_refused(waiting):
+    elsewhere = make_staff("cm-bj", make_branch("bj", name="Beijing"))
+    elsewhere.groups.add(role_group("customer_manager"))
+    with pytest.raises(PermissionDenied):
+        services.application_record_contract_acceptance(application=waiting, actor=elsewhere, signing="branch",
+                                                        reference="HT-1")
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.contract_signing) == ("contract", "")
+    assert CreditLine.objects.count() == 0
 
 
 @pytest.mark.parametrize("signing,reference,field", [

@@ -175,3 +175,11 @@ def test_a_credit_line_grant_reason_in_both_languages(client, django_capture_on_
     assert "Contract signed (At the branch), reference HT-1." in client.get(page).content.decode()
     client.cookies["django_language"] = "zh-hans"
     assert "合同已签署（网点现场签署），编号 HT-1。" in client.get(page).content.decode()
+
+
+def test_the_sign_in_page_has_the_switcher_and_no_demo_name(client):
+    client.cookies["django_language"] = "zh-hans"
+    html = client.get("/accounts/login/").content.decode()
+    assert 'id="language-switcher"' in html
+    assert "Viewflow Demo suite" not in html and "信贷工厂" in html
+    assert english_frame_words(html) == []

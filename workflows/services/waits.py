@@ -16,6 +16,7 @@ from django.utils.translation import gettext_noop
 from creditfactory.core.state import record_transition
 from creditfactory.core.texts import stored_text
 from creditfactory.core.validators import text_problem
+from creditfactory.organisations.scoping import can_see
 
 from ..flows import CreditApplicationFlow
 from ..locks import application_flow_lock
@@ -125,10 +126,13 @@ def application_record_contract_acceptance(*, application: CreditApplication, ac
     ``reference`` (the contract number, envelope or session reference). The flow then moves on
     exactly as on the partner API's acceptance: the credit line is granted and the flow ends.
 
-    Needs ``workflows.record_contract_acceptance``; logged in the application's history (who,
-    how, which reference) and in the process's actions."""
+    Needs ``workflows.record_contract_acceptance`` and the application's branch in the actor's
+    scope; logged in the application's history (who, how, which reference) and in the process's
+    actions."""
     if not getattr(actor, "pk", None) or not actor.has_perm(CONTRACT_PERMISSION):
         raise PermissionDenied(_("You may not record a contract acceptance."))
+    if not can_see(actor, application):
+        raise PermissionDenied(_("This application belongs to a branch you do not work for."))
     errors = {}
     if signing not in STAFF_SIGNING:
         errors["signing"] = [_("Choose how the applicant signed the contract.")]
