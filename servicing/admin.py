@@ -24,3 +24,6 @@ class CreditLineAdmin(BranchScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.concrete_fields]
+
+
+from . import admin_funding  # noqa: E402,F401  (funders, routing rules, co-lending pairs, payment channels)

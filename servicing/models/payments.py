@@ -16,7 +16,7 @@ from creditfactory.core.state import StateMachine
 
 __all__ = [
     "DISBURSEMENT_MACHINE", "Disbursement", "DisbursementEvent", "DisbursementEventKind", "DisbursementStatus",
-    "PaymentChannel", "PaymentProvider",
+    "PaymentChannel", "PaymentProvider", "SandboxBankTransfer",
 ]
 
 
@@ -109,3 +109,29 @@ class DisbursementEvent(models.Model):
         verbose_name = _("disbursement event")
         verbose_name_plural = _("disbursement events")
         ordering = ["at", "id"]
+
+
+class SandboxBankTransfer(models.Model):
+    """The sandbox bank's own book (``servicing.channels.sandbox``): one row per payment reference
+    it received — a resend with the same reference finds it and pays nothing more, as a real bank
+    dedupes by the idempotency key. ``received`` counts how often the reference was sent."""
+
+    channel = models.ForeignKey(PaymentChannel, verbose_name=_("payment channel"), on_delete=models.CASCADE,
+                                related_name="+")
+    reference = models.CharField(_("disbursement reference"), max_length=40, unique=True)
+    bank_reference = models.CharField(_("channel's reference"), max_length=64, unique=True)
+    amount = MoneyField(_("amount"))
+    account_suffix = models.CharField(_("account (last four digits)"), max_length=4)
+    outcome = models.CharField(_("outcome"), max_length=10)  # paid | failed
+    calls_back = models.BooleanField(_("calls back"), default=True)
+    received = models.PositiveIntegerField(_("times received"), default=1)
+    callback_sent_at = models.DateTimeField(_("callback sent at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("sandbox bank transfer")
+        verbose_name_plural = _("sandbox bank transfers")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.reference

@@ -2,3 +2,4 @@
 
 from .calendar import *  # noqa: F401,F403
 from .lines import *  # noqa: F401,F403
+from .funding import *  # noqa: F401,F403

@@ -1,0 +1,96 @@
+"""The sandbox bank: a payment channel for development, demos, tests and benchmarks, configured
+on ``PaymentChannel`` like a data source (latency, failure rate, cost per transaction). The
+outcome follows the account's last four digits (documented in docs/sandbox.md; keep in step):
+
+* ``0001`` — refused by the beneficiary bank: the callback says failed;
+* ``0002`` — paid, but the bank never calls back: the status query says paid;
+* ``0003`` — the send times out (the bank has it nonetheless), no callback; the query says failed;
+* anything else — paid, confirmed by a callback.
+
+The bank keeps its own book (``SandboxBankTransfer``): a reference it has seen is never paid
+again, whatever the number of sends. It calls back asynchronously — a Celery task enqueued when
+the sending transaction commits (right after it with eager Celery) — signed with the channel's
+``callback_secret``, into the same code path as ``POST /api/v1/payments/callback``.
+A failure rate above 0 refuses that share of sends at random before the bank takes them
+(``ChannelUnavailable``: safe to send again)."""
+
+from __future__ import annotations
+
+import random
+import time
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.translation import gettext_lazy as _
+
+from creditfactory.core.tasks import enqueue_on_commit
+
+from .base import ChannelTimeout, ChannelUnavailable, PaymentOrder, PaymentProviderBase, QueryResult, SendResult
+from .registry import register
+
+__all__ = ["REFUSED_SUFFIX", "SILENT_SUFFIX", "TIMEOUT_SUFFIX", "SandboxPaymentProvider"]
+
+REFUSED_SUFFIX = "0001"
+SILENT_SUFFIX = "0002"
+TIMEOUT_SUFFIX = "0003"
+FAILURES = {
+    REFUSED_SUFFIX: ("ACCOUNT_REFUSED", "The beneficiary bank refused the transfer (sandbox)."),
+    TIMEOUT_SUFFIX: ("TIMEOUT", "The transfer timed out at the beneficiary bank (sandbox)."),
+}
+
+
+@register
+class SandboxPaymentProvider(PaymentProviderBase):
+    name = "sandbox"
+    label = _("Sandbox (simulated bank)")
+
+    def send(self, order: PaymentOrder) -> SendResult:
+        from servicing.models import SandboxBankTransfer
+
+        self._sleep(self.channel.latency_ms / 1000)
+        if self._injected_failure():
+            raise ChannelUnavailable(f"sandbox channel {self.channel.code}: unavailable (simulated)")
+        suffix = order.account[-4:]
+        try:
+            with transaction.atomic():  # savepoint: the unique reference is the bank's dedupe
+                transfer = SandboxBankTransfer.objects.create(
+                    channel=self.channel, reference=order.reference, bank_reference=f"SBX-{order.reference}",
+                    amount=order.amount, account_suffix=suffix, outcome="failed" if suffix in FAILURES else "paid",
+                    calls_back=suffix not in (SILENT_SUFFIX, TIMEOUT_SUFFIX))
+            duplicate = False
+        except IntegrityError:
+            transfer, duplicate = SandboxBankTransfer.objects.get(reference=order.reference), True
+        if duplicate:
+            SandboxBankTransfer.objects.filter(pk=transfer.pk).update(received=F("received") + 1)
+        elif transfer.calls_back:
+            from servicing.tasks import sandbox_bank_callback
+
+            enqueue_on_commit(sandbox_bank_callback, reference=order.reference)
+        if suffix == TIMEOUT_SUFFIX:
+            raise ChannelTimeout(f"sandbox channel {self.channel.code}: no answer for {order.reference} (simulated)")
+        return SendResult(accepted=True, channel_reference=transfer.bank_reference, duplicate=duplicate)
+
+    def query(self, reference: str) -> QueryResult:
+        from servicing.models import SandboxBankTransfer
+
+        self._sleep(self.channel.latency_ms / 1000)
+        transfer = SandboxBankTransfer.objects.filter(reference=reference).first()
+        if transfer is None:
+            return QueryResult(status="unknown")
+        code, message = FAILURES.get(transfer.account_suffix, ("", ""))
+        return QueryResult(status=transfer.outcome, channel_reference=transfer.bank_reference,
+                           failure_code=code, failure_message=message)
+
+    def _injected_failure(self) -> bool:
+        rate = Decimal(self.channel.failure_rate_percent or 0)
+        if rate <= 0:
+            return False
+        if rate >= 100:
+            return True
+        return random.random() * 100 < float(rate)  # noqa: S311 - a simulation, not security
+
+    @staticmethod
+    def _sleep(seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)

@@ -1,0 +1,264 @@
+"""Disbursement (放款), exactly once: send a drawdown's payment through the payment channel, take its
+confirmation from a signed callback or a status query, and tell the drawdown flow.
+
+One ``Disbursement`` per drawdown; its ``reference`` is unique and is the channel's idempotency
+key, so a send retried after a crash, a timeout or a task redelivery carries the same reference
+and the channel pays it once. ``disbursement_confirm`` moves prepared/sent → paid/failed under
+the disbursement's row lock; a confirmation of a settled disbursement (a replayed callback, a
+query after the callback) is recorded as a duplicate event and changes nothing. On the move, once
+the transaction commits, the task named by ``settings.SERVICING_DISBURSEMENT_SETTLED_TASK`` runs
+with ``drawdown_id`` (looked up by name: servicing never imports workflows). Every exchange with
+the channel is a ``DisbursementEvent``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from creditfactory.core.state import change_state, record_transition
+from servicing.channels import ChannelTimeout, ChannelUnavailable, PaymentOrder, provider_for
+from servicing.channels.signing import signature_valid
+from servicing.locks import disbursement_lock
+from servicing.models import (
+    DISBURSEMENT_MACHINE, Disbursement, DisbursementEvent, DisbursementEventKind, DisbursementStatus, PaymentChannel,
+)
+
+__all__ = [
+    "CallbackInvalid", "CallbackRefused", "DisbursementUnknown", "disbursement_confirm", "disbursement_query",
+    "disbursement_reference", "disbursement_send", "payment_callback_receive",
+]
+
+logger = logging.getLogger(__name__)
+_S = DisbursementStatus
+_K = DisbursementEventKind
+SETTLED = frozenset({_S.PAID, _S.FAILED})
+DEFAULT_SETTLED_TASK = "workflows.drawdown_disbursement_settled"
+DEFAULT_CALLBACK_TOLERANCE_S = 300
+
+
+class DisbursementUnknown(Exception):
+    """No disbursement has this reference."""
+
+
+class CallbackRefused(Exception):
+    """Unsigned, forged or stale callback (HTTP 401): nothing changed."""
+
+
+class CallbackInvalid(Exception):
+    """A correctly signed callback whose body is not understood (HTTP 400): ``errors`` by field."""
+
+    def __init__(self, errors: dict):
+        self.errors = errors
+        super().__init__(errors)
+
+
+def disbursement_reference(drawdown) -> str:
+    return f"PAY-{drawdown.number}"
+
+
+def _channel() -> PaymentChannel:
+    code = getattr(settings, "SERVICING_PAYMENT_CHANNEL", "")
+    channels = PaymentChannel.objects.filter(active=True)
+    channel = (channels.filter(code=code).first() if code else None) or channels.order_by("code").first()
+    if channel is None:
+        raise PaymentChannel.DoesNotExist(_("No active payment channel is configured."))
+    return channel
+
+
+def _event(disbursement, kind: str, *, result: str = "", payload: dict | None = None, duplicate: bool = False):
+    return DisbursementEvent.objects.create(disbursement=disbursement, kind=kind, result=result,
+                                            payload=payload or {}, duplicate=duplicate)
+
+
+def _prepare(drawdown) -> Disbursement:
+    existing = Disbursement.objects.filter(drawdown=drawdown).select_related("channel").first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            disbursement = Disbursement.objects.create(
+                drawdown=drawdown, channel=_channel(), reference=disbursement_reference(drawdown),
+                amount=drawdown.amount)
+            record_transition(disbursement, from_state="", to_state=_S.PREPARED, actor_label="system")
+    except IntegrityError:  # a concurrent send prepared it first
+        return Disbursement.objects.select_related("channel").get(drawdown=drawdown)
+    return disbursement
+
+
+def disbursement_send(*, drawdown) -> Disbursement:
+    """Pay ``drawdown`` through the payment channel. Idempotent: the first call prepares the
+    disbursement (its reference committed before the channel hears of it), later calls find it;
+    the channel is asked again only while no send was accepted (prepared, or sent but timed
+    out) — with the same reference, which it dedupes. A settled disbursement is returned as is.
+
+    The channel call and the record of its answer share one transaction that locks no row, so a
+    callback enqueued by the channel runs after the "sent" event is committed."""
+    disbursement = _prepare(drawdown)
+    if disbursement.status in SETTLED:
+        return disbursement
+    if disbursement.events.filter(kind=_K.SENT).exists():
+        return disbursement  # accepted already: wait for the callback or query
+    provider = provider_for(disbursement.channel)
+    order = PaymentOrder(reference=disbursement.reference, amount=disbursement.amount,
+                         account=drawdown.bank_account, account_name=drawdown.applicant.name)
+    with transaction.atomic():
+        try:
+            result = provider.send(order)
+        except ChannelUnavailable as exc:
+            _event(disbursement, _K.SEND_FAILED, result="unavailable", payload={"error": str(exc)})
+            return disbursement
+        except ChannelTimeout as exc:
+            _event(disbursement, _K.SEND_FAILED, result="timeout", payload={"error": str(exc)})
+            _mark_sent(disbursement, channel_reference="")
+            return disbursement
+        if not result.accepted:
+            _event(disbursement, _K.SEND_FAILED, result="refused",
+                   payload={"failure_code": result.failure_code, "failure_message": result.failure_message})
+            locked = disbursement_lock(reference=disbursement.reference)
+            if locked.status in SETTLED:
+                return locked
+            return _settle(locked, paid=False, channel_reference=result.channel_reference,
+                           failure_code=result.failure_code, failure_message=result.failure_message, source="send")
+        _event(disbursement, _K.SENT, result="duplicate" if result.duplicate else "accepted",
+               payload={"channel_reference": result.channel_reference})
+        _mark_sent(disbursement, channel_reference=result.channel_reference)
+    return disbursement
+
+
+def _mark_sent(disbursement, *, channel_reference: str) -> None:
+    """prepared → sent (the channel may have the payment); the fee is charged once."""
+    locked = disbursement_lock(reference=disbursement.reference)
+    if locked.status != _S.PREPARED:
+        disbursement.refresh_from_db()
+        return
+    locked.sent_at = timezone.now()
+    locked.cost = locked.channel.cost_per_transaction
+    locked.channel_reference = channel_reference or locked.channel_reference
+    change_state(locked, to_state=_S.SENT, machine=DISBURSEMENT_MACHINE, actor_label="system",
+                 extra_update_fields=["sent_at", "cost", "channel_reference"])
+    disbursement.refresh_from_db()
+
+
+def _dispatch_settled(drawdown_id: int) -> None:
+    from celery import current_app
+
+    name = getattr(settings, "SERVICING_DISBURSEMENT_SETTLED_TASK", DEFAULT_SETTLED_TASK)
+    task = current_app.tasks.get(name)
+    if task is None:
+        logger.warning("disbursement of drawdown %s settled; task %s is not registered", drawdown_id, name)
+        return
+    task.apply_async(kwargs={"drawdown_id": drawdown_id})
+
+
+def _settle(disbursement, *, paid: bool, channel_reference: str, failure_code: str, failure_message: str,
+            source: str) -> Disbursement:
+    """Move a locked, unsettled disbursement to paid or failed and, after commit, tell the flow."""
+    disbursement.confirmed_at = timezone.now()
+    disbursement.channel_reference = channel_reference or disbursement.channel_reference
+    disbursement.failure_code = "" if paid else failure_code[:40]
+    disbursement.failure_message = "" if paid else failure_message[:255]
+    change_state(disbursement, to_state=_S.PAID if paid else _S.FAILED, machine=DISBURSEMENT_MACHINE,
+                 actor_label=source, reason=disbursement.failure_message,
+                 extra_update_fields=["confirmed_at", "channel_reference", "failure_code", "failure_message"])
+    drawdown_id = disbursement.drawdown_id
+    transaction.on_commit(lambda: _dispatch_settled(drawdown_id))
+    return disbursement
+
+
+@transaction.atomic
+def disbursement_confirm(*, reference: str, paid: bool, channel_reference: str = "", failure_code: str = "",
+                         failure_message: str = "", source: str = "callback", payload: dict | None = None
+                         ) -> Disbursement:
+    """The channel says the payment ``reference`` was paid (or failed). Idempotent: a settled
+    disbursement records the confirmation as a duplicate event and changes nothing — a
+    replayed callback, a query after the callback, a retried task."""
+    disbursement = disbursement_lock(reference=reference)
+    if disbursement is None:
+        raise DisbursementUnknown(reference)
+    kind = _K.QUERY if source == "query" else _K.CALLBACK
+    result = _S.PAID if paid else _S.FAILED
+    payload = payload or {"status": result, "channel_reference": channel_reference, "failure_code": failure_code,
+                          "failure_message": failure_message}
+    if disbursement.status in SETTLED:
+        _event(disbursement, kind, result=result, payload=payload, duplicate=True)
+        return disbursement
+    _event(disbursement, kind, result=result, payload=payload)
+    return _settle(disbursement, paid=paid, channel_reference=channel_reference, failure_code=failure_code,
+                   failure_message=failure_message, source=source)
+
+
+def disbursement_query(*, disbursement) -> Disbursement:
+    """Ask the channel for the status of an unconfirmed disbursement (its callback is overdue).
+    Paid or failed → ``disbursement_confirm(source="query")``; pending or unknown → a query event
+    only (unknown: the channel never received it — sending again with the same reference is
+    safe)."""
+    if disbursement.status in SETTLED:
+        return disbursement
+    answer = provider_for(disbursement.channel).query(disbursement.reference)
+    if answer.status in SETTLED:
+        return disbursement_confirm(
+            reference=disbursement.reference, paid=answer.status == _S.PAID, channel_reference=answer.channel_reference,
+            failure_code=answer.failure_code, failure_message=answer.failure_message, source="query")
+    _event(disbursement, _K.QUERY, result=answer.status)
+    return disbursement
+
+
+def _refuse(*, channel_code: str, reason: str, reference: str = "") -> CallbackRefused:
+    disbursement = Disbursement.objects.filter(reference=reference).first() if reference else None
+    _event(disbursement, _K.CALLBACK_REFUSED, result=reason, payload={"channel": channel_code[:40],
+                                                                      "reference": reference[:40]})
+    return CallbackRefused(reason)
+
+
+def _reference_in(body: bytes) -> str:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    return data.get("reference", "") if isinstance(data, dict) and isinstance(data.get("reference"), str) else ""
+
+
+def payment_callback_receive(*, channel_code: str, body: bytes, timestamp: str, signature: str) -> Disbursement:
+    """A channel's callback (``POST /api/v1/payments/callback``), verified before anything is
+    read from it: HMAC-SHA256 of ``<timestamp>.<body>`` with the channel's secret, the timestamp
+    within ``SERVICING_CALLBACK_TOLERANCE_SECONDS`` (default 300). Refused (``CallbackRefused``)
+    otherwise, with a refusal event and nothing else changed."""
+    channel = PaymentChannel.objects.filter(code=channel_code).first() if channel_code else None
+    if channel is None or not signature_valid(secret=channel.callback_secret, timestamp=timestamp, body=body,
+                                              signature=signature):
+        raise _refuse(channel_code=channel_code, reason="signature", reference=_reference_in(body))
+    tolerance = getattr(settings, "SERVICING_CALLBACK_TOLERANCE_SECONDS", DEFAULT_CALLBACK_TOLERANCE_S)
+    try:
+        stale = abs(time.time() - int(timestamp)) > tolerance
+    except ValueError:
+        stale = True
+    if stale:
+        raise _refuse(channel_code=channel_code, reason="timestamp", reference=_reference_in(body))
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise CallbackInvalid({"non_field_errors": [_("The body is not JSON.")]}) from exc
+    if not isinstance(data, dict):
+        raise CallbackInvalid({"non_field_errors": [_("The body must be a JSON object.")]})
+    errors = {}
+    reference, status = data.get("reference"), data.get("status")
+    if not isinstance(reference, str) or not reference:
+        errors["reference"] = [_("This field is required.")]
+    if status not in (_S.PAID, _S.FAILED):
+        errors["status"] = [_("Must be “paid” or “failed”.")]
+    texts = {name: data.get(name, "") for name in ("channel_reference", "failure_code", "failure_message")}
+    for name, value in texts.items():
+        if not isinstance(value, str):
+            errors[name] = [_("Must be a string.")]
+    if errors:
+        raise CallbackInvalid(errors)
+    if not Disbursement.objects.filter(reference=reference, channel=channel).exists():
+        raise CallbackInvalid({"reference": [_("No disbursement of this channel has this reference.")]})
+    return disbursement_confirm(reference=reference, paid=status == _S.PAID, source="callback",
+                                payload={k: v for k, v in data.items() if isinstance(v, str | int | bool)}, **texts)
