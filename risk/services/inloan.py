@@ -140,9 +140,8 @@ def _check(*, kind, stage, subject_reference, applicant_id, product_id, product_
     existing = _existing(kind, subject_reference)
     if existing is not None:
         return existing
-    applicant = Applicant.objects.get(pk=applicant_id)
     specs = in_loan_rule_sets(product_id=product_id, stage=stage)
-    values = dict(kind=kind, subject_reference=subject_reference, applicant=applicant, product_id=product_id,
+    values = dict(kind=kind, subject_reference=subject_reference, applicant_id=applicant_id, product_id=product_id,
                   product_version_id=product_version_id, credit_line_id=line_id, amount=amount)
     if not specs:
         return _record(values, outcome=InLoanOutcome.PASS if kind == InLoanCheckKind.DRAWDOWN else "",
@@ -151,6 +150,7 @@ def _check(*, kind, stage, subject_reference, applicant_id, product_id, product_
                 else LoanProduct.objects.filter(pk=product_id))
     request_features = {**request_features,
                         "product_type": products.values_list("product_type", flat=True).first() or ""}
+    applicant = Applicant.objects.get(pk=applicant_id)
     # Outside any transaction: the calls and their cost stay recorded whatever happens next.
     features, sources, unavailable = _gather(applicant=applicant, device_id=device_id, extra=request_features)
     context = feature_context(features)

@@ -166,3 +166,22 @@ def test_admin_shows_a_check_with_its_reasons_as_texts(product, admin_client):
     assert page.status_code == 200
     assert "<li>The borrower has a new court record</li>" in page.content.decode()
     assert applicant.id_number not in page.content.decode()
+
+
+def test_a_concurrent_check_of_the_same_drawdown_keeps_the_first(product, monkeypatch):
+    from risk.services import inloan
+
+    applicant = make_applicant(sequence="960")
+    first = check(product, applicant)
+    real, lookups = inloan._existing, []
+
+    def not_yet_visible(kind, reference):
+        # The other worker's check is not committed yet when this one looks.
+        lookups.append(reference)
+        return None if len(lookups) == 1 else real(kind, reference)
+
+    monkeypatch.setattr(inloan, "_existing", not_yet_visible)
+    again = check(product, applicant)
+    assert again == first
+    assert InLoanCheck.objects.count() == 1
+    assert DataSourceCall.objects.filter(in_loan_check__isnull=False).count() == 3
