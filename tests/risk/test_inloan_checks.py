@@ -185,3 +185,29 @@ def test_a_concurrent_check_of_the_same_drawdown_keeps_the_first(product, monkey
     assert again == first
     assert InLoanCheck.objects.count() == 1
     assert DataSourceCall.objects.filter(in_loan_check__isnull=False).count() == 3
+
+
+def test_the_back_office_page_explains_a_check_in_the_readers_language(product, client):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import make_branch, make_staff
+
+    applicant = make_applicant(sequence="123", mobile="13812341111")
+    result = warning_check(applicant_id=applicant.pk, product_id=product.pk, reference="list-9-line-7")
+    branch = make_branch("hq")
+    client.force_login(make_staff("outsider", branch))
+    url = f"/risk/decisions/in-loan/{result.reference}/"
+    assert client.get(url).status_code == 403
+    reviewer = make_staff("reviewer", branch)
+    reviewer.user_permissions.add(Permission.objects.get(codename="view_decision"))
+    client.force_login(reviewer)
+    with translation.override("zh-hans"):
+        page = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert result.reference in body
+    assert "冻结额度" in body  # the handling, translated
+    assert "多头借贷" in body and "法院信息" in body  # sources by their labels
+    assert "1.60" in body
+    assert applicant.id_number not in body and "13812341111" not in body
+    assert client.get("/risk/decisions/in-loan/ILW-NOPE/").status_code == 404
