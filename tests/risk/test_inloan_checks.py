@@ -211,3 +211,28 @@ def test_the_back_office_page_explains_a_check_in_the_readers_language(product, 
     assert "1.60" in body
     assert applicant.id_number not in body and "13812341111" not in body
     assert client.get("/risk/decisions/in-loan/ILW-NOPE/").status_code == 404
+
+
+def test_a_list_entry_names_its_applicants_by_blind_index():
+    from creditfactory.core.pii import blind_index
+    from risk.selectors import applicant_ids_for_list_entry
+
+    first = make_applicant(sequence="123", mobile="13912345678")
+    second = make_applicant(sequence="456", mobile="13912345678")
+    assert applicant_ids_for_list_entry(kind="id_number", value_index=first.id_number_index) == [first.pk]
+    assert applicant_ids_for_list_entry(kind="mobile", value_index=blind_index("mobile", "13912345678")) == [
+        first.pk, second.pk]
+    assert applicant_ids_for_list_entry(kind="device", value_index=blind_index("device", "DEV-1")) == []
+
+
+def test_an_unpublished_in_loan_rule_set_is_named():
+    from risk.models import RuleSet
+    from risk.selectors import PolicyNotReady
+
+    configure_sources()
+    product = make_product("EDUCATION")
+    policy = make_policy(product)
+    policy.rule_sets.add(RuleSet.objects.create(code="DD_DRAFT", name="Draft", stage="in_loan_drawdown"))
+    with pytest.raises(PolicyNotReady, match="DD_DRAFT"):
+        check(product, make_applicant(sequence="123"))
+    assert InLoanCheck.objects.count() == 0
