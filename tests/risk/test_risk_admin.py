@@ -216,9 +216,6 @@ def test_the_rule_set_list_does_not_query_per_row(admin_client):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from servicing.services.calendar import business_date
-
-    business_date()  # the admin header shows the business date; its very first read stores it
     url = reverse("admin:risk_ruleset_changelist")
     rule_set_create(actor=None, code="A1", name="A1", stage="admission", rules=ADMISSION_RULES)
     with CaptureQueriesContext(connection) as one:
