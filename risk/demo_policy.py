@@ -1,5 +1,5 @@
 """Demo risk policies: rule sets for every stage (32 origination rules per product, 35 for business loans, plus
-in-loan and post-loan warnings), a 10-characteristic scorecard with A–E cut-offs, limit and
+the in-loan drawdown check, in-loan warnings with their handling, and post-loan monitoring), a 10-characteristic scorecard with A–E cut-offs, limit and
 pricing strategies, and a risk policy for each demo product; EMERGENCY runs a challenger
 (stricter multi-lending rule set and scorecard) in shadow. Idempotent: configuration that exists
 is left as an admin may have edited it; unchanged working copies are not published again.
@@ -113,11 +113,34 @@ def fraud_rules(*, institutions: int) -> list[dict]:
     ]
 
 
+def warning_rule(code, expression, reason_code, description, action, priority=100):
+    return {**rule(code, expression, "warn", reason_code, description, priority=priority), "warning_action": action}
+
+
+LISTED = ("借款人命中风险名单,额度已冻结", "The borrower is on a risk list; the credit line is frozen")
+COURT = ("借款人存在法院执行或失信记录", "The borrower has an enforcement or dishonest-debtor record")
+# In-loan drawdown check (贷中支用审核): the data pulled again at each drawdown.
+IN_LOAN_DRAWDOWN_RULES = [
+    rule("ILD_LIST_HIT", "fraud.id_hit or fraud.mobile_hit or fraud.device_hit or fraud.risk_list_hit", "freeze",
+         "IL_LIST_HIT", "Borrower (ID, mobile or device) on a fraud or risk list since the line was granted", LISTED,
+         10),
+    rule("ILD_COURT_SEVERE", "court.dishonest_debtor or court.enforcements > 0", "reject", "IL_COURT_SEVERE",
+         "Dishonest debtor or open enforcement", COURT, 20),
+    rule("ILD_COURT_JUDGMENT", "court.judgments > 0 and court.enforcements == 0 and not court.dishonest_debtor",
+         "refer", "IL_COURT_JUDGMENT", "A civil judgment, no enforcement", REVIEW, 30),
+    rule("ILD_MULTI_LENDING", "multi_lending.institutions_30d >= 6", "refer", "IL_MULTI_LENDING",
+         "Six or more institutions applied to in 30 days", REVIEW, 40),
+    rule("ILD_MULTI_APPS_7D", "multi_lending.applications_7d >= 5", "refer", "IL_MULTI_APPS_7D",
+         "Five or more loan applications in 7 days", REVIEW, 50),
+]
+# In-loan warnings (贷中预警): the monitoring job and every new list entry re-check the borrowers.
 IN_LOAN_RULES = [
-    rule("IL_MULTI_LENDING", "multi_lending.applications_30d >= 6", "warn", "IL_MULTI_LENDING",
-         "Borrower applying elsewhere heavily"),
-    rule("IL_COURT", "court.enforcements > 0 or court.dishonest_debtor", "warn", "IL_COURT", "New court record"),
-    rule("IL_RISK_LIST", "fraud.risk_list_hit or fraud.id_hit", "warn", "IL_RISK_LIST", "Borrower on a list"),
+    warning_rule("IL_MULTI_LENDING", "multi_lending.applications_30d >= 6", "IL_MULTI_LENDING",
+                 "Borrower applying elsewhere heavily", "notify", 30),
+    warning_rule("IL_COURT", "court.enforcements > 0 or court.dishonest_debtor", "IL_COURT",
+                 "New court record: reduce the limit", "reduce_limit", 20),
+    warning_rule("IL_RISK_LIST", "fraud.risk_list_hit or fraud.id_hit or fraud.mobile_hit", "IL_RISK_LIST",
+                 "Borrower on a list: freeze the line", "freeze", 10),
 ]
 POST_LOAN_RULES = [
     rule("PL_BUREAU_OVERDUE", "bureau.overdue_count > 0", "warn", "PL_BUREAU_OVERDUE", "Overdue elsewhere"),
@@ -235,6 +258,8 @@ def seed_policies(*, actor=None, log=print) -> dict:
     fraud_strict = _rule_set("ANTI_FRAUD_STRICT", "反欺诈规则(挑战者) Anti-fraud, challenger", "anti_fraud",
                              fraud_rules(institutions=4), actor=actor, log=log)
     warnings = [
+        _rule_set("IN_LOAN_DRAWDOWN_STD", "贷中支用审核 In-loan drawdown check", "in_loan_drawdown",
+                  IN_LOAN_DRAWDOWN_RULES, actor=actor, log=log),
         _rule_set("IN_LOAN_WARNING_STD", "贷中预警 In-loan warnings", "in_loan_warning", IN_LOAN_RULES, actor=actor,
                   log=log),
         _rule_set("POST_LOAN_STD", "贷后监控 Post-loan monitoring", "post_loan_monitoring", POST_LOAN_RULES,

@@ -1,4 +1,4 @@
-"""What a credit decision is taken for: ``AssessmentRequest``, a small value object the caller
+"""What a credit decision or an in-loan check is taken for: ``AssessmentRequest``, a small value object the caller
 (the credit flow, ``workflows``) builds from its application. Risk reads nothing of the
 application itself; the decision and the data-source calls refer to it by its id (a string
 foreign key, ``"workflows.CreditApplication"``).
@@ -18,7 +18,7 @@ from typing import Any
 
 from .strategies import LoanRequest
 
-__all__ = ["AssessmentRequest"]
+__all__ = ["AssessmentRequest", "DrawdownCheckRequest"]
 
 
 @dataclass(frozen=True)
@@ -44,3 +44,22 @@ class AssessmentRequest:
         """The loan asked for, starting on ``start_date`` (the decision's date)."""
         return LoanRequest(amount=self.amount, term=self.term, term_unit=self.term_unit, method=self.method,
                            start_date=start_date)
+
+
+@dataclass(frozen=True)
+class DrawdownCheckRequest:
+    """One drawdown as the in-loan check (贷中支用审核) sees it, built by servicing from its
+    ``Drawdown``. Ids, not objects: risk imports nothing of servicing. ``drawdown_reference``
+    (the drawdown's number) makes the check idempotent: asking again returns the same check."""
+
+    applicant_id: int
+    product_id: int
+    amount: Decimal
+    drawdown_reference: str
+    line_id: int | None = None
+    product_version_id: int | None = None
+    term: int | None = None
+    term_unit: str = ""
+    purpose: str = ""
+    channel: str = ""
+    device_id: str = ""

@@ -41,7 +41,12 @@ __all__ = [
     "RuleSetSpec",
     "RuleSpec",
     "SAMPLE_FEATURES",
+    "IN_LOAN_FEATURES",
+    "IN_LOAN_SOURCES",
+    "IN_LOAN_STAGES",
     "Stage",
+    "WARNING_ACTION_SEVERITY",
+    "WarningAction",
     "compile_expression",
     "evaluate_rule_set",
     "feature_context",
@@ -54,6 +59,7 @@ class Stage(models.TextChoices):
     ADMISSION = "admission", _("Admission (准入)")
     DIRECT_REJECT = "direct_reject", _("Direct reject (直拒)")
     ANTI_FRAUD = "anti_fraud", _("Anti-fraud (反欺诈)")
+    IN_LOAN_DRAWDOWN = "in_loan_drawdown", _("In-loan drawdown check (贷中支用审核)")
     IN_LOAN_WARNING = "in_loan_warning", _("In-loan warning (贷中预警)")
     POST_LOAN_MONITORING = "post_loan_monitoring", _("Post-loan monitoring (贷后监控)")
 
@@ -61,12 +67,40 @@ class Stage(models.TextChoices):
 # The rule stages of a credit decision, in the order they run (scoring, limit and pricing follow).
 ORIGINATION_STAGES = (Stage.ADMISSION, Stage.DIRECT_REJECT, Stage.ANTI_FRAUD)
 
+# The in-loan stages (贷中): checked on a drawdown and by the warning monitoring. They refresh only
+# the multi-lending, list and court data, so their rules may read those sources and what the
+# applicant and the drawdown tell (never the bureau report, scenario or enterprise data).
+IN_LOAN_STAGES = (Stage.IN_LOAN_DRAWDOWN, Stage.IN_LOAN_WARNING)
+IN_LOAN_SOURCES = ("multi_lending", "fraud", "court")
+# The two ratios need the bureau's debt payments, which an in-loan check does not pull again.
+IN_LOAN_FEATURES = frozenset(
+    feature.name for feature in FEATURES
+    if feature.source in ("applicant", "application", *IN_LOAN_SOURCES)
+    and feature.name not in ("payment_to_income", "debt_to_income")
+)
+
 
 class RuleOutcome(models.TextChoices):
     REJECT = "reject", _("Reject")
     REFER = "refer", _("Refer to manual review")
     FLAG = "flag", _("Flag for the reviewer")
     WARN = "warn", _("Warning")
+    FREEZE = "freeze", _("Freeze the credit line")
+
+
+class WarningAction(models.TextChoices):
+    """How an in-loan warning is handled. ``servicing.models.warnings.WarningAction`` uses the
+    same codes (a test keeps the two equal)."""
+
+    NOTIFY = "notify", _("Notify")
+    STOP_DRAWDOWNS = "stop_drawdowns", _("Stop pending drawdowns")
+    FREEZE = "freeze", _("Freeze the line")
+    REDUCE_LIMIT = "reduce_limit", _("Reduce the limit")
+
+
+# When several warning rules fire, the most severe handling wins (higher = more severe).
+WARNING_ACTION_SEVERITY = {WarningAction.NOTIFY: 1, WarningAction.STOP_DRAWDOWNS: 2,
+                           WarningAction.REDUCE_LIMIT: 3, WarningAction.FREEZE: 4}
 
 
 class ExpressionError(ValueError):
@@ -246,17 +280,22 @@ class RuleSpec:
     description: str = ""
     customer_reason: Mapping[str, str] = field(default_factory=dict)  # language code → text
     priority: int = 100
+    warning_action: str = ""  # in-loan warning rules: how a hit is handled (WarningAction); blank = notify
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RuleSpec:
         return cls(code=data["code"], expression=data["expression"], outcome=data["outcome"],
                    reason_code=data["reason_code"], description=data.get("description", ""),
-                   customer_reason=dict(data.get("customer_reason") or {}), priority=int(data.get("priority", 100)))
+                   customer_reason=dict(data.get("customer_reason") or {}), priority=int(data.get("priority", 100)),
+                   warning_action=data.get("warning_action", ""))
 
     def to_json(self) -> dict[str, Any]:
-        return {"code": self.code, "expression": self.expression, "outcome": self.outcome,
+        data = {"code": self.code, "expression": self.expression, "outcome": self.outcome,
                 "reason_code": self.reason_code, "description": self.description,
                 "customer_reason": dict(self.customer_reason), "priority": self.priority}
+        if self.warning_action:
+            data["warning_action"] = self.warning_action
+        return data
 
 
 @dataclass(frozen=True)

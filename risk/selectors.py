@@ -18,6 +18,7 @@ from creditfactory.organisations.scoping import scope_queryset
 from .engine import PolicyBundle
 from .fastpath import assessment_input_rows
 from .models import (
+    Applicant,
     Decision,
     DecisionStatus,
     LimitStrategyVersion,
@@ -27,7 +28,7 @@ from .models import (
     RuleSetVersion,
     ScorecardVersion,
 )
-from .rules import ORIGINATION_STAGES, RuleSetSpec
+from .rules import IN_LOAN_STAGES, ORIGINATION_STAGES, RuleSetSpec
 from .scoring import GRADES, ScorecardSpec
 from .strategies import LimitSpec, PricingSpec
 from .validators import normalise_bank_account, normalise_mobile, parse_resident_id
@@ -310,3 +311,31 @@ def identifier_indexes(term: str) -> dict[str, str]:
         except ValidationError:
             continue
     return found
+
+
+def applicant_ids_for_list_entry(*, kind: str, value_index: str) -> list[int]:
+    """The applicants a list entry names, by the blind index it stores: an ID-number entry names
+    the applicant with that ID, a mobile entry every applicant with that mobile; a device entry
+    names nobody (devices belong to requests, not to applicants)."""
+    field = {"id_number": "id_number_index", "mobile": "mobile_index"}.get(kind)
+    if field is None or not value_index:
+        return []
+    return list(Applicant.objects.filter(**{field: value_index}).order_by("pk").values_list("pk", flat=True))
+
+
+# --- in-loan rule sets -----------------------------------------------------------------------------
+
+
+def in_loan_rule_sets(*, product_id: int, stage: str) -> tuple[RuleSetSpec, ...]:
+    """The current published versions of the product's active policy's rule sets of one in-loan
+    stage, in code order; none when the product has no active policy or no such rule set.
+    Raises ``PolicyNotReady`` naming a rule set of that stage that was never published."""
+    if stage not in IN_LOAN_STAGES:
+        raise ValueError(stage)
+    rule_sets = list(
+        RuleSet.objects.filter(policies__product_id=product_id, policies__active=True, stage=stage)
+        .select_related("current_version").order_by("code")
+    )
+    refs = [(_published(rule_set).pk, rule_set.updated_at) for rule_set in rule_sets]
+    specs = _specs("rule_set", refs)
+    return tuple(specs[pk] for pk, _stamp in refs)

@@ -4,9 +4,12 @@ from django.urls import path
 
 from .api import CreditLineDetailApi, ScheduleCalculatorApi
 from .api_payments import PaymentCallbackApi
+from .api_loans import LoanDetailApi, LoanListApi
 
 urlpatterns = [
     path("calculator/schedule", ScheduleCalculatorApi.as_view(), name="calculator-schedule"),
     path("credit-lines/<int:pk>", CreditLineDetailApi.as_view(), name="credit-line-detail"),
     path("payments/callback", PaymentCallbackApi.as_view(), name="payments-callback"),
+    path("loans", LoanListApi.as_view(), name="loan-list"),
+    path("loans/<int:pk>", LoanDetailApi.as_view(), name="loan-detail"),
 ]

@@ -19,7 +19,9 @@ from hypothesis import HealthCheck, settings as hypothesis_settings
 
 from creditfactory.partners.services import webhooks
 from schemathesis import checks
+from servicing.services.loans import loan_book
 from tests.factories import make_staff
+from tests.servicing.factories import make_drawdown
 from tests.workflows.api_factories import URL, api_setup, body, signing_schedule
 from workflows.models import CreditApplication
 from workflows.services.applications import application_accept_contract
@@ -77,10 +79,12 @@ def partner_world(django_capture_on_commit_callbacks, settings):
     assert (CreditApplication.objects.get(pk=signing_id).status, approved.status) == ("signing", "approved")
     endpoint, _secret = webhooks.webhook_endpoint_create(partner=api.partner, url="https://hooks.example.cn/h",
                                                          events=["line.granted"])
+    loan = loan_book(drawdown=make_drawdown(line=approved.credit_line))
     return {
         "key": api.key,
         "applications": [signing_id, approved_id],
         "credit-lines": [approved.credit_line.pk],
+        "loans": [loan.pk],
         "webhooks": [endpoint.pk],
     }
 
@@ -114,7 +118,8 @@ def test_the_run_covers_every_partner_operation():
         ("GET", "/api/v1/applications/{id}/signing/slots"), ("POST", "/api/v1/applications/{id}/signing"),
         ("POST", "/api/v1/applications/{id}/signing/reschedule"), ("POST", "/api/v1/applications/{id}/signing/cancel"),
         ("POST", "/api/v1/applications/{id}/contract/accept"), ("GET", "/api/v1/applications/{id}/credit-line"),
-        ("GET", "/api/v1/credit-lines/{id}"), ("GET", "/api/v1/partner"), ("GET", "/api/v1/webhooks"),
+        ("GET", "/api/v1/credit-lines/{id}"), ("GET", "/api/v1/loans"), ("GET", "/api/v1/loans/{id}"),
+        ("GET", "/api/v1/partner"), ("GET", "/api/v1/webhooks"),
         ("POST", "/api/v1/webhooks"), ("GET", "/api/v1/webhooks/{id}"), ("DELETE", "/api/v1/webhooks/{id}"),
         ("POST", "/api/v1/webhooks/{id}/ping"), ("GET", "/api/v1/webhooks/events"),
         ("POST", "/api/v1/calculator/schedule"),

@@ -1,3 +1,3 @@
 """Django admin of the risk app, one module per concern."""
 
-from . import applicants, datasources, lists, rules, scoring, decisions  # noqa: F401
+from . import applicants, datasources, lists, rules, scoring, decisions, inloan  # noqa: F401

@@ -26,7 +26,7 @@ from .versioning import PublishedVersionAdmin, VersionedAdmin
 class RuleInline(admin.StackedInline):
     model = Rule
     extra = 0
-    fields = (("code", "priority", "active"), "expression", ("outcome", "reason_code"),
+    fields = (("code", "priority", "active"), "expression", ("outcome", "reason_code", "warning_action"),
               ("customer_reason_zh", "customer_reason_en"), "description")
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):

@@ -85,6 +85,10 @@ class DataSourceCall(models.Model):
         "workflows.CreditApplication", verbose_name=_("application"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="data_source_calls",
     )
+    in_loan_check = models.ForeignKey(
+        "risk.InLoanCheck", verbose_name=_("in-loan check"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="data_source_calls",
+    )
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
     provider = models.CharField(_("provider"), max_length=32)
     # HMAC of the query inputs (ID, mobile, device as the source uses them): a cached answer

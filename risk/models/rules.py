@@ -5,15 +5,26 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from risk.rules import ORIGINATION_STAGES, ExpressionError, RuleOutcome, Stage, validate_expression
+from risk.rules import (
+    IN_LOAN_FEATURES,
+    IN_LOAN_STAGES,
+    ORIGINATION_STAGES,
+    ExpressionError,
+    RuleOutcome,
+    Stage,
+    WarningAction,
+    validate_expression,
+)
 
 from .versioning import PublishedVersion, WorkingCopy
 
-__all__ = ["Rule", "RuleOutcome", "RuleSet", "RuleSetVersion", "Stage"]
+__all__ = ["Rule", "RuleOutcome", "RuleSet", "RuleSetVersion", "Stage", "WarningAction"]
 
 # Outcomes that make sense per stage: origination rules decide, monitoring rules raise warnings.
 STAGE_OUTCOMES = {
     **{stage: {RuleOutcome.REJECT, RuleOutcome.REFER, RuleOutcome.FLAG} for stage in ORIGINATION_STAGES},
+    # The drawdown check decides the drawdown; ``freeze`` also freezes the line.
+    Stage.IN_LOAN_DRAWDOWN: {RuleOutcome.REJECT, RuleOutcome.REFER, RuleOutcome.FREEZE, RuleOutcome.FLAG},
     Stage.IN_LOAN_WARNING: {RuleOutcome.WARN, RuleOutcome.FLAG},
     Stage.POST_LOAN_MONITORING: {RuleOutcome.WARN, RuleOutcome.FLAG},
 }
@@ -59,6 +70,11 @@ class Rule(models.Model):
     customer_reason_zh = models.CharField(_("customer-facing reason (Chinese)"), max_length=255, blank=True)
     customer_reason_en = models.CharField(_("customer-facing reason (English)"), max_length=255, blank=True)
     priority = models.PositiveIntegerField(_("priority"), default=100, help_text=_("Lower runs first."))
+    warning_action = models.CharField(
+        _("warning handling"), max_length=16, choices=WarningAction.choices, blank=True,
+        help_text=_("In-loan warning rules only: what a hit does to the borrower's line — notify, stop pending "
+                    "drawdowns, freeze the line or reduce the limit. Blank: notify."),
+    )
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -73,18 +89,27 @@ class Rule(models.Model):
     def clean(self):
         errors = {}
         try:
-            validate_expression(self.expression)
-        except ExpressionError as exc:
-            errors["expression"] = [exc.message]
-        try:
             stage = self.rule_set.stage
         except RuleSet.DoesNotExist:
             stage = None
+        try:
+            features = validate_expression(self.expression)
+        except ExpressionError as exc:
+            errors["expression"] = [exc.message]
+        else:
+            outside = [name for name in features if name not in IN_LOAN_FEATURES]
+            if stage in IN_LOAN_STAGES and outside:
+                errors["expression"] = [
+                    _("In-loan checks refresh only multi-lending, list and court data: “%(feature)s” is not "
+                      "available there.") % {"feature": outside[0]}
+                ]
+        if self.warning_action and stage and stage != Stage.IN_LOAN_WARNING:
+            errors["warning_action"] = [_("Only in-loan warning rules have a warning handling.")]
         if stage and self.outcome and self.outcome not in STAGE_OUTCOMES.get(stage, ()):
             allowed = ", ".join(str(RuleOutcome(o).label) for o in sorted(STAGE_OUTCOMES[stage]))
             errors["outcome"] = [_("A %(stage)s rule can only have these outcomes: %(allowed)s.")
                                  % {"stage": Stage(stage).label, "allowed": allowed}]
-        if self.outcome in (RuleOutcome.REJECT, RuleOutcome.REFER) and not (
+        if self.outcome in (RuleOutcome.REJECT, RuleOutcome.REFER, RuleOutcome.FREEZE) and not (
             self.customer_reason_zh.strip() or self.customer_reason_en.strip()
         ):
             errors["customer_reason_zh"] = [_("A rule that rejects or refers needs a customer-facing reason.")]
@@ -93,9 +118,13 @@ class Rule(models.Model):
 
     def spec_json(self) -> dict:
         reasons = {"zh-hans": self.customer_reason_zh.strip(), "en": self.customer_reason_en.strip()}
-        return {"code": self.code, "expression": self.expression.strip(), "outcome": self.outcome,
+        spec = {"code": self.code, "expression": self.expression.strip(), "outcome": self.outcome,
                 "reason_code": self.reason_code, "description": self.description, "priority": self.priority,
                 "customer_reason": {language: text for language, text in reasons.items() if text}}
+        # Only when set, so rule sets published before the field existed keep their definition.
+        if self.warning_action:
+            spec["warning_action"] = self.warning_action
+        return spec
 
 
 class RuleSetVersion(PublishedVersion):

@@ -12,14 +12,25 @@ CSV format (UTF-8, with or without BOM, or GB18030 as saved by Excel):
 rejected with a reason when the list type or kind is unknown, the value is empty or invalid
 (ID check character, mobile format), the expiry date is invalid or past, or the value is
 already on that list (in the database or earlier in the file).
+
+Every new or reactivated entry, once committed (admin, service or import chunk), is handed to the
+Celery task named by ``settings.RISK_LIST_ENTRY_HANDLER_TASK`` (default
+``workflows.list_entry_recheck``) with ``entry_id``, ``list_type``, ``kind`` and ``value_index``
+(the blind index: an ID-number entry's equals ``Applicant.id_number_index``, a mobile entry's
+``Applicant.mobile_index``), so the flows re-check that person's lines within seconds. The task is
+looked up by name in ``celery.current_app.tasks`` (risk does not import the flows) and skipped when
+it is not registered; nothing is sent for a rolled-back entry.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 from datetime import date, datetime, time
 
+from celery import current_app
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -31,8 +42,11 @@ from risk.locks import list_entries_lock, list_entry_by_value_lock, list_entry_l
 from risk.models import ImportStatus, ListImportJob, ListKind, ListType, RiskListEntry
 from risk.validators import normalise_mobile, parse_resident_id
 
+logger = logging.getLogger(__name__)
+
 __all__ = [
     "CHUNK_SIZE",
+    "list_entries_dispatch_on_commit",
     "CSV_COLUMNS",
     "REQUIRED_COLUMNS",
     "list_import_process",
@@ -70,6 +84,25 @@ def _check_type_and_kind(list_type: str, kind: str) -> dict[str, list[str]]:
     return errors
 
 
+def _dispatch(payloads: list[dict]) -> None:
+    name = settings.RISK_LIST_ENTRY_HANDLER_TASK
+    task = current_app.tasks.get(name) if name else None
+    if task is None:
+        logger.info("no task %r registered: %d new list entries not dispatched", name, len(payloads))
+        return
+    for payload in payloads:
+        task.apply_async(kwargs=payload)
+
+
+def list_entries_dispatch_on_commit(entries) -> None:
+    """Once the surrounding transaction commits, hand each entry to the list-entry handler task
+    (see the module docstring). A failing handler is logged: the entries stay committed."""
+    payloads = [{"entry_id": entry.pk, "list_type": entry.list_type, "kind": entry.kind,
+                 "value_index": entry.value_index} for entry in entries]
+    if payloads:
+        transaction.on_commit(lambda: _dispatch(payloads), robust=True)
+
+
 @transaction.atomic
 def risk_list_entry_add(*, actor, list_type: str, kind: str, value: str, reason: str = "", expires_at=None,
                         source: str = "manual") -> RiskListEntry:
@@ -101,6 +134,7 @@ def risk_list_entry_add(*, actor, list_type: str, kind: str, value: str, reason:
         )
         entry.save(update_fields=["active", "reason", "source", "expires_at", "added_by", "updated_at"])
     record_transition(entry, from_state=previous, to_state="active", actor=actor, reason=reason, field="active")
+    list_entries_dispatch_on_commit([entry])
     return entry
 
 
@@ -166,7 +200,7 @@ def _import_chunk(job: ListImportJob, rows: list[dict], first_row: int) -> tuple
     added_by = job.created_by
     source = f"import #{job.pk}"
     to_create: list[RiskListEntry] = []
-    reactivated = 0
+    reactivated: list[RiskListEntry] = []
     seen: dict[tuple, int] = {}
     for number, fields in candidates:
         key = (fields["list_type"], fields["kind"], fields["value_index"])
@@ -185,10 +219,11 @@ def _import_chunk(job: ListImportJob, rows: list[dict], first_row: int) -> tuple
                 True, fields["reason"], fields["expires_at"], source, added_by,
             )
             entry.save(update_fields=["active", "reason", "expires_at", "source", "added_by", "updated_at"])
-            reactivated += 1
+            reactivated.append(entry)
     RiskListEntry.objects.bulk_create(to_create)
+    list_entries_dispatch_on_commit([*to_create, *reactivated])
     rejected.sort(key=lambda item: item["row"])
-    return len(to_create) + reactivated, rejected
+    return len(to_create) + len(reactivated), rejected
 
 
 def list_import_process(*, job_id: int, chunk_size: int = CHUNK_SIZE) -> ListImportJob:

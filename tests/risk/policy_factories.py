@@ -138,3 +138,45 @@ def configure_sources(**overrides):
         values = dict(provider="sandbox", cost_per_call=cost, sandbox_latency_ms=0, retries=0, cache_days=30)
         values.update(overrides.get(source, {}))
         DataSourceConfig.objects.update_or_create(source=source, defaults=values)
+
+
+# In-loan rule sets (贷中) on the sandbox triggers of docs/sandbox.md: sequence 96x (8 institutions
+# in 30 days) refers a drawdown, 97x (dishonest debtor, enforcement) rejects it, 95x / 94x or a
+# mobile ending 1111 (on a list) freeze the line; the warning set handles the same hits.
+IN_LOAN_DRAWDOWN_RULES = [
+    dict(code="DD_LIST", expression="fraud.id_hit or fraud.mobile_hit or fraud.risk_list_hit", outcome="freeze",
+         reason_code="IL_LIST_HIT", description="Borrower on a fraud or risk list", priority=10,
+         customer_reason_zh="借款人命中风险名单", customer_reason_en="The borrower is on a risk list"),
+    dict(code="DD_COURT", expression="court.dishonest_debtor or court.enforcements > 0", outcome="reject",
+         reason_code="IL_COURT", description="New court record", priority=20,
+         customer_reason_zh="借款人有新的法院执行记录", customer_reason_en="The borrower has a new court record"),
+    dict(code="DD_MULTI", expression="multi_lending.institutions_30d >= 6", outcome="refer",
+         reason_code="IL_MULTI_LENDING", description="Applying at many institutions", priority=30,
+         customer_reason_zh="近期多头借贷较多,需人工审核", customer_reason_en="Many recent loan applications elsewhere"),
+]
+IN_LOAN_WARNING_RULES = [
+    dict(code="W_LIST", expression="fraud.id_hit or fraud.mobile_hit or fraud.risk_list_hit", outcome="warn",
+         reason_code="IL_LIST_HIT", description="Borrower on a fraud or risk list", warning_action="freeze",
+         priority=10),
+    dict(code="W_COURT", expression="court.dishonest_debtor or court.enforcements > 0", outcome="warn",
+         reason_code="IL_COURT", description="New court record", warning_action="reduce_limit", priority=20),
+    dict(code="W_MULTI", expression="multi_lending.applications_30d >= 6", outcome="warn",
+         reason_code="IL_MULTI_LENDING", description="Applying at many institutions", priority=30),
+]
+
+
+def make_in_loan_rule_sets(actor=None, prefix="T"):
+    sets = []
+    for suffix, stage, rules in (("IN_LOAN_DRAWDOWN", "in_loan_drawdown", IN_LOAN_DRAWDOWN_RULES),
+                                 ("IN_LOAN_WARNING", "in_loan_warning", IN_LOAN_WARNING_RULES)):
+        code = f"{prefix}_{suffix}"
+        rule_set = _get_or_create(RuleSet, code, lambda: policies.rule_set_create(
+            actor=actor, code=code, name=f"Test {stage}", stage=stage, rules=rules))
+        policies.rule_set_publish(rule_set=rule_set, actor=actor)
+        sets.append(rule_set)
+    return sets
+
+
+def make_in_loan_policy(product, *, actor=None):
+    """A policy with the origination test sets plus the in-loan drawdown and warning sets."""
+    return make_policy(product, actor=actor, rule_sets=[*make_rule_sets(actor), *make_in_loan_rule_sets(actor)])

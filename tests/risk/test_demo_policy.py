@@ -28,7 +28,7 @@ def test_the_demo_policies_are_seeded_once():
     _seed()
     versions = RuleSetVersion.objects.count()
     _seed()
-    assert RuleSetVersion.objects.count() == versions == RuleSet.objects.count() == 9
+    assert RuleSetVersion.objects.count() == versions == RuleSet.objects.count() == 10
     assert SEEDERS.index("risk.demo_policy.seed") > SEEDERS.index("risk.demo.seed") > SEEDERS.index(
         "products.demo.seed")
     policies = {p.product.code: p for p in RiskPolicy.objects.select_related("product", "scorecard")}
@@ -38,7 +38,7 @@ def test_the_demo_policies_are_seeded_once():
         assert rules.count() == (35 if code == "BUSINESS" else 32)
         assert policy.scorecard.characteristics.count() == 10
     assert set(Rule.objects.values_list("rule_set__stage", flat=True)) == {
-        "admission", "direct_reject", "anti_fraud", "in_loan_warning", "post_loan_monitoring"}
+        "admission", "direct_reject", "anti_fraud", "in_loan_drawdown", "in_loan_warning", "post_loan_monitoring"}
     assert [p.product.code for p in RiskPolicy.objects.all() if p.has_challenger] == ["EMERGENCY"]
     assert Scorecard.objects.get(code="SCORE_CHALLENGER").characteristics.count() == 10
 
@@ -64,3 +64,28 @@ def test_each_demo_product_decides(code, amount, term, method, purpose, outcome,
     assert len(decision.rule_results) == (35 if code == "BUSINESS" else 32)
     assert len(decision.score_breakdown) == 10
     assert bool(decision.shadow) == (code == "EMERGENCY")
+
+
+@pytest.mark.parametrize("sequence, mobile, outcome, codes, action", [
+    ("123", "13812345678", "pass", [], ""),
+    ("960", "13812345678", "refer", ["IL_MULTI_LENDING", "IL_MULTI_APPS_7D"], "notify"),  # 8 institutions, 6 in 7 days
+    ("900", "13812345678", "refer", ["IL_COURT_JUDGMENT"], ""),  # one civil judgment
+    ("970", "13812345678", "reject", ["IL_COURT_SEVERE"], "reduce_limit"),  # dishonest debtor, enforcement
+    ("950", "13812345678", "freeze", ["IL_LIST_HIT"], "freeze"),  # ID on the fraud list
+    ("123", "13812341111", "freeze", ["IL_LIST_HIT"], "freeze"),  # mobile on the risk list
+])
+def test_the_demo_in_loan_rules_on_the_sandbox_triggers(sequence, mobile, outcome, codes, action):
+    from products.models import LoanProduct
+    from risk.requests import DrawdownCheckRequest
+    from risk.services.inloan import drawdown_check, warning_check
+
+    _seed()
+    applicant = make_applicant(sequence=sequence, mobile=mobile)
+    for code in ("EMERGENCY", "EDUCATION", "RENOVATION", "BUSINESS"):
+        product = LoanProduct.objects.get(code=code)
+        result = drawdown_check(request=DrawdownCheckRequest(
+            applicant_id=applicant.pk, product_id=product.pk, amount=Decimal("10000.00"),
+            drawdown_reference=f"DD-{code}"))
+        assert (result.outcome, result.reason_codes) == (outcome, codes)
+        warning = warning_check(applicant_id=applicant.pk, product_id=product.pk, reference=f"W-{code}")
+        assert (warning.hit, warning.action) == (bool(action), action)

@@ -20,6 +20,8 @@ ROUTES = {
     ("post", "/api/v1/applications/{id}/contract/accept"): {"200", "400", "401", "404", "409", "422", "429"},
     ("get", "/api/v1/applications/{id}/credit-line"): {"200", "401", "404", "429"},
     ("get", "/api/v1/credit-lines/{id}"): {"200", "401", "404", "429"},
+    ("get", "/api/v1/loans"): {"200", "400", "401", "429"},
+    ("get", "/api/v1/loans/{id}"): {"200", "401", "404", "429"},
 }
 
 

@@ -10,7 +10,9 @@ from creditfactory.core.state import StateTransition
 from creditfactory.partners.models import IdempotencyKey, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from creditfactory.partners.services import webhooks
 from servicing.models import CreditLine
+from servicing.services.loans import loan_book
 from tests.factories import make_staff
+from tests.servicing.factories import make_drawdown
 from tests.partners.scoping_matrix import (
     ScopedEndpoint,
     assert_lists_exclude,
@@ -39,6 +41,7 @@ ENDPOINTS = [
     ScopedEndpoint("POST", A + "/contract/accept"),
     ScopedEndpoint("GET", A + "/credit-line"),
     ScopedEndpoint("GET", "/api/v1/credit-lines/{line}"),
+    ScopedEndpoint("GET", "/api/v1/loans/{loan}"),
     # The partner platform's own object routes, so that the matrix covers every partner route.
     ScopedEndpoint("GET", "/api/v1/webhooks/{webhook}"),
     ScopedEndpoint("POST", "/api/v1/webhooks/{webhook}/ping"),
@@ -61,8 +64,9 @@ def world(django_capture_on_commit_callbacks):
         theirs = other_client.post(URL, body("991"), format="json").json()["id"]
     endpoint, _secret = webhooks.webhook_endpoint_create(partner=api.partner, url="https://a.example.cn/h",
                                                          events=["line.granted"])
-    ids = {"application": application.pk, "line": CreditLine.objects.get(application=application).pk,
-           "webhook": endpoint.pk}
+    line = CreditLine.objects.get(application=application)
+    loan = loan_book(drawdown=make_drawdown(line=line))
+    ids = {"application": application.pk, "line": line.pk, "webhook": endpoint.pk, "loan": loan.pk}
     return api, other_client, ids, theirs
 
 
@@ -111,7 +115,7 @@ def test_lists_show_only_the_callers_applications(world):
 
 def test_ids_that_do_not_exist_answer_the_same_404(world):
     api, _intruder, _ids, _theirs = world
-    for url in (f"{URL}/999999", f"{URL}/999999/credit-line", "/api/v1/credit-lines/999999"):
+    for url in (f"{URL}/999999", f"{URL}/999999/credit-line", "/api/v1/credit-lines/999999", "/api/v1/loans/999999"):
         response = api.client.get(url)
         assert (response.status_code, response.json()) == (
             404, {"code": "not_found", "message": "Not found.", "errors": {}}), url
@@ -122,4 +126,5 @@ def test_the_matrix_covers_every_partner_object_route(world):
     routes = partner_object_routes()
     assert ("POST", "api/v1/applications/<int:pk>/signing/reschedule") in routes
     assert ("GET", "api/v1/credit-lines/<int:pk>") in routes
+    assert ("GET", "api/v1/loans/<int:pk>") in routes
     assert uncovered_routes(ENDPOINTS, ids) == set()

@@ -1,0 +1,269 @@
+"""In-loan checks (贷中): ``drawdown_check`` decides whether a drawdown may go on, with the
+product's in-loan drawdown rule set; ``warning_check`` re-checks a borrower with its in-loan
+warning rule set and says how a hit is handled. Servicing and the flows call them with ids and
+act on the result (reject the drawdown, freeze the line, raise a warning); risk imports nothing
+of them.
+
+Both pull the multi-lending, list (fraud/risk, external and our own) and court data **again**,
+bypassing the per-applicant cache — what the borrower did since the line was granted is the
+point — and record each call with its cost (``DataSourceCall``, linked to the check). A product
+whose policy has no rule set of the stage passes without pulling anything.
+
+Each check is stored as an ``InLoanCheck`` (reference, rules, reasons, data, cost). The caller's
+reference (the drawdown number; a monitoring run's key) is the idempotency key: the same
+reference returns the stored check, no second pull, so a retried task changes nothing.
+
+A source that did not answer leaves the rules reading it *not evaluated*; our own lists are
+local, so their hits still fire the list rules when the external list source is down.
+
+Drawdown outcome: ``freeze`` if a freeze rule fired (the drawdown is rejected and the line
+frozen), else ``reject``, else ``refer`` (also when a source did not answer or a rule could not
+be evaluated: never a pass on missing data), else ``pass``; ``flag`` rules are recorded only.
+Warning: ``hit`` when a ``warn`` rule fired; the handling is the most severe of the fired rules'
+(freeze > reduce the limit > stop pending drawdowns > notify; a rule without one notifies).
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+
+from products.models import LoanProduct, ProductVersion
+
+from ..datasources.adapter import configs_for, encode_result, merge_own_lists, own_list_summary, sources_fetch
+from ..datasources.base import RESULT_FIELDS, Query
+from ..engine import Reason, system_reason
+from ..features import SourceResult, _applicant_features, features_to_json, term_in_months
+from ..models import Applicant, DataSourceCall, InLoanCheck, InLoanCheckKind, InLoanOutcome
+from ..models.decisions import pick_language
+from ..requests import DrawdownCheckRequest
+from ..catalogue import CATALOGUE
+from ..rules import (
+    IN_LOAN_FEATURES,
+    IN_LOAN_SOURCES,
+    WARNING_ACTION_SEVERITY,
+    RuleResult,
+    RuleSetSpec,
+    Stage,
+    WarningAction,
+    evaluate_rule_set,
+    feature_context,
+)
+from ..selectors import in_loan_rule_sets
+
+__all__ = ["InLoanCheckResult", "WarningCheckResult", "check_reasons", "drawdown_check", "warning_check"]
+
+ZERO = Decimal("0.00")
+_NEUTRAL = {"int": 0, "decimal": ZERO, "bool": False, "str": ""}
+_CASTS = {"int": int, "decimal": Decimal, "bool": bool, "str": str}
+# Most decisive first.
+_DRAWDOWN_OUTCOMES = (InLoanOutcome.FREEZE, InLoanOutcome.REJECT, InLoanOutcome.REFER)
+
+
+@dataclass(frozen=True)
+class InLoanCheckResult:
+    outcome: str  # pass | refer | reject | freeze
+    reasons: list[str]  # the reasons that decided, as texts in the active language
+    reference: str  # the InLoanCheck's reference
+    reason_codes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WarningCheckResult:
+    hit: bool
+    action: str  # WarningAction code, "" when nothing fired
+    reasons: list[str]
+    reference: str
+    source: str = "monitoring"  # why the check ran, as the caller said (monitoring | list_entry | …)
+    reason_codes: list[str] = field(default_factory=list)
+
+
+def check_reasons(check: InLoanCheck, *, language: str | None = None) -> list[str]:
+    """The stored reasons of ``check`` as texts: the customer-facing reason in ``language`` (the
+    active one by default), else the rule's description."""
+    language = language or translation.get_language() or "zh-hans"
+    texts = []
+    for reason in check.reasons:
+        customer = reason.get("customer_reason") or {}
+        text = pick_language(customer, language) if customer else ""
+        texts.append(text or reason.get("description") or "")
+    return texts
+
+
+def drawdown_check(*, request: DrawdownCheckRequest) -> InLoanCheckResult:
+    """The in-loan check of one drawdown (see the module docstring)."""
+    check = _check(
+        kind=InLoanCheckKind.DRAWDOWN, stage=Stage.IN_LOAN_DRAWDOWN, subject_reference=request.drawdown_reference,
+        applicant_id=request.applicant_id, product_id=request.product_id,
+        product_version_id=request.product_version_id, line_id=request.line_id, amount=request.amount,
+        request_features={
+            "amount": Decimal(request.amount), "purpose": request.purpose, "channel": request.channel,
+            "term_months": term_in_months(request.term, request.term_unit) if request.term else 0,
+        },
+        device_id=request.device_id,
+    )
+    return InLoanCheckResult(outcome=check.outcome, reasons=check_reasons(check), reference=check.reference,
+                             reason_codes=[reason["code"] for reason in check.reasons])
+
+
+def warning_check(*, applicant_id: int, product_id: int, reference: str, line_id: int | None = None,
+                  source: str = "monitoring") -> WarningCheckResult:
+    """The in-loan warning check of one borrower of one product (see the module docstring).
+    ``reference`` is the caller's key for this check: the same one returns the stored check."""
+    check = _check(
+        kind=InLoanCheckKind.WARNING, stage=Stage.IN_LOAN_WARNING, subject_reference=reference,
+        applicant_id=applicant_id, product_id=product_id, product_version_id=None, line_id=line_id, amount=None,
+        request_features={}, device_id="",
+    )
+    return WarningCheckResult(hit=check.hit, action=check.action, reasons=check_reasons(check),
+                              reference=check.reference, source=source,
+                              reason_codes=[reason["code"] for reason in check.reasons])
+
+
+# --- the check ---------------------------------------------------------------------------------
+
+
+def _existing(kind: str, subject_reference: str) -> InLoanCheck | None:
+    if not subject_reference:
+        return None
+    return InLoanCheck.objects.filter(kind=kind, subject_reference=subject_reference).first()
+
+
+def _check(*, kind, stage, subject_reference, applicant_id, product_id, product_version_id, line_id, amount,
+           request_features, device_id) -> InLoanCheck:
+    subject_reference = (subject_reference or "")[:64]
+    existing = _existing(kind, subject_reference)
+    if existing is not None:
+        return existing
+    applicant = Applicant.objects.get(pk=applicant_id)
+    specs = in_loan_rule_sets(product_id=product_id, stage=stage)
+    values = dict(kind=kind, subject_reference=subject_reference, applicant=applicant, product_id=product_id,
+                  product_version_id=product_version_id, credit_line_id=line_id, amount=amount)
+    if not specs:
+        return _record(values, outcome=InLoanOutcome.PASS if kind == InLoanCheckKind.DRAWDOWN else "",
+                       call_ids=[])
+    products = (ProductVersion.objects.filter(pk=product_version_id) if product_version_id
+                else LoanProduct.objects.filter(pk=product_id))
+    request_features = {**request_features,
+                        "product_type": products.values_list("product_type", flat=True).first() or ""}
+    # Outside any transaction: the calls and their cost stay recorded whatever happens next.
+    features, sources, unavailable = _gather(applicant=applicant, device_id=device_id, extra=request_features)
+    context = feature_context(features)
+    results: list[RuleResult] = []
+    reasons: list[Reason] = []
+    # With the external list source down, a hit on our own lists is still a hit (a miss is unknown).
+    own_hits = "fraud" in unavailable and bool(sources["fraud"].summary.get("own_list_hits"))
+    for spec in specs:
+        evaluated = evaluate_rule_set(spec, context, features, unavailable=unavailable)
+        if own_hits:
+            retried = evaluate_rule_set(spec, context, features, unavailable=set(unavailable) - {"fraud"})
+            evaluated = [again if first.status == "not_evaluated" and again.matched else first
+                         for first, again in zip(evaluated, retried)]
+        for result in evaluated:
+            results.append(result)
+            if result.status == "matched":
+                reasons.append(_rule_reason(spec, result))
+            elif result.status == "error":
+                reasons.append(system_reason("RULE_ERROR", stage=stage, outcome="refer",
+                                             rule=f"{spec.code}/{result.rule_code}", error=result.detail))
+    if kind == InLoanCheckKind.DRAWDOWN:
+        for source in unavailable:
+            reasons.insert(0, system_reason("DATA_SOURCE_UNAVAILABLE", stage="data", outcome="refer", source=source,
+                                            error=sources[source].error or "unavailable"))
+        fired = {reason.outcome for reason in reasons}
+        outcome = next((item for item in _DRAWDOWN_OUTCOMES if item in fired), InLoanOutcome.PASS)
+        hit, action = False, ""
+    else:
+        outcome = ""
+        warned = [reason for reason in reasons if reason.outcome == "warn"]
+        hit = bool(warned)
+        actions = [reason.params.get("warning_action") or WarningAction.NOTIFY for reason in warned]
+        action = max(actions, key=lambda item: WARNING_ACTION_SEVERITY[item]) if actions else ""
+    values.update(
+        hit=hit, action=action, reasons=[reason.to_json() for reason in reasons],
+        rule_results=[result.to_json() for result in results],
+        snapshot={"features": features_to_json(features),
+                  "sources": {name: result.to_json() for name, result in sources.items()}},
+        unavailable_sources=list(unavailable),
+        versions=[{"id": spec.version_id, "code": spec.code, "version": spec.version, "stage": spec.stage}
+                  for spec in specs],
+        data_cost=sum((result.cost for result in sources.values()), ZERO),
+    )
+    return _record(values, outcome=outcome, call_ids=[r.call_id for r in sources.values() if r.call_id])
+
+
+def _rule_reason(spec: RuleSetSpec, result: RuleResult) -> Reason:
+    rule = next(item for item in spec.rules if item.code == result.rule_code)
+    params = {"warning_action": rule.warning_action} if rule.warning_action else {}
+    return Reason(code=rule.reason_code, stage=spec.stage, outcome=rule.outcome, rule_set=spec.code,
+                  rule_code=rule.code, description=rule.description, customer_reason=dict(rule.customer_reason),
+                  params=params)
+
+
+def _record(values: dict, *, outcome: str, call_ids: list[int]) -> InLoanCheck:
+    kind = values["kind"]
+    prefix = "ILD" if kind == InLoanCheckKind.DRAWDOWN else "ILW"
+    reference = f"{prefix}-{timezone.localdate():%Y%m%d}-{uuid.uuid4().hex[:12].upper()}"
+    try:
+        with transaction.atomic():
+            check = InLoanCheck.objects.create(reference=reference, outcome=outcome, **values)
+            if call_ids:
+                DataSourceCall.objects.filter(pk__in=call_ids).update(in_loan_check=check)
+    except IntegrityError:
+        # A concurrent worker checked the same drawdown first: its check stands.
+        existing = _existing(kind, values["subject_reference"])
+        if existing is None:
+            raise
+        return existing
+    return check
+
+
+def _fresh(config):
+    """The source's configuration with the cache switched off: an in-loan check pulls again."""
+    config = copy.copy(config)
+    config.cache_days = 0
+    return config
+
+
+def _gather(*, applicant: Applicant, device_id: str, extra: dict) -> tuple[dict, dict[str, SourceResult], tuple]:
+    """The in-loan features (``risk.rules.IN_LOAN_FEATURES``), each source's result and the
+    sources that did not answer (their features neutral, our own lists still merged)."""
+    configs = {source: _fresh(config) for source, config in configs_for(IN_LOAN_SOURCES).items()}
+    query = Query(id_number=applicant.id_number, name=applicant.name, mobile=applicant.mobile,
+                  device_id=device_id or "", birth_date=applicant.birth_date)
+    outcome = sources_fetch(sources=IN_LOAN_SOURCES, query=query, applicant=applicant, configs=configs)
+    features: dict = {}
+    sources: dict[str, SourceResult] = {}
+    for source in IN_LOAN_SOURCES:
+        answer = outcome.answers.get(source)
+        if answer is not None:
+            features[f"{source}.available"] = True
+            features.update({f"{source}.{name}": value for name, value in answer.result.items()})
+            sources[source] = SourceResult(source=source, status=answer.status, provider=answer.provider,
+                                           cost=answer.cost, latency_ms=answer.latency_ms, call_id=answer.call.pk,
+                                           summary=answer.summary)
+            continue
+        exc = outcome.failures[source]
+        values = {name: _NEUTRAL[kind] for name, kind in RESULT_FIELDS[source].items()}
+        summary: dict = {}
+        if source == "fraud":
+            values = merge_own_lists(values, outcome.own_list_entries)
+            summary = {**encode_result(source, values), "own_list_hits": own_list_summary(outcome.own_list_entries)}
+        features[f"{source}.available"] = False
+        features.update({f"{source}.{name}": value for name, value in values.items()})
+        sources[source] = SourceResult(source=source, status="unavailable", provider=configs[source].provider,
+                                       cost=ZERO, latency_ms=exc.latency_ms, call_id=exc.call_id, summary=summary,
+                                       error=str(exc))
+    features.update(_applicant_features(applicant, timezone.localdate()))
+    features.update({"amount": ZERO, "term_months": 0, "purpose": "", "product_type": "", "channel": ""})
+    features.update({name: value for name, value in extra.items() if value is not None})
+    # Plain Python types in catalogue order (choice enums become their str value).
+    features = {name: _CASTS[feature.type](features[name]) for name, feature in CATALOGUE.items()
+                if name in IN_LOAN_FEATURES}
+    unavailable = tuple(source for source in IN_LOAN_SOURCES if source in outcome.failures)
+    return features, sources, unavailable

@@ -1,0 +1,127 @@
+"""Partner API: booked loans (贷款) — one loan with its funding and schedule, and the list of the
+partner's loans filtered by credit line and status. Another partner's ids answer 404."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from creditfactory.core.api import fields
+from creditfactory.core.api.schema import error_responses
+from creditfactory.partners.auth import PartnerApiMixin
+from creditfactory.partners.scoping import get_partner_object_or_404, scope_to_partner
+
+from .models import LoanStatus
+from .selectors.loans import loan_filter, loan_queryset
+
+TAGS = ["loans"]
+
+# The API's loan statuses (the database says "closed" for a loan paid off).
+API_STATUSES = {LoanStatus.ACTIVE: "active", LoanStatus.OVERDUE: "overdue", LoanStatus.CLOSED: "paid_off",
+                LoanStatus.WRITTEN_OFF: "written_off"}
+STATUS_CHOICES = [(api, LoanStatus(db).label) for db, api in API_STATUSES.items()]
+
+
+def _money(**kwargs):
+    return serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True, **kwargs)
+
+
+def _percent(**kwargs):
+    return serializers.DecimalField(max_digits=12, decimal_places=6, read_only=True, **kwargs)
+
+
+class LoanStatusField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=STATUS_CHOICES, read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return API_STATUSES.get(value, value)
+
+
+class LoanFundingSerializer(serializers.Serializer):
+    funder = serializers.CharField(source="funder.code", read_only=True, help_text=_("Funder code."))
+    share_percent = _percent(help_text=_("The funder's share of the loan, percent."))
+    principal = _money(help_text=_("The funder's part of the principal, CNY (the lead funder takes the rounding "
+                                   "rest)."))
+
+
+class LoanInstallmentSerializer(serializers.Serializer):
+    number = serializers.IntegerField(read_only=True)
+    due_date = serializers.DateField(read_only=True)
+    principal = _money()
+    interest = _money()
+    fee = _money()
+    payment = _money()
+    remaining_principal = _money()
+
+
+class LoanOutputSerializer(serializers.Serializer):
+    """A booked loan as its partner sees it: terms, funding parts and the schedule (the
+    calculator's names)."""
+
+    id = serializers.IntegerField(read_only=True)
+    number = serializers.CharField(read_only=True)
+    drawdown = serializers.IntegerField(source="drawdown_id", read_only=True)
+    credit_line = serializers.IntegerField(source="credit_line_id", read_only=True)
+    product = serializers.CharField(source="product_version.product.code", read_only=True)
+    status = LoanStatusField()
+    principal = _money()
+    value_date = serializers.DateField(read_only=True)
+    maturity_date = serializers.DateField(read_only=True)
+    rate_percent = _percent(help_text=_("The contract rate, percent a year or a day (rate_basis)."))
+    rate_basis = serializers.CharField(read_only=True)
+    repayment_method = serializers.CharField(read_only=True)
+    term = serializers.IntegerField(read_only=True)
+    term_unit = serializers.CharField(read_only=True)
+    upfront_fee = _money()
+    apr_percent = _percent(allow_null=True, help_text=_("Nominal APR (IRR method), percent."))
+    funding = LoanFundingSerializer(source="parts", many=True, read_only=True)
+    installments = LoanInstallmentSerializer(many=True, read_only=True)
+
+
+class LoanListQuerySerializer(serializers.Serializer):
+    credit_line = fields.IntegerField(min_value=1, required=False, help_text=_("Only loans of this credit line."))
+    status = serializers.ChoiceField(choices=STATUS_CHOICES, required=False)
+    limit = fields.IntegerField(min_value=1, required=False, help_text=_("Page size (default 50)."))
+    offset = fields.IntegerField(min_value=0, required=False)
+
+    def filters(self) -> dict:
+        data = self.validated_data
+        status = {api: db for db, api in API_STATUSES.items()}.get(data.get("status"))
+        return {"credit_line": data.get("credit_line"), "status": status}
+
+
+class LoanDetailApi(PartnerApiMixin, APIView):
+    """One loan of the calling partner (another partner's id answers 404)."""
+
+    @extend_schema(
+        operation_id="loans_retrieve",
+        responses={200: LoanOutputSerializer, **error_responses(401, 404, 429)},
+        tags=TAGS,
+    )
+    def get(self, request, pk):
+        loan = get_partner_object_or_404(loan_queryset(), request, pk=pk)
+        return Response(LoanOutputSerializer(loan).data)
+
+
+class LoanListApi(PartnerApiMixin, GenericAPIView):
+    """The partner's loans, newest value date first, filtered by credit line and status."""
+
+    serializer_class = LoanOutputSerializer
+
+    def get_queryset(self):
+        return scope_to_partner(loan_queryset(), self.request)
+
+    @extend_schema(
+        operation_id="loans_list",
+        parameters=[LoanListQuerySerializer],
+        responses={200: LoanOutputSerializer(many=True), **error_responses(400, 401, 429)},
+        tags=TAGS,
+    )
+    def get(self, request):
+        query = LoanListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = self.paginate_queryset(loan_filter(self.get_queryset(), **query.filters()))
+        return self.get_paginated_response(LoanOutputSerializer(page, many=True).data)

@@ -1,0 +1,1 @@
+"""Reads of servicing, one module per concern."""

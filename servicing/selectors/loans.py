@@ -1,0 +1,36 @@
+"""Reads of loans for the API, the back office and admin: one query for the loan, one each for its
+parts and installments, however many loans a page lists."""
+
+from django.db.models import Prefetch, QuerySet
+
+from servicing.models import Installment, JournalEntry, Loan, LoanPart
+
+__all__ = ["loan_filter", "loan_journal", "loan_queryset"]
+
+
+def loan_queryset() -> QuerySet:
+    return (Loan.objects.select_related("drawdown", "credit_line", "product_version__product", "applicant",
+                                        "branch")
+            .prefetch_related(Prefetch("parts", LoanPart.objects.select_related("funder").order_by("-lead", "id")),
+                              Prefetch("installments", Installment.objects.order_by("number"))))
+
+
+def loan_filter(queryset: QuerySet, *, credit_line: int | None = None, status: str | None = None,
+                product: str | None = None, funder: str | None = None, branch=None) -> QuerySet:
+    if credit_line is not None:
+        queryset = queryset.filter(credit_line_id=credit_line)
+    if status:
+        queryset = queryset.filter(status=status)
+    if product:
+        queryset = queryset.filter(product_version__product__code=product)
+    if funder:
+        queryset = queryset.filter(parts__funder__code=funder)
+    if branch is not None:
+        queryset = queryset.filter(branch=branch)
+    return queryset.order_by("-value_date", "-id")
+
+
+def loan_journal(*, loan: Loan) -> QuerySet:
+    """The loan's journal entries with their lines and accounts, oldest first."""
+    return (JournalEntry.objects.filter(loan=loan).select_related("funder")
+            .prefetch_related("lines__account").order_by("business_date", "id"))

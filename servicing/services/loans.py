@@ -1,0 +1,125 @@
+"""Booking a loan (贷款) when its disbursement is confirmed: the loan, one part per funder, the
+schedule from the repayment engine and the journal entries — in the caller's transaction.
+
+``loan_book`` does not touch the credit line or the funder quotas: the drawdown flow posts those
+(``line_draw``, ``funding_post``) in the same transaction."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from creditfactory.core.money import ZERO
+from creditfactory.core.state import record_transition
+from servicing.calculator import CalculatorError, schedule_calculate
+from servicing.models import AccountKind, EntryKind, Installment, Loan, LoanPart, LoanStatus
+from servicing.services.calendar import business_date
+from servicing.services.ledger import Posting, funder_chart, ledger_post, split_by_share
+
+__all__ = ["LoanBookingError", "loan_book", "loan_number"]
+
+
+class LoanBookingError(Exception):
+    """The drawdown cannot be booked (no funding parts, parts not adding up, bad terms)."""
+
+
+def loan_number(loan: Loan) -> str:
+    """LN + value date + the zero-padded id, like an application's number: unique, sortable."""
+    return f"LN{loan.value_date:%Y%m%d}{loan.pk:08d}"
+
+
+def _schedule(drawdown, *, value_date):
+    line, version = drawdown.credit_line, drawdown.product_version
+    try:
+        return schedule_calculate(
+            principal=drawdown.amount, rate_percent=line.rate_percent, rate_basis=line.rate_basis,
+            term=drawdown.term, term_unit=drawdown.term_unit, method=drawdown.repayment_method, start_date=value_date,
+            upfront_fee_percent=version.upfront_fee_percent, interest_every_months=version.interest_every_months,
+            day_count=version.day_count,
+        )
+    except CalculatorError as exc:
+        raise LoanBookingError(_("The loan's schedule cannot be computed: %(errors)s")
+                               % {"errors": "; ".join(m for messages in exc.errors.values() for m in messages)}) from exc
+
+
+def _parts(drawdown) -> list:
+    funding = list(drawdown.funding.select_related("funder").order_by("-lead", "funder__code"))
+    if not funding:
+        raise LoanBookingError(_("Drawdown %(number)s has no funding to book.") % {"number": drawdown.number})
+    total = sum(part.principal for part in funding)
+    if total != drawdown.amount:
+        raise LoanBookingError(_("The funding parts of drawdown %(number)s add up to %(total)s, not %(amount)s.")
+                               % {"number": drawdown.number, "total": total, "amount": drawdown.amount})
+    return funding
+
+
+def _post_disbursement(loan: Loan, parts: list[LoanPart], *, actor) -> None:
+    """Per funder: Dr principal receivable / Cr settlement for its part of the principal; the
+    upfront fee (withheld from what is paid out) its own entry, Dr settlement / Cr fee income,
+    split by the same shares."""
+    fees = split_by_share(amount=loan.upfront_fee, shares=[(part.funder_id, part.share_percent) for part in parts])
+    for part in parts:
+        chart = funder_chart(funder=part.funder)
+        ledger_post(kind=EntryKind.DISBURSEMENT, reference=f"{loan.number}/disbursement/{part.funder.code}",
+                    business_date=loan.value_date, loan=loan, actor=actor,
+                    memo=_("Disbursement of loan %(number)s") % {"number": loan.number},
+                    postings=[Posting(chart[AccountKind.PRINCIPAL_RECEIVABLE], debit=part.principal),
+                              Posting(chart[AccountKind.SETTLEMENT], credit=part.principal)])
+        if fees[part.funder_id] > ZERO:
+            ledger_post(kind=EntryKind.UPFRONT_FEE, reference=f"{loan.number}/upfront-fee/{part.funder.code}",
+                        business_date=loan.value_date, loan=loan, actor=actor,
+                        memo=_("Upfront fee of loan %(number)s") % {"number": loan.number},
+                        postings=[Posting(chart[AccountKind.SETTLEMENT], debit=fees[part.funder_id]),
+                                  Posting(chart[AccountKind.FEE_INCOME], credit=fees[part.funder_id])])
+
+
+@transaction.atomic
+def loan_book(*, drawdown, actor=None) -> Loan:
+    """Book the loan of a drawdown whose disbursement is confirmed; idempotent (one loan per
+    drawdown: a second call, or a concurrent one, returns the loan already booked).
+
+    Value date = the drawdown's value date, else the business date; schedule from the repayment
+    engine at the line's rate; one ``LoanPart`` per funding part; journal entries per funder."""
+    existing = Loan.objects.filter(drawdown=drawdown).first()
+    if existing is not None:
+        return existing
+    value_date = drawdown.value_date or business_date()
+    funding = _parts(drawdown)
+    quote = _schedule(drawdown, value_date=value_date)
+    schedule, line = quote.schedule, drawdown.credit_line
+    user = actor if getattr(actor, "pk", None) else None
+    try:
+        with transaction.atomic():  # savepoint: a concurrent booking of the same drawdown wins
+            loan = Loan.objects.create(
+                number=f"TMP{uuid.uuid4().hex[:20]}", drawdown=drawdown, credit_line=line,
+                applicant_id=drawdown.applicant_id, product_version=drawdown.product_version,
+                branch_id=drawdown.branch_id, partner_id=drawdown.partner_id, status=LoanStatus.ACTIVE,
+                principal=drawdown.amount, value_date=value_date, maturity_date=schedule.maturity_date,
+                rate_percent=line.rate_percent, rate_basis=line.rate_basis, day_count=schedule.terms.day_count,
+                repayment_method=drawdown.repayment_method, term=drawdown.term, term_unit=drawdown.term_unit,
+                upfront_fee=schedule.upfront_fee, apr_percent=quote.apr.nominal_percent,
+                principal_outstanding=drawdown.amount, next_due_date=schedule.installments[0].due_date,
+            )
+    except IntegrityError:
+        existing = Loan.objects.filter(drawdown=drawdown).first()
+        if existing is None:
+            raise
+        return existing
+    loan.number = loan_number(loan)
+    loan.save(update_fields=["number"])
+    parts = LoanPart.objects.bulk_create([
+        LoanPart(loan=loan, funder=part.funder, share_percent=part.share_percent, rate_percent=part.rate_percent,
+                 lead=part.lead, principal=part.principal, principal_outstanding=part.principal)
+        for part in funding])
+    Installment.objects.bulk_create([
+        Installment(loan=loan, number=row.number, due_date=row.due_date, principal=row.principal,
+                    interest=row.interest, fee=row.fee, payment=row.payment,
+                    remaining_principal=row.remaining_principal)
+        for row in schedule.installments])
+    _post_disbursement(loan, parts, actor=user)
+    record_transition(loan, from_state="", to_state=LoanStatus.ACTIVE, actor=user,
+                      actor_label="" if user else "system",
+                      reason=_("Booked from drawdown %(number)s.") % {"number": drawdown.number})
+    return loan

@@ -1,0 +1,168 @@
+"""In-loan checks on the sandbox providers (docs/sandbox.md): the drawdown check's outcomes with
+their reasons, the warning check's handling, refreshed data with its cost, idempotency by the
+caller's reference, and a product without in-loan rules."""
+
+from decimal import Decimal
+
+import pytest
+from django.utils import translation
+
+from risk.models import CallStatus, DataSourceCall, InLoanCheck
+from risk.requests import DrawdownCheckRequest
+from risk.services.inloan import drawdown_check, warning_check
+from risk.services.lists import risk_list_entry_add
+from tests.factories import make_product
+from tests.risk.factories import make_applicant
+
+from .policy_factories import configure_sources, make_in_loan_policy, make_policy
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def product():
+    configure_sources()
+    product = make_product("EDUCATION")
+    make_in_loan_policy(product)
+    return product
+
+
+def check(product, applicant, *, reference="DD0001", amount="20000.00"):
+    return drawdown_check(request=DrawdownCheckRequest(
+        applicant_id=applicant.pk, product_id=product.pk, product_version_id=product.current_version_id,
+        amount=Decimal(amount), drawdown_reference=reference, line_id=7, term=12, term_unit="months",
+        purpose="education", channel="api"))
+
+
+def test_an_ordinary_borrower_passes_on_fresh_data_and_the_check_is_recorded(product):
+    applicant = make_applicant(sequence="123")
+    result = check(product, applicant)
+    assert (result.outcome, result.reasons, result.reason_codes) == ("pass", [], [])
+    record = InLoanCheck.objects.get(reference=result.reference)
+    assert result.reference.startswith("ILD-") and len(result.reference) <= 40
+    assert (record.kind, record.subject_reference, record.credit_line_id, record.amount, record.outcome) == (
+        "drawdown", "DD0001", 7, Decimal("20000.00"), "pass")
+    # multi-lending 0.50 + lists 0.30 + court 0.80, each a recorded call linked to the check
+    assert record.data_cost == Decimal("1.60")
+    calls = DataSourceCall.objects.filter(in_loan_check=record).order_by("source")
+    assert [(c.source, c.status, c.cost) for c in calls] == [
+        ("court", "ok", Decimal("0.80")), ("fraud", "ok", Decimal("0.30")), ("multi_lending", "ok", Decimal("0.50"))]
+    assert [(r["rule_code"], r["status"]) for r in record.rule_results] == [
+        ("DD_LIST", "not_matched"), ("DD_COURT", "not_matched"), ("DD_MULTI", "not_matched")]
+    assert record.snapshot["features"]["multi_lending.institutions_30d"] == 3
+    assert record.snapshot["features"]["amount"] == "20000.00"
+    assert record.snapshot["features"]["term_months"] == 12
+    assert record.versions == [{"id": record.versions[0]["id"], "code": "T_IN_LOAN_DRAWDOWN", "version": 1,
+                                "stage": "in_loan_drawdown"}]
+
+
+@pytest.mark.parametrize(("sequence", "mobile", "outcome", "codes"), [
+    ("960", "13812345678", "refer", ["IL_MULTI_LENDING"]),  # 8 institutions in 30 days
+    ("970", "13812345678", "reject", ["IL_COURT"]),  # dishonest debtor, enforcement
+    ("950", "13812345678", "freeze", ["IL_LIST_HIT"]),  # ID on the external fraud list
+    ("123", "13812341111", "freeze", ["IL_LIST_HIT"]),  # mobile on the risk list
+])
+def test_each_sandbox_trigger_gives_its_outcome(product, sequence, mobile, outcome, codes):
+    result = check(product, make_applicant(sequence=sequence, mobile=mobile))
+    assert (result.outcome, result.reason_codes) == (outcome, codes)
+
+
+def test_reasons_are_shown_in_the_active_language(product):
+    applicant = make_applicant(sequence="970")
+    with translation.override("en"):
+        assert check(product, applicant).reasons == ["The borrower has a new court record"]
+    with translation.override("zh-hans"):
+        assert check(product, applicant).reasons == ["借款人有新的法院执行记录"]
+
+
+def test_the_data_is_pulled_again_not_served_from_the_cache(product):
+    applicant = make_applicant(sequence="123")
+    check(product, applicant, reference="DD0001")
+    result = check(product, applicant, reference="DD0002")
+    record = InLoanCheck.objects.get(reference=result.reference)
+    assert [c.status for c in DataSourceCall.objects.filter(in_loan_check=record)] == [CallStatus.OK] * 3
+    assert record.data_cost == Decimal("1.60")
+    assert DataSourceCall.objects.filter(applicant=applicant, cost__gt=0).count() == 6
+
+
+def test_the_same_drawdown_is_checked_once(product):
+    applicant = make_applicant(sequence="960")
+    first = check(product, applicant)
+    again = check(product, applicant)
+    assert again == first
+    assert InLoanCheck.objects.count() == 1
+    assert DataSourceCall.objects.count() == 3
+
+
+def test_a_hit_on_our_own_list_freezes_even_when_the_list_source_is_down(product):
+    configure_sources(fraud={"sandbox_failure_rate": Decimal("1")})
+    applicant = make_applicant(sequence="123")
+    risk_list_entry_add(actor=None, list_type="risk", kind="id_number", value=applicant.id_number, reason="test")
+    result = check(product, applicant)
+    assert result.outcome == "freeze"
+    assert result.reason_codes == ["DATA_SOURCE_UNAVAILABLE", "IL_LIST_HIT"]
+    record = InLoanCheck.objects.get(reference=result.reference)
+    assert record.unavailable_sources == ["fraud"]
+    assert record.data_cost == Decimal("1.30")
+
+
+def test_a_source_that_does_not_answer_refers_never_passes(product):
+    configure_sources(court={"sandbox_failure_rate": Decimal("1")})
+    result = check(product, make_applicant(sequence="123"))
+    assert (result.outcome, result.reason_codes) == ("refer", ["DATA_SOURCE_UNAVAILABLE"])
+    record = InLoanCheck.objects.get(reference=result.reference)
+    assert [(r["rule_code"], r["status"]) for r in record.rule_results] == [
+        ("DD_LIST", "not_matched"), ("DD_COURT", "not_evaluated"), ("DD_MULTI", "not_matched")]
+
+
+def test_a_product_without_in_loan_rules_passes_without_pulling_data():
+    configure_sources()
+    product = make_product("EDUCATION")
+    make_policy(product)
+    result = check(product, make_applicant(sequence="970"))
+    assert (result.outcome, result.reasons) == ("pass", [])
+    assert DataSourceCall.objects.count() == 0
+    assert InLoanCheck.objects.get(reference=result.reference).data_cost == Decimal("0.00")
+
+
+@pytest.mark.parametrize(("sequence", "mobile", "hit", "action", "codes"), [
+    ("123", "13812345678", False, "", []),
+    ("960", "13812345678", True, "notify", ["IL_MULTI_LENDING"]),
+    ("970", "13812345678", True, "reduce_limit", ["IL_COURT"]),
+    ("950", "13812345678", True, "freeze", ["IL_LIST_HIT"]),
+])
+def test_the_warning_check_says_how_a_hit_is_handled(product, sequence, mobile, hit, action, codes):
+    applicant = make_applicant(sequence=sequence, mobile=mobile)
+    with translation.override("en"):
+        result = warning_check(applicant_id=applicant.pk, product_id=product.pk, reference="mon-1-line-7", line_id=7)
+    assert (result.hit, result.action, result.reason_codes, result.source) == (hit, action, codes, "monitoring")
+    assert len(result.reasons) == len(codes)
+    record = InLoanCheck.objects.get(reference=result.reference)
+    assert (record.kind, record.hit, record.action, record.outcome, record.data_cost) == (
+        "warning", hit, action, "", Decimal("1.60"))
+
+
+def test_several_warning_rules_take_the_most_severe_handling(product):
+    # On a list (freeze) and applying at many places (notify): freeze.
+    applicant = make_applicant(sequence="960", mobile="13812341111")
+    result = warning_check(applicant_id=applicant.pk, product_id=product.pk, reference="list-1-line-7",
+                           source="list_entry")
+    assert (result.hit, result.action, result.reason_codes, result.source) == (
+        True, "freeze", ["IL_LIST_HIT", "IL_MULTI_LENDING"], "list_entry")
+    again = warning_check(applicant_id=applicant.pk, product_id=product.pk, reference="list-1-line-7",
+                          source="list_entry")
+    assert again == result
+    assert InLoanCheck.objects.count() == 1
+
+
+def test_admin_shows_a_check_with_its_reasons_as_texts(product, admin_client):
+    applicant = make_applicant(sequence="970")
+    result = check(product, applicant)
+    record = InLoanCheck.objects.get(reference=result.reference)
+    listing = admin_client.get("/admin/risk/inloancheck/", HTTP_ACCEPT_LANGUAGE="en")
+    assert listing.status_code == 200
+    assert result.reference in listing.content.decode()
+    page = admin_client.get(f"/admin/risk/inloancheck/{record.pk}/change/", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    assert "<li>The borrower has a new court record</li>" in page.content.decode()
+    assert applicant.id_number not in page.content.decode()
