@@ -205,3 +205,31 @@ def test_without_the_settled_task_registered_confirming_still_works(channel, set
     with django_capture_on_commit_callbacks(execute=True):
         confirmed = disbursement_confirm(reference=disbursement.reference, paid=True, source="query")
     assert confirmed.status == "paid" and SETTLED == []
+
+
+def test_overdue_disbursements_are_queried_or_sent_again(channel, django_capture_on_commit_callbacks):
+    import datetime
+
+    from django.utils import timezone
+
+    from servicing.services.payments import disbursements_chase
+
+    channel.confirm_timeout_seconds = 60
+    channel.failure_rate_percent = Decimal("100")
+    channel.save()
+    unsent = make_drawdown(amount="1000.00", status="disbursing")
+    unsent_disbursement = _send(unsent, django_capture_on_commit_callbacks)
+    channel.failure_rate_percent = Decimal("0")
+    channel.save()
+    silent = make_drawdown(amount="2000.00", bank_account="6222020000000002", status="disbursing")
+    silent_disbursement = _send(silent, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert disbursements_chase(now=timezone.now()) == {"queried": 0, "resent": 0}  # not overdue yet
+        later = timezone.now() + datetime.timedelta(seconds=61)
+        assert disbursements_chase(now=later) == {"queried": 1, "resent": 1}
+    unsent_disbursement.refresh_from_db()
+    silent_disbursement.refresh_from_db()
+    assert (unsent_disbursement.status, silent_disbursement.status) == ("paid", "paid")
+    assert sorted(SETTLED) == sorted([unsent.pk, silent.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert disbursements_chase(now=later) == {"queried": 0, "resent": 0}
