@@ -233,3 +233,16 @@ def test_overdue_disbursements_are_queried_or_sent_again(channel, django_capture
     assert sorted(SETTLED) == sorted([unsent.pk, silent.pk])
     with django_capture_on_commit_callbacks(execute=True):
         assert disbursements_chase(now=later) == {"queried": 0, "resent": 0}
+
+
+def test_the_send_task_redelivered_pays_once(channel, django_capture_on_commit_callbacks):
+    from servicing.tasks import disbursement_send_task
+
+    drawdown = make_drawdown(amount="3000.00", status="disbursing")
+    with django_capture_on_commit_callbacks(execute=True):
+        first = disbursement_send_task.apply(kwargs={"drawdown_id": drawdown.pk}).get()
+        second = disbursement_send_task.apply(kwargs={"drawdown_id": drawdown.pk}).get()
+    assert first["reference"] == second["reference"] == f"PAY-{drawdown.number}"
+    assert Disbursement.objects.get().status == "paid"
+    assert SandboxBankTransfer.objects.get().received == 1 and Disbursement.objects.count() == 1
+    assert SETTLED == [drawdown.pk]
