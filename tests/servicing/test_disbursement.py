@@ -15,9 +15,9 @@ from servicing.channels.signing import callback_signature
 from servicing.models import Disbursement, DisbursementEvent, SandboxBankTransfer
 from servicing.services.payments import _prepare, disbursement_confirm, disbursement_query, disbursement_send
 
-from .funding_factories import make_channel, make_drawdown
+from .funding_factories import english, make_channel, make_drawdown
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 SETTLED = []
 PROBE = "tests.servicing.disbursement_settled_probe"
 

@@ -13,9 +13,9 @@ from creditfactory.core.state import transitions_for
 from servicing.models import Disbursement, DisbursementEvent, SandboxBankTransfer
 from servicing.services.payments import disbursement_confirm, disbursement_send
 
-from .funding_factories import make_channel, make_drawdown
+from .funding_factories import english, make_channel, make_drawdown
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("english")]
 SETTLED = []
 PROBE = "tests.servicing.disbursement_settled_probe_concurrent"
 

@@ -8,9 +8,9 @@ import pytest
 from servicing.models import CoLendingPair, CoLendingShare, Funder, FunderQuotaDay
 from tests.factories import make_product
 
-from .funding_factories import make_channel, make_funder, make_pair, make_rule
+from .funding_factories import english, make_channel, make_funder, make_pair, make_rule
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def test_the_funding_admin_lists_open(admin_client):

@@ -12,7 +12,9 @@ from servicing.models import CoLendingPair, Funder, PaymentChannel, RoutingRule
 from servicing.routing import RouteSample
 from servicing.services import funding_preview
 
-pytestmark = pytest.mark.django_db
+from .funding_factories import english
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def test_the_demo_routes_to_own_funds_the_bank_and_the_co_lending_pair():

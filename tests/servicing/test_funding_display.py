@@ -13,9 +13,9 @@ from servicing.funding_display import drawdown_funding_context
 from servicing.services import funding_route
 from servicing.services.payments import disbursement_send
 
-from .funding_factories import make_channel, make_drawdown, make_funder, make_pair, make_rule
+from .funding_factories import english, make_channel, make_drawdown, make_funder, make_pair, make_rule
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def test_the_funding_section_shows_why_the_parts_and_every_exchange(django_capture_on_commit_callbacks):
