@@ -2,6 +2,7 @@
 
 import json
 import time
+from datetime import date
 
 from celery import shared_task
 from django.utils import timezone
@@ -51,3 +52,12 @@ def disbursements_chase_task() -> dict:
     from servicing.services.payments import disbursements_chase
 
     return disbursements_chase()
+
+
+@shared_task(name="servicing.lines_expire", acks_late=True)
+def lines_expire_task(on_date: str | None = None) -> int:
+    """Daily (beat, entry ``servicing.lines-expire``): expire the lines whose validity ended before
+    ``on_date`` (ISO date; default the business date). Safe to re-run."""
+    from servicing.services.lines import lines_expire
+
+    return lines_expire(on_date=date.fromisoformat(on_date) if on_date else None)

@@ -6,3 +6,8 @@ class CoreConfig(AppConfig):
     name = "creditfactory.core"
     label = "core"
     verbose_name = _("Core")
+
+    def ready(self):
+        from . import admin_display
+
+        admin_display.install()
