@@ -35,25 +35,6 @@ def sandbox_bank_callback(*, reference: str) -> dict:
     return {"reference": reference, "status": disbursement.status}
 
 
-@shared_task(name="servicing.disbursement_send", acks_late=True)
-def disbursement_send_task(*, drawdown_id: int) -> dict:
-    """Send a drawdown's disbursement. Redelivered after a worker dies, it finds the prepared
-    disbursement and its reference: the channel pays once."""
-    from servicing.models import Drawdown
-    from servicing.services.payments import disbursement_send
-
-    disbursement = disbursement_send(drawdown=Drawdown.objects.select_related("applicant").get(pk=drawdown_id))
-    return {"reference": disbursement.reference, "status": disbursement.status}
-
-
-@shared_task(name="servicing.disbursements_chase", acks_late=True)
-def disbursements_chase_task() -> dict:
-    """Query overdue disbursements, send again the ones never sent (a beat job's body)."""
-    from servicing.services.payments import disbursements_chase
-
-    return disbursements_chase()
-
-
 @shared_task(name="servicing.lines_expire", acks_late=True)
 def lines_expire_task(on_date: str | None = None) -> int:
     """Daily (beat, entry ``servicing.lines-expire``): expire the lines whose validity ended before

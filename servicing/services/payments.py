@@ -12,7 +12,6 @@ the channel is a ``DisbursementEvent``."""
 
 from __future__ import annotations
 
-import datetime
 import json
 import logging
 import time
@@ -32,7 +31,7 @@ from servicing.models import (
 
 __all__ = [
     "CallbackInvalid", "CallbackRefused", "DisbursementUnknown", "disbursement_confirm", "disbursement_query",
-    "disbursement_reference", "disbursement_send", "disbursements_chase", "payment_callback_receive",
+    "disbursement_reference", "disbursement_send", "payment_callback_receive",
 ]
 
 logger = logging.getLogger(__name__)
@@ -264,22 +263,3 @@ def payment_callback_receive(*, channel_code: str, body: bytes, timestamp: str, 
     return disbursement_confirm(reference=reference, paid=status == _S.PAID, source="callback",
                                 payload={k: v for k, v in data.items() if isinstance(v, str | int | bool)}, **texts)
 
-
-def disbursements_chase(*, now: datetime.datetime | None = None, limit: int = 500) -> dict:
-    """For the beat job: disbursements whose confirmation is overdue (older than their channel's
-    ``confirm_timeout_seconds``). Sent ones → ``disbursement_query``; prepared ones (the send
-    never got through: channel unavailable, or the process died before it) → ``disbursement_send``
-    again, same reference. Returns how many of each were chased."""
-    now = now or timezone.now()
-    chased = {"queried": 0, "resent": 0}
-    for channel in PaymentChannel.objects.all():
-        cutoff = now - datetime.timedelta(seconds=channel.confirm_timeout_seconds)
-        for disbursement in (Disbursement.objects.filter(channel=channel, status=_S.SENT, sent_at__lt=cutoff)
-                             .select_related("channel").order_by("sent_at")[:limit]):
-            disbursement_query(disbursement=disbursement)
-            chased["queried"] += 1
-        for disbursement in (Disbursement.objects.filter(channel=channel, status=_S.PREPARED, created_at__lt=cutoff)
-                             .select_related("drawdown__applicant").order_by("created_at")[:limit]):
-            disbursement_send(drawdown=disbursement.drawdown)
-            chased["resent"] += 1
-    return chased

@@ -62,6 +62,7 @@ def test_a_payment_is_sent_once_and_confirmed_by_the_signed_callback(channel, dj
         f"PAY-{drawdown.number}", Decimal("20000.00"), "paid", Decimal("1.50"))
     assert disbursement.channel_reference == f"SBX-PAY-{drawdown.number}"
     assert _events(disbursement) == [("sent", "accepted", False), ("callback", "paid", False)]
+    assert [e.result_display for e in DisbursementEvent.objects.filter(disbursement=disbursement)] == ["accepted", "paid"]
     assert [t.to_state for t in transitions_for(disbursement)][::-1] == ["prepared", "sent", "paid"]
     [transfer] = SandboxBankTransfer.objects.all()
     assert (transfer.received, transfer.outcome, transfer.callback_sent_at is not None) == (1, "paid", True)
@@ -206,43 +207,3 @@ def test_without_the_settled_task_registered_confirming_still_works(channel, set
         confirmed = disbursement_confirm(reference=disbursement.reference, paid=True, source="query")
     assert confirmed.status == "paid" and SETTLED == []
 
-
-def test_overdue_disbursements_are_queried_or_sent_again(channel, django_capture_on_commit_callbacks):
-    import datetime
-
-    from django.utils import timezone
-
-    from servicing.services.payments import disbursements_chase
-
-    channel.confirm_timeout_seconds = 60
-    channel.failure_rate_percent = Decimal("100")
-    channel.save()
-    unsent = make_drawdown(amount="1000.00", status="disbursing")
-    unsent_disbursement = _send(unsent, django_capture_on_commit_callbacks)
-    channel.failure_rate_percent = Decimal("0")
-    channel.save()
-    silent = make_drawdown(amount="2000.00", bank_account="6222020000000002", status="disbursing")
-    silent_disbursement = _send(silent, django_capture_on_commit_callbacks)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert disbursements_chase(now=timezone.now()) == {"queried": 0, "resent": 0}  # not overdue yet
-        later = timezone.now() + datetime.timedelta(seconds=61)
-        assert disbursements_chase(now=later) == {"queried": 1, "resent": 1}
-    unsent_disbursement.refresh_from_db()
-    silent_disbursement.refresh_from_db()
-    assert (unsent_disbursement.status, silent_disbursement.status) == ("paid", "paid")
-    assert sorted(SETTLED) == sorted([unsent.pk, silent.pk])
-    with django_capture_on_commit_callbacks(execute=True):
-        assert disbursements_chase(now=later) == {"queried": 0, "resent": 0}
-
-
-def test_the_send_task_redelivered_pays_once(channel, django_capture_on_commit_callbacks):
-    from servicing.tasks import disbursement_send_task
-
-    drawdown = make_drawdown(amount="3000.00", status="disbursing")
-    with django_capture_on_commit_callbacks(execute=True):
-        first = disbursement_send_task.apply(kwargs={"drawdown_id": drawdown.pk}).get()
-        second = disbursement_send_task.apply(kwargs={"drawdown_id": drawdown.pk}).get()
-    assert first["reference"] == second["reference"] == f"PAY-{drawdown.number}"
-    assert Disbursement.objects.get().status == "paid"
-    assert SandboxBankTransfer.objects.get().received == 1 and Disbursement.objects.count() == 1
-    assert SETTLED == [drawdown.pk]
