@@ -13,10 +13,12 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Now
 
 from servicing.models import (
     BusinessDate,
     CreditLine,
+    CreditLineChange,
     CreditLineStatus,
     Disbursement,
     Drawdown,
@@ -25,8 +27,9 @@ from servicing.models import (
     FundingHoldStatus,
 )
 
-__all__ = ["business_date_lock", "disbursement_lock", "drawdown_line_hold_settle", "drawdown_lock",
-           "funder_quota_release", "funder_quota_take", "line_draw", "line_hold", "line_release"]
+__all__ = ["business_date_lock", "credit_line_change_lock", "credit_line_lock", "disbursement_lock",
+           "drawdown_line_hold_settle", "drawdown_lock", "funder_quota_release", "funder_quota_take", "line_draw",
+           "line_hold", "line_limit_set", "line_release"]
 
 
 def business_date_lock(*, date, actor=None, reason: str = "") -> tuple[BusinessDate, bool]:
@@ -79,6 +82,28 @@ def drawdown_lock(*, drawdown_id: int) -> Drawdown:
     are serialised on it)."""
     return Drawdown.objects.select_for_update(of=("self",)).select_related(
         "credit_line", "product_version", "partner").get(pk=drawdown_id)
+# --- credit lines ---------------------------------------------------------------------------------
+
+
+def credit_line_lock(*, line_id: int) -> CreditLine:
+    """The credit line's row, locked for the rest of the transaction (a status change or a
+    change request being decided on it)."""
+    return CreditLine.objects.select_for_update().get(pk=line_id)
+
+
+def credit_line_change_lock(*, change_id: int) -> CreditLineChange:
+    """A change request's row (alone), locked: one decision at a time."""
+    return CreditLineChange.objects.select_for_update(of=("self",)).select_related("credit_line").get(pk=change_id)
+
+
+def line_limit_set(*, line_id: int, new_limit) -> bool:
+    """Set the line's limit to ``new_limit`` if what is drawn and held still fits under it and the
+    line is active or frozen — one conditional UPDATE, so a drawdown holding at the same moment
+    either fits under the new limit or is refused. False (nothing changed) otherwise."""
+    return bool(CreditLine.objects.filter(
+        Q(pk=line_id), Q(status__in=[CreditLineStatus.ACTIVE, CreditLineStatus.FROZEN]),
+        Q(used__lte=new_limit - F("held")),
+    ).update(limit=new_limit, updated_at=Now()))
 
 
 class _Refused(Exception):

@@ -98,3 +98,22 @@ def drawdown_funding_retry() -> dict:
 def drawdown_disbursements_sweep() -> dict:
     """Beat: send, query or settle the disbursements of drawdowns stuck in disbursing."""
     return disbursements_sweep()
+# --- In-loan warnings (see workflows.services.warnings) --------------------------------------------
+
+
+@shared_task(name="workflows.list_entry_recheck", acks_late=True)
+def list_entry_recheck(kind: str = "", value_index: str = "", entry_id=None, list_type: str = "", **_ignored) -> int:
+    """Dispatched by risk on commit of a new list entry (settings.RISK_LIST_ENTRY_HANDLER_TASK):
+    re-check that person's lines and apply the warnings' handling. Idempotent per entry."""
+    from .services.warnings import list_entry_recheck as recheck
+
+    return len(recheck(kind=kind, value_index=value_index, entry_id=entry_id, list_type=list_type))
+
+
+@shared_task(name="workflows.warnings_monitor", acks_late=True)
+def warnings_monitor() -> dict:
+    """Beat (WARNING_MONITOR_MINUTES): re-check WARNING_MONITOR_SHARE_PERCENT of the active lines."""
+    from .services.warnings import warnings_monitor as monitor
+
+    return monitor(share_percent=settings.WARNING_MONITOR_SHARE_PERCENT,
+                   cadence_minutes=settings.WARNING_MONITOR_MINUTES)

@@ -15,8 +15,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from creditfactory.core.state import record_transition
+from creditfactory.core.texts import stored_text
 from products.models import LoanProduct
 
 from ..locks import risk_policy_lock, working_copy_lock
@@ -67,7 +69,7 @@ def _publish(working_copy, *, version_model, parent_field: str, actor, check) ->
     locked.save(update_fields=["current_version", "updated_at"])
     record_transition(locked, field="version", from_state=str(current.version) if current else "",
                       to_state=str(version.version), actor=actor,
-                      reason=_("Published version %(version)s") % {"version": version.version})
+                      reason=stored_text(gettext_noop("Published version %(version)s"), version=version.version))
     working_copy.current_version = version
     return version
 

@@ -47,6 +47,8 @@ ENDPOINTS = [
                     "purpose": "education", "bank_account": "6222021234567890128"}),
     ScopedEndpoint("GET", "/api/v1/drawdowns/{drawdown}"),
     ScopedEndpoint("POST", "/api/v1/drawdowns/{drawdown}/cancel", {"reason": "not mine"}),
+    ScopedEndpoint("GET", "/api/v1/credit-lines/{line}/changes"),
+    ScopedEndpoint("POST", "/api/v1/credit-lines/{line}/changes", {"kind": "freeze", "reason": "not mine"}),
     ScopedEndpoint("GET", "/api/v1/loans/{loan}"),
     # The partner platform's own object routes, so that the matrix covers every partner route.
     ScopedEndpoint("GET", "/api/v1/webhooks/{webhook}"),
