@@ -80,3 +80,13 @@ def test_the_admin_pages_show_figures(admin_client, loan):
     detail = admin_client.get(f"/admin/servicing/journalentry/{entry.pk}/change/").content.decode()
     assert "bank-b-1301" in detail and "14000.00" in detail.replace(",", "")
     assert "2026-12-04" in admin_client.get("/admin/servicing/businessdate/").content.decode()
+
+
+def test_a_post_loan_manager_reads_loans_and_their_ledger(client, loan):
+    from creditfactory.organisations.roles import role_group
+
+    manager = make_staff("post-loan", loan.branch)
+    manager.groups.add(role_group("post_loan_manager"))
+    client.force_login(manager)
+    assert client.get(f"/lending/loans/{loan.pk}/").status_code == 200
+    assert manager.has_perms(["servicing.view_loan", "servicing.view_journalentry", "servicing.view_account"])
