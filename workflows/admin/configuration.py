@@ -11,7 +11,7 @@ from creditfactory.organisations.scoping import scope_queryset
 from products.admin import LoanProductAdmin
 from products.models import LoanProduct
 
-from ..models import CREDIT_FLOW, ProcessNodeConfig, ProductFlowSettings, TaskSla
+from ..models import CREDIT_FLOW, LINE_CHANGE_FLOW, ProcessNodeConfig, ProductFlowSettings, TaskSla
 from ..models.configuration import node_specs
 from ..services.configuration import node_config_ensure_defaults
 
@@ -81,11 +81,13 @@ class FlowConfiguredLoanProductAdmin(LoanProductAdmin):
         product = self.get_object(request, object_id)
         if product is not None:
             node_config_ensure_defaults(product)
+            node_config_ensure_defaults(product, flow=LINE_CHANGE_FLOW)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         node_config_ensure_defaults(form.instance)
+        node_config_ensure_defaults(form.instance, flow=LINE_CHANGE_FLOW)
 
 
 if admin.site.is_registered(LoanProduct):

@@ -34,9 +34,11 @@ from viewflow.workflow.status import PROCESS, STATUS
 from creditfactory.core.display import choice_labels
 from creditfactory.core.money import MoneyError, quantize_fen, to_decimal
 from creditfactory.core.numbers import parse_int
+from creditfactory.core.permissions import require_permission
 from creditfactory.core.uploads import document_type
 from creditfactory.core.validators import text_problem
 from products.choices import Purpose, RepaymentMethod
+from creditfactory.core.texts import stored_text
 from products.models import LoanProduct, ProductType
 from products.selectors import ProductNotAvailable, product_version_for_origination
 from risk.services.applicants import applicant_get_or_create, enterprise_get_or_create
@@ -60,12 +62,19 @@ from ..selectors.flow import four_eyes_excluded, node_enabled
 from .dispatch import task_claim
 from .flow_steps import emit, move, record_action
 from .signing import signing_cancel
-from .waits import application_accept_contract, application_resume_after_documents, application_signing_passed
+from .waits import (
+    CONTRACT_PERMISSION,
+    application_accept_contract,
+    application_record_contract_acceptance,
+    application_resume_after_documents,
+    application_signing_passed,
+)
 
 S = ApplicationStatus
 
 __all__ = [
-    "FOUR_EYES_ENTERED", "FOUR_EYES_REVIEWED", "REQUIRED_CONSENTS", "application_accept_contract",
+    "FOUR_EYES_ENTERED", "FOUR_EYES_ENTERED_REVIEW", "FOUR_EYES_REVIEWED", "REQUIRED_CONSENTS", "CONTRACT_PERMISSION",
+    "application_accept_contract", "application_record_contract_acceptance",
     "application_add_document", "application_approve", "application_claim", "application_create",
     "application_reject", "application_resume_after_documents", "application_return_for_documents",
     "application_reveal_pii", "application_review", "application_signing_passed", "application_submit",
@@ -75,6 +84,12 @@ __all__ = [
 REQUIRED_CONSENTS = ("credit_report", "personal_information")
 FOUR_EYES_REVIEWED = gettext_noop("Four-eyes: the approver cannot be the reviewer of this application.")
 FOUR_EYES_ENTERED = gettext_noop("Four-eyes: the approver cannot be the person who entered this application.")
+FOUR_EYES_ENTERED_REVIEW = gettext_noop("Four-eyes: the reviewer cannot be the person who entered this application.")
+
+# The named permissions the writes below need from a staff actor (``core.permissions``); the
+# decisions on a task need the task's queue permission instead (``workflows.nodes.QueueView``).
+ADD_PERMISSION = "workflows.add_creditapplication"
+DOCUMENT_PERMISSION = "workflows.add_applicationdocument"
 
 
 
@@ -177,6 +192,7 @@ def application_create(
 ) -> CreditApplication:
     """Create an application (and, with ``submit``, start its flow). ``product`` is a
     ``LoanProduct`` or its code; a partner's applications belong to the partner's branch."""
+    require_permission(actor, ADD_PERMISSION, message=_("Your role may not enter applications."))
     errors: dict[str, list[str]] = {}
     version = _product_version(product, partner, errors)
     consents = consents if isinstance(consents, dict) else {}
@@ -238,7 +254,8 @@ def _submit(application: CreditApplication, *, actor, actor_label: str, extra_up
     are written in one UPDATE; nothing in between reads the application's row."""
     application.submitted_at = timezone.now()
     application.process = CreditApplicationFlow.start.run(application=application, actor=actor, actor_label=actor_label)
-    move(application, to_state=S.SUBMITTED, actor=actor, actor_label=actor_label, reason=_("Submitted."),
+    move(application, to_state=S.SUBMITTED, actor=actor, actor_label=actor_label,
+         reason=stored_text(gettext_noop("Submitted.")),
          extra_update_fields=("submitted_at", "process", *extra_update_fields))
 
 
@@ -248,6 +265,7 @@ def _submit(application: CreditApplication, *, actor, actor_label: str, extra_up
 def application_withdraw(*, application: CreditApplication, reason: str, actor=None,
                          actor_label: str = "") -> CreditApplication:
     """The applicant withdraws: the flow is cancelled and an active signing appointment freed."""
+    require_permission(actor, ADD_PERMISSION, message=_("Your role may not withdraw applications."))
     reason = (reason or "").strip()
     if not reason:
         raise _error("reason", _("Give the reason for withdrawing."))
@@ -279,6 +297,7 @@ def application_add_document(*, application: CreditApplication, file, kind: str 
                              resume: bool = False) -> ApplicationDocument:
     """Attach a PDF, JPEG or PNG. With ``resume``, an application returned for documents goes
     back to the step that asked for them (in the same transaction)."""
+    require_permission(actor, DOCUMENT_PERMISSION, message=_("Your role may not add documents."))
     if kind not in DocumentKind.values:
         raise _error("kind", _("Choose one of: %(choices)s.") % {"choices": choice_labels(DocumentKind)})
     size = getattr(file, "size", None) or 0
@@ -324,6 +343,12 @@ def application_add_document(*, application: CreditApplication, file, kind: str 
 
 
 def _four_eyes(application: CreditApplication, task, actor) -> None:
+    """Entry → review → approval are three people: who entered the application may neither review
+    nor approve it, who reviewed it may not approve it."""
+    if task.flow_task.name == "review":
+        if application.created_by_id and application.created_by_id == actor.pk:
+            raise _error("actor", _(FOUR_EYES_ENTERED_REVIEW))
+        return
     if task.flow_task.name != "approval":
         return
     if application.created_by_id and application.created_by_id == actor.pk:
