@@ -3,8 +3,10 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from creditfactory.core.state import StateMachine, change_state, record_transition
+from creditfactory.core.texts import stored_text
 
 from .locks import product_lock
 from .models import LoanProduct, ProductStatus, ProductTerms, ProductVersion
@@ -63,14 +65,14 @@ def product_publish(*, product: LoanProduct, actor) -> ProductVersion:
     if locked.status != ProductStatus.ACTIVE:
         change_state(
             locked, to_state=ProductStatus.ACTIVE, machine=PRODUCT_STATES, actor=actor,
-            reason=_("Published version %(version)s") % {"version": version.version},
+            reason=stored_text(gettext_noop("Published version %(version)s"), version=version.version),
             extra_update_fields=["current_version"],
         )
     else:
         locked.save(update_fields=["current_version", "updated_at"])
         record_transition(
             locked, from_state=ProductStatus.ACTIVE, to_state=ProductStatus.ACTIVE, actor=actor,
-            reason=_("Published version %(version)s") % {"version": version.version},
+            reason=stored_text(gettext_noop("Published version %(version)s"), version=version.version),
         )
     product.refresh_from_db()
     return version

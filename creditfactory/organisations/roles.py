@@ -51,12 +51,14 @@ _FLOW_CONFIG = tuple(f"workflows.{action}_{model}" for model in ("processnodecon
 # Batch entry (批量录入) by customer managers; quality inspection (抽样质检) of straight-through
 # approvals by approvers.
 _BATCH_IMPORT = ("workflows.add_batchimport", "workflows.view_batchimport")
+# Staff record the applicant's contract acceptance for applications without a partner.
+_CONTRACT = ("workflows.record_contract_acceptance",)
 _QUALITY_INSPECTION = ("workflows.view_qualityinspection", "workflows.change_qualityinspection")
 
 # role code → permission strings "app_label.codename". Missing permissions are skipped, so a
 # role may name models of an app that a later migration creates.
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    "customer_manager": (*_READ_REFERENCE, *_ORIGINATION, *_BATCH_IMPORT),
+    "customer_manager": (*_READ_REFERENCE, *_ORIGINATION, *_BATCH_IMPORT, *_CONTRACT),
     "credit_reviewer": (*_READ_REFERENCE, *_VIEW_DECISIONS, *_DECIDING),
     "credit_approver": (*_READ_REFERENCE, *_VIEW_DECISIONS, *_DECIDING, *_QUALITY_INSPECTION),
     "disbursement_reviewer": _READ_REFERENCE,

@@ -39,7 +39,7 @@ INSTALLED_APPS = [
     "simple_history",
     "treebeard",
     "django_celery_beat",
-    "axes",
+    "creditfactory.core.apps.AxesConfig",  # django-axes, named in our catalogue
     "pgtrigger",
     "creditfactory.core",
     "creditfactory.organisations",

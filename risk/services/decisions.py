@@ -29,14 +29,16 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from creditfactory.core.state import record_transition
+from creditfactory.core.texts import stored_text
 
 from ..engine import EngineResult, run_policy
 from ..fastpath import DECISION_RULE_SET_VERSIONS, DECISIONS
 from ..features import DataSourceUnavailable, FeatureSnapshot, gather_features
 from ..locks import application_row_lock, current_decision_lock
-from ..models import DataSourceCall, Decision, DecisionStatus
+from ..models import DataSourceCall, Decision, DecisionOutcome, DecisionStatus
 from ..requests import AssessmentRequest
 from ..selectors import assessment_inputs, current_decision, decision_bundles, versions_json
 from ..strategies import LoanRequest
@@ -157,8 +159,8 @@ def _log(application_id: int, decision: Decision, *, previous, bundle, actor, no
     through = Decision.rule_set_versions.through
     DECISION_RULE_SET_VERSIONS.insert_many([through(decision_id=decision.pk, rulesetversion_id=spec.version_id)
                                             for spec in bundle.rule_sets])
-    reason = note.strip() or _("Risk decision #%(sequence)s: %(outcome)s") % {
-        "sequence": decision.sequence, "outcome": decision.get_outcome_display()}
+    reason = note.strip() or stored_text(gettext_noop("Risk decision #%(sequence)s: %(outcome)s"),
+                                         sequence=decision.sequence, outcome=DecisionOutcome(decision.outcome).label)
     # The decision is logged beside the application's own moves, in its state log. The application
     # is the credit flow's: the log names it through the decision's foreign key, not an import, as
     # an instance holding its key alone (what ``.only("pk")`` reads; nothing else is set up).

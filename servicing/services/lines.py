@@ -19,11 +19,12 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from creditfactory.core.money import format_money, quantize_fen
 from creditfactory.core.state import change_state, change_state_where, record_transition
 from creditfactory.partners.services.webhooks import webhook_emit
+from creditfactory.core.texts import stored_text
 
 from products.engine.dates import add_months
 from servicing.locks import credit_line_change_lock, credit_line_lock, line_limit_set
@@ -87,7 +88,8 @@ def credit_line_grant(*, application, decision, actor=None, actor_label: str = "
     user = actor if getattr(actor, "pk", None) else None
     record_transition(line, from_state="", to_state=CreditLineStatus.ACTIVE, actor=user,
                       actor_label="" if user else (actor_label or "system"),
-                      reason=_("Granted for application %(number)s.") % {"number": application.number})
+                      reason=stored_text(gettext_noop("Granted for application %(number)s."),
+                                         number=application.number))
     return line
 
 

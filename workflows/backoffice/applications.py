@@ -30,6 +30,7 @@ from ..flows import CreditApplicationFlow
 from ..forms.applications import (
     ApproveForm,
     ClaimForm,
+    ContractAcceptanceForm,
     DocumentForm,
     NewApplicationForm,
     ReassignForm,
@@ -150,7 +151,7 @@ class ApplicationDetailView(StaffView):
         forms = {
             "claim": ClaimForm(), "approve": ApproveForm(), "reject": RejectForm(), "return": ReturnForm(), "resume": ResumeForm(),
             "reveal": RevealForm(), "document": DocumentForm(), "withdraw": WithdrawForm(),
-            "reassign": ReassignForm(work_group=work_group),
+            "reassign": ReassignForm(work_group=work_group), "contract": ContractAcceptanceForm(),
         }
         action_errors = []
         if bound is not None:
@@ -172,6 +173,8 @@ class ApplicationDetailView(StaffView):
                                                        or node.flow_class.instance.has_manage_permission(user))),
             "is_review": node is not None and node.name == "review",
             "can_resume": application.status == ApplicationStatus.RETURNED,
+            "can_record_contract": (application.status == ApplicationStatus.CONTRACT and not application.partner_id
+                                    and user.has_perm(services.CONTRACT_PERMISSION)),
             "can_reveal": user.has_perm(services.REVEAL_PERMISSION),
             "can_upload": user.has_perm(DOCUMENT_PERMISSION) and not application.is_closed,
             "can_withdraw": user.has_perm(ADD_PERMISSION) and not application.is_closed,
@@ -186,7 +189,7 @@ class ApplicationDetailView(StaffView):
             "sla": sla, "sla_overdue": bool(sla is not None and sla.due_at <= timezone.now()),
             "action_urls": {name: _url(request, name, application.pk)
                             for name in ("claim", "approve", "reject", "return", "resume", "reassign", "reveal",
-                                         "document", "withdraw")},
+                                         "document", "withdraw", "contract")},
             "list_url": _url(request, "index"),
         }
         context.update(_decision_context(application))
@@ -279,6 +282,17 @@ class ResumeView(ApplicationActionView):
         services.application_resume_after_documents(application=application, actor=request.user, note=data["note"])
 
 
+class ContractAcceptanceView(ApplicationActionView):
+    action = "contract"
+    form_class = ContractAcceptanceForm
+    success_message = gettext_lazy("Contract acceptance recorded: the credit line is granted.")
+
+    def perform(self, request, application, data):
+        services.application_record_contract_acceptance(
+            application=application, actor=request.user, signing=data["signing"], reference=data["reference"],
+            note=data["note"])
+
+
 class ReassignView(ApplicationActionView):
     action = "reassign"
     success_message = gettext_lazy("Task reassigned.")
@@ -363,6 +377,7 @@ class ApplicationViewset(AppMenuMixin, Viewset):
     return_path = path("<int:pk>/return/", ReturnView.as_view(), name="return")
     resume_path = path("<int:pk>/resume/", ResumeView.as_view(), name="resume")
     reassign_path = path("<int:pk>/reassign/", ReassignView.as_view(), name="reassign")
+    contract_path = path("<int:pk>/contract/", ContractAcceptanceView.as_view(), name="contract")
     reveal_path = path("<int:pk>/reveal/", RevealView.as_view(), name="reveal")
     document_path = path("<int:pk>/documents/", DocumentView.as_view(), name="document")
     document_download_path = path("<int:pk>/documents/<int:document_pk>/", DocumentDownloadView.as_view(),

@@ -9,6 +9,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from viewflow.workflow.flow import views as flow_views
 from viewflow.workflow.flow.viewset import FlowViewset, WorkflowAppViewset
@@ -16,6 +17,18 @@ from viewflow.workflow.flow.viewset import FlowViewset, WorkflowAppViewset
 from creditfactory.core.display import EMPTY, format_datetime, format_money, label, mask_name
 
 from ..selectors.applications import application_url, task_list_scope
+
+
+class TranslatedColumnsMixin:
+    """viewflow heads a column that has no label with its attribute's name ("brief" → "Brief",
+    "process_brief" → "Process brief"), untranslated: every header goes through the catalogue
+    (our ``creditfactory/package_messages.py`` lists viewflow's names)."""
+
+    def get_column_def(self, attr_name):
+        column = super().get_column_def(attr_name)
+        header = column.header
+        column.header = lambda: gettext(str(header()))
+        return column
 
 
 def _application(task):
@@ -41,7 +54,7 @@ def _column(description, *, orderby=None, column_type="text", wide=False):
 APPLICATION = "process__credit_application__"
 
 
-class TaskColumnsMixin:
+class TaskColumnsMixin(TranslatedColumnsMixin):
     """The columns an officer picks work by: the application (its number opens its page), the
     applicant (masked), product, amount, branch, the step (translated), the SLA due time with an
     overdue badge and the task's age. Every column but the applicant sorts."""
@@ -120,13 +133,13 @@ class ScopedProcessDetailView(flow_views.DetailProcessView):
             pk__in=task_list_scope(self.flow_class.task_class.objects.all(), self.request.user).values("process_id"))
 
 
-class ScopedProcessListView(flow_views.DashboardProcessListView):
+class ScopedProcessListView(TranslatedColumnsMixin, flow_views.DashboardProcessListView):
     def get_queryset(self):
         visible = task_list_scope(self.flow_class.task_class.objects.all(), self.request.user).values("process_id")
         return super().get_queryset().filter(pk__in=visible).order_by("-created", "-pk")
 
 
-class ScopedTaskListView(flow_views.DashboardTaskListView):
+class ScopedTaskListView(TranslatedColumnsMixin, flow_views.DashboardTaskListView):
     def get_queryset(self):
         return task_list_scope(super().get_queryset(), self.request.user)
 

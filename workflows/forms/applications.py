@@ -16,10 +16,10 @@ from products.selectors import active_products
 from risk.models import Employment
 from risk.serializers.applicants import ApplicantInputSerializer
 
-from ..models import ApplicationStatus, DocumentKind, PiiField
+from ..models import ApplicationStatus, ContractSigning, DocumentKind, PiiField
 from .signing import apply_service_errors
 
-__all__ = ["ApproveForm", "ClaimForm", "DocumentForm", "NewApplicationForm", "ReassignForm", "RejectForm", "ResumeForm",
+__all__ = ["ApproveForm", "ClaimForm", "ContractAcceptanceForm", "DocumentForm", "NewApplicationForm", "ReassignForm", "RejectForm", "ResumeForm",
            "ReturnForm", "RevealForm", "SearchForm", "WithdrawForm", "apply_application_errors"]
 
 APPLICANT_FIELDS = ("name", "id_number", "mobile", "monthly_income", "employment", "address", "employer_name",
@@ -162,6 +162,18 @@ class ReturnForm(_Prefixed):
 
 class ResumeForm(_Prefixed):
     prefix_name = "resume"
+    note = core_forms.NameField(label=_("Note"), max_length=500, required=False)
+
+
+class ContractAcceptanceForm(_Prefixed):
+    """Staff record how the applicant of an application without a partner signed the contract."""
+
+    prefix_name = "contract"
+    signing = forms.ChoiceField(label=_("How the applicant signed"), choices=[
+        (c.value, c.label) for c in (ContractSigning.BRANCH, ContractSigning.E_SIGNATURE,
+                                     ContractSigning.REMOTE_SESSION)])
+    reference = core_forms.NameField(label=_("Contract reference"), max_length=64, help_text=_(
+        "The signed contract's number, the e-signature envelope or the signing session's reference."))
     note = core_forms.NameField(label=_("Note"), max_length=500, required=False)
 
 

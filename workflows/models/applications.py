@@ -28,6 +28,7 @@ __all__ = [
     "ApplicationStatus",
     "Channel",
     "CLOSED_STATUSES",
+    "ContractSigning",
     "CreditApplication",
     "DocumentKind",
     "PiiField",
@@ -76,6 +77,15 @@ class Channel(models.TextChoices):
     BACK_OFFICE = "back_office", _("Back office")
     API = "api", _("Partner API")
     BATCH = "batch", _("Batch import")
+
+
+class ContractSigning(models.TextChoices):
+    """How the applicant signed the credit contract (合同签署方式)."""
+
+    BRANCH = "branch", _("At the branch")
+    E_SIGNATURE = "e_signature", _("E-signature")
+    REMOTE_SESSION = "remote_session", _("At the remote-signing session")
+    PARTNER_API = "partner_api", _("Through the partner's channel")
 
 
 class CreditApplication(TimeStampedModel):
@@ -140,12 +150,23 @@ class CreditApplication(TimeStampedModel):
         help_text=_("How it was approved; straight-through approvals are sampled for quality inspection."),
     )
     contract_accepted_at = models.DateTimeField(_("contract accepted at"), null=True, blank=True)
+    contract_signing = models.CharField(_("contract signed"), max_length=16, choices=ContractSigning.choices,
+                                        blank=True)
+    contract_reference = models.CharField(
+        _("contract reference"), max_length=64, blank=True,
+        help_text=_("The signed contract's number, the e-signature envelope or the signing session's reference."),
+    )
+    contract_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("contract acceptance recorded by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("credit application")
         verbose_name_plural = _("credit applications")
         ordering = ["-created_at"]
+        permissions = [("record_contract_acceptance", _("Can record a contract acceptance for the applicant"))]
         indexes = [
             models.Index(fields=["branch", "status"]),
             models.Index(fields=["partner", "created_at"]),

@@ -38,6 +38,7 @@ from creditfactory.core.permissions import require_permission
 from creditfactory.core.uploads import document_type
 from creditfactory.core.validators import text_problem
 from products.choices import Purpose, RepaymentMethod
+from creditfactory.core.texts import stored_text
 from products.models import LoanProduct, ProductType
 from products.selectors import ProductNotAvailable, product_version_for_origination
 from risk.services.applicants import applicant_get_or_create, enterprise_get_or_create
@@ -61,12 +62,19 @@ from ..selectors.flow import four_eyes_excluded, node_enabled
 from .dispatch import task_claim
 from .flow_steps import emit, move, record_action
 from .signing import signing_cancel
-from .waits import application_accept_contract, application_resume_after_documents, application_signing_passed
+from .waits import (
+    CONTRACT_PERMISSION,
+    application_accept_contract,
+    application_record_contract_acceptance,
+    application_resume_after_documents,
+    application_signing_passed,
+)
 
 S = ApplicationStatus
 
 __all__ = [
-    "FOUR_EYES_ENTERED", "FOUR_EYES_ENTERED_REVIEW", "FOUR_EYES_REVIEWED", "REQUIRED_CONSENTS", "application_accept_contract",
+    "FOUR_EYES_ENTERED", "FOUR_EYES_ENTERED_REVIEW", "FOUR_EYES_REVIEWED", "REQUIRED_CONSENTS", "CONTRACT_PERMISSION",
+    "application_accept_contract", "application_record_contract_acceptance",
     "application_add_document", "application_approve", "application_claim", "application_create",
     "application_reject", "application_resume_after_documents", "application_return_for_documents",
     "application_reveal_pii", "application_review", "application_signing_passed", "application_submit",
@@ -246,7 +254,8 @@ def _submit(application: CreditApplication, *, actor, actor_label: str, extra_up
     are written in one UPDATE; nothing in between reads the application's row."""
     application.submitted_at = timezone.now()
     application.process = CreditApplicationFlow.start.run(application=application, actor=actor, actor_label=actor_label)
-    move(application, to_state=S.SUBMITTED, actor=actor, actor_label=actor_label, reason=_("Submitted."),
+    move(application, to_state=S.SUBMITTED, actor=actor, actor_label=actor_label,
+         reason=stored_text(gettext_noop("Submitted.")),
          extra_update_fields=("submitted_at", "process", *extra_update_fields))
 
 

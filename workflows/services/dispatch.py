@@ -15,10 +15,12 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from creditfactory.core.state import record_transition
+from creditfactory.core.texts import stored_text
 from creditfactory.organisations.dispatch import pick_assignee
 from creditfactory.organisations.models import AssignmentPolicy, WorkGroup
 
@@ -114,7 +116,7 @@ def task_reassign(*, task, to_user, actor):
         application = CreditApplication.objects.get(process_id=task.process_id)
         record_transition(application, field="task_owner", from_state=getattr(previous, "username", ""),
                           to_state=to_user.get_username(), actor=actor,
-                          reason=_("%(node)s reassigned by the lead.") % {"node": node.task_title})
+                          reason=stored_text(gettext_noop("%(node)s reassigned by the lead."), node=node.task_title))
     return task
 
 
@@ -133,8 +135,9 @@ def sla_escalate_overdue(*, now=None) -> int:
             lead = get_user_model().objects.filter(pk=lead_id).first() if lead_id else None
             record_transition(
                 sla.application, field="sla", from_state=sla.node, to_state="escalated", actor_label="system",
-                reason=_("%(node)s open past its %(hours)s-hour SLA: escalated to %(lead)s.")
-                % {"node": sla.node, "hours": sla.sla_hours, "lead": lead or _("nobody (the work group has no lead)")},
+                reason=stored_text(gettext_noop("%(node)s open past its %(hours)s-hour SLA: escalated to %(lead)s."),
+                                   node=sla.node, hours=sla.sla_hours,
+                                   lead=lead or stored_text(gettext_noop("nobody (the work group has no lead)"))),
             )
         logger.info("task %s of %s escalated to user %s", sla.task_id, sla.application.number, lead_id)
         escalated += 1

@@ -22,11 +22,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.utils.translation import gettext_lazy
 
 from creditfactory.partners.models import Partner
 from creditfactory.partners.services.webhooks import webhook_emit
 from creditfactory.core.state import change_state, change_state_where
+from creditfactory.core.texts import stored_text
 from risk.features import DataSourceUnavailable
 from risk.models import Decision
 from risk.selectors import current_decision
@@ -178,7 +180,7 @@ def step_assessment_started(activation) -> None:
     # still submitted) in one statement, logged as every move.
     change_state_where(CreditApplication, activation.process.data["application_id"], from_state=S.SUBMITTED,
                        to_state=S.ASSESSING, machine=APPLICATION_MACHINE, actor_label="system",
-                       reason=_("Automated risk assessment started."))
+                       reason=stored_text(gettext_noop("Automated risk assessment started.")))
 
 
 def step_assess(activation, *, attempt: int) -> dict:
@@ -252,11 +254,11 @@ def step_task_created(activation, *, node: str) -> None:
     process, task = activation.process, activation.task
     application = _application(process)
     to_state, reason = _ENTERING[node]
-    reason = str(reason)
+    reason = stored_text(reason)
     if application.status == S.RETURNED:
-        reason = _("Documents received: back to %(node)s.") % {"node": node}
+        reason = stored_text(gettext_noop("Documents received: back to %(node)s."), node=task.flow_task.task_title)
     elif node == "review" and decision_outcome(process) is None:
-        reason = _("The automated assessment failed: manual review.")
+        reason = stored_text(gettext_noop("The automated assessment failed: manual review."))
     move(application, to_state=to_state, reason=reason, process=process)
     if task.owner_id and task.assigned is None:
         task.assigned = timezone.now()
@@ -304,7 +306,8 @@ def step_grant(activation) -> None:
     actor, actor_label = _actor(process)
     line = credit_line_grant(application=application, decision=decision, actor=actor, actor_label=actor_label)
     application.closed_at = timezone.now()
-    move(application, to_state=S.APPROVED, reason=_("Credit line %(line)s granted.") % {"line": line.pk},
+    move(application, to_state=S.APPROVED,
+         reason=stored_text(gettext_noop("Credit line %(line)s granted."), line=line.pk),
          extra_update_fields=("closed_at",), process=process)
     emit(application, event="line.granted", line={
         "id": line.pk, "limit": f"{line.limit:.2f}", "rate_percent": str(line.rate_percent),
@@ -319,9 +322,9 @@ def _rejection_reasons(process, application) -> tuple[str, list[str]]:
         return rejections[-1]["reason"], [rejections[-1].get("customer_reason") or _("Overall assessment not passed.")]
     decision = current_decision(application_id=application.pk)
     if decision is None:
-        return _("Rejected."), []
+        return stored_text(gettext_noop("Rejected.")), []
     codes = ", ".join(reason.get("code", "") for reason in decision.reasons if reason.get("outcome") == "reject")
-    return (_("Risk decision: reject (%(codes)s).") % {"codes": codes or "—"},
+    return (stored_text(gettext_noop("Risk decision: reject (%(codes)s)."), codes=codes or "—"),
             decision.customer_reasons(settings.LANGUAGE_CODE))
 
 

@@ -23,8 +23,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from creditfactory.core.state import change_state, record_transition
+from creditfactory.core.texts import stored_text
 from creditfactory.organisations.scoping import can_see
 
 from ..locks import quality_inspection_lock
@@ -96,9 +98,9 @@ def quality_sample(*, business_date: date) -> SampleResult:
             if was_created:
                 created += 1
                 record_transition(inspection, from_state="", to_state=InspectionStatus.PENDING, actor_label="system",
-                                  reason=_("Sampled for quality inspection: %(percent)s%% of %(count)d "
-                                           "straight-through approvals of %(date)s.")
-                                  % {"percent": percent, "count": len(applications), "date": business_date})
+                                  reason=stored_text(gettext_noop("Sampled for quality inspection: %(percent)s%% of "
+                                                                  "%(count)d straight-through approvals of %(date)s."),
+                                                     percent=percent, count=len(applications), date=business_date))
         result.approvals += len(applications)
         result.sampled += created
         result.per_product[codes[product_id]] = {"approvals": len(applications), "percent": f"{percent:.2f}",

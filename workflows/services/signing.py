@@ -22,10 +22,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from creditfactory.core.messaging.services import sms_send
 from creditfactory.core.permissions import require_permission
 from creditfactory.core.state import IllegalTransition, change_state, record_transition
+from creditfactory.core.texts import stored_text
 from creditfactory.organisations.models import WorkGroup
 
 from ..models import (
@@ -198,8 +200,8 @@ def signing_book(*, application: CreditApplication, slot_start: datetime, actor=
         raise _error("application", _("Application %(number)s already has an appointment; reschedule it instead.")
                      % {"number": application.number}, "already_booked") from None
     record_transition(appointment, from_state="", to_state=AppointmentStatus.BOOKED,
-                      reason=_("Booked for %(time)s via %(channel)s.")
-                      % {"time": _local(start, schedule), "channel": SigningChannel(channel).label},
+                      reason=stored_text(gettext_noop("Booked for %(time)s via %(channel)s."),
+                                         time=_local(start, schedule), channel=SigningChannel(channel).label),
                       **_actor_fields(actor, actor_label))
     _emit(appointment, "signing.booked", application)
     return appointment
@@ -227,9 +229,11 @@ def signing_reschedule(*, appointment: SigningAppointment, slot_start: datetime,
     appointment.slot, appointment.slot_start, appointment.slot_end = new_slot, start, end
     appointment.reschedule_count += 1
     appointment.reminder_sent_at = None
-    text = _("Moved from %(old)s to %(new)s.") % {"old": _local(old_start, schedule), "new": _local(start, schedule)}
+    moved = {"old": _local(old_start, schedule), "new": _local(start, schedule)}
+    text = (stored_text(gettext_noop("Moved from %(old)s to %(new)s. %(reason)s"), reason=reason.strip(), **moved)
+            if reason.strip() else stored_text(gettext_noop("Moved from %(old)s to %(new)s."), **moved))
     _move(appointment, AppointmentStatus.RESCHEDULED, actor=actor, actor_label=actor_label,
-          reason=f"{text} {reason}".strip(),
+          reason=text,
           extra_update_fields=("slot", "slot_start", "slot_end", "reschedule_count", "reminder_sent_at"))
     _emit(appointment, "signing.rescheduled")
     return appointment
@@ -293,7 +297,7 @@ def signing_complete(*, appointment: SigningAppointment, officer, result: str, n
     appointment.officer, appointment.result, appointment.notes = officer, result, notes
     appointment.recording_ref, appointment.completed_at = recording_ref, now
     _move(appointment, AppointmentStatus.COMPLETED, actor=officer, actor_label="",
-          reason=_("Result: %(result)s.") % {"result": SigningResult(result).label},
+          reason=stored_text(gettext_noop("Result: %(result)s."), result=SigningResult(result).label),
           extra_update_fields=("officer", "result", "notes", "recording_ref", "completed_at"))
     _emit(appointment, "signing.completed")
     if result == SigningResult.PASSED:
@@ -315,7 +319,8 @@ def signing_mark_no_show(*, appointment: SigningAppointment, actor, reason: str 
         raise _error("status", _("The appointment has not started yet."), "not_started")
     appointment.officer = actor
     _move(appointment, AppointmentStatus.NO_SHOW, actor=actor, actor_label="",
-          reason=(reason or "").strip() or _("The applicant did not attend."), extra_update_fields=("officer",))
+          reason=(reason or "").strip() or stored_text(gettext_noop("The applicant did not attend.")),
+          extra_update_fields=("officer",))
     _emit(appointment, "signing.no_show")
     return appointment
 

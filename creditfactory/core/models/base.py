@@ -6,6 +6,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ..texts import TranslatedTextField
+
 
 class TimeStampedModel(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
@@ -38,7 +40,8 @@ class StateTransition(models.Model):
     actor_label = models.CharField(
         _("actor label"), max_length=150, blank=True, help_text=_("System or partner actor when no user acted.")
     )
-    reason = models.TextField(_("reason"), blank=True)
+    # Stored language-neutral (creditfactory.core.texts), read in the reader's language.
+    reason = TranslatedTextField(_("reason"), blank=True)
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
 
     class Meta:

@@ -17,8 +17,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from creditfactory.core.state import record_transition
+from creditfactory.core.texts import stored_text
 from creditfactory.organisations.models import Branch
 
 from .. import fastpath
@@ -97,7 +99,7 @@ def partner_api_key_issue(*, partner: Partner, name: str, actor) -> tuple[Partne
         created_by=actor if getattr(actor, "pk", None) else None,
     )
     record_transition(key, from_state="", to_state="active", actor=actor, field="key",
-                      reason=_("API key issued"))
+                      reason=stored_text(gettext_noop("API key issued")))
     return key, plaintext
 
 
