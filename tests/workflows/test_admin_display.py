@@ -37,3 +37,14 @@ def test_admin_shows_rates_with_their_basis(admin_client):
     expected = f"{basis} {version.rate_default_percent:.2f} %"
     assert expected in page
     assert f"{version.rate_default_percent:.6f}" not in page
+
+
+def test_the_process_node_inline_fits_a_laptop_screen(admin_client):
+    o = setup_origination()
+    with translation.override("en"):
+        page = admin_client.get(f"/admin/products/loanproduct/{o.product.pk}/change/").content.decode()
+    inline = page[page.index('id="flow_nodes-group"'):]
+    assert "backoffice/admin.css" in page
+    assert "related-widget-wrapper-link" not in inline  # no add / change / delete / view icons
+    assert 'name="flow_nodes-0-sla_hours"' in inline
+    assert "Manual review (审查) *" in inline and "review · " not in inline

@@ -155,7 +155,7 @@ def test_complete_and_reschedule_from_the_appointment_page(officer_client, offic
     assert (appointment.status, appointment.officer, appointment.recording_ref) == ("completed", officer, "rec://42")
     html = officer_client.get(base).content.decode()
     assert 'id="complete-form"' not in html
-    assert "rescheduled" in html and "completed" in html
+    assert "<td>Rescheduled</td>" in html and "<td>Completed</td>" in html  # labels, not codes
 
 
 def test_no_show_before_the_start_is_a_form_error(officer_client, branch, schedule, monday):
