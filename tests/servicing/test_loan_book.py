@@ -198,3 +198,9 @@ def test_the_ledger_check_task_returns_the_differences():
     Loan.objects.filter(pk=loan.pk).update(fee_receivable=D("1.00"))
     assert ledger_check.apply().get() == {
         "differences": [f"loan_parts {loan.number}: expected 1.00, found 0.00"]}
+
+
+def test_the_ledger_check_runs_nightly(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["servicing.ledger-check"]
+    assert entry["task"] == "servicing.ledger_check"
+    assert (entry["schedule"].hour, entry["schedule"].minute) == ({5}, {0})
