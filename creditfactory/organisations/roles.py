@@ -56,15 +56,26 @@ _CONTRACT = ("workflows.record_contract_acceptance",)
 _QUALITY_INSPECTION = ("workflows.view_qualityinspection", "workflows.change_qualityinspection")
 # Booked loans and their ledger (Lending → Loans; read-only admin of the journal).
 _LOANS = ("servicing.view_loan", "servicing.view_journalentry", "servicing.view_account")
+# In-loan (贷中): entering and cancelling drawdowns for a branch customer, asking for a line change.
+_DRAWDOWN_ENTRY = ("servicing.view_creditline", "servicing.view_drawdown", "servicing.enter_drawdown",
+                   "servicing.cancel_drawdown", "servicing.view_creditlinechange", "servicing.add_creditlinechange",
+                   "servicing.view_loan")
+# The disbursement review (放款审核).
+_DISBURSEMENT_REVIEW = ("servicing.view_creditline", "servicing.view_drawdown", "servicing.review_drawdown",
+                        "servicing.view_loan")
+# Post-loan: the lines' changes and the in-loan warnings (贷中预警) queue; stopping a drawdown.
+_LINE_CARE = ("servicing.view_drawdown", "servicing.cancel_drawdown", "servicing.view_creditlinechange",
+              "servicing.add_creditlinechange", "servicing.view_linewarning", "servicing.handle_linewarning")
 
 # role code → permission strings "app_label.codename". Missing permissions are skipped, so a
 # role may name models of an app that a later migration creates.
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    "customer_manager": (*_READ_REFERENCE, *_ORIGINATION, *_BATCH_IMPORT, *_CONTRACT),
+    "customer_manager": (*_READ_REFERENCE, *_ORIGINATION, *_BATCH_IMPORT, *_CONTRACT, *_DRAWDOWN_ENTRY),
     "credit_reviewer": (*_READ_REFERENCE, *_VIEW_DECISIONS, *_DECIDING),
     "credit_approver": (*_READ_REFERENCE, *_VIEW_DECISIONS, *_DECIDING, *_QUALITY_INSPECTION),
-    "disbursement_reviewer": _READ_REFERENCE,
-    "post_loan_manager": (*_READ_REFERENCE, "workflows.view_creditapplication", "servicing.view_creditline", *_LOANS),
+    "disbursement_reviewer": (*_READ_REFERENCE, *_DISBURSEMENT_REVIEW),
+    "post_loan_manager": (*_READ_REFERENCE, "workflows.view_creditapplication", "servicing.view_creditline", *_LOANS,
+                          *_LINE_CARE),
     "collector": ("organisations.view_branch", "organisations.view_workgroup"),
     "risk_policy_admin": (*_READ_REFERENCE, *_RISK_CONFIG),
     "product_admin": (

@@ -38,7 +38,8 @@ def sidebar(client, user):
 def test_the_sidebar_shows_only_what_each_role_may_open(client, users):
     manager = sidebar(client, users["manager"])
     assert {"/workflow/", "/home/", "/origination/", "/signing/"} <= manager and "/risk/" not in manager
-    assert sidebar(client, users["disburser"]) == {"/home/", "/organisation/", "/tools/"}  # no Origination
+    # no Origination; the drawdowns they review (Lending) and the lines they are drawn on (Servicing)
+    assert sidebar(client, users["disburser"]) == {"/home/", "/lending/", "/servicing/", "/organisation/", "/tools/"}
     assert sidebar(client, users["collector"]) == {"/home/", "/organisation/", "/tools/"}
     assert sidebar(client, users["riskadmin"]) == {"/home/", "/risk/", "/organisation/", "/tools/"}
     reviewer = sidebar(client, users["reviewer"])

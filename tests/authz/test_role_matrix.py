@@ -80,26 +80,21 @@ ALLOWED: dict[str, object] = {
     "origination:applications:withdraw": ENTRY,
     "origination:applications:contract": {"customer_manager"},  # workflows.record_contract_acceptance
     "origination:batch:new": {"customer_manager"},
-    # The in-loan pages: no standard role holds servicing.enter/review/cancel_drawdown,
-    # servicing.add_creditlinechange or servicing.handle_linewarning yet (organisations.roles);
-    # whoever grants them to a role adds the role here.
-    "lending:drawdowns:new": set(),
-    "lending:drawdowns:cancel": set(),
-    "lending:drawdowns:review": set(),
-    "servicing:lines:request": set(),
+    # The in-loan pages (organisations.roles: _DRAWDOWN_ENTRY, _DISBURSEMENT_REVIEW, _LINE_CARE); a line
+    # change is decided by the approval node's work group, which no demo role works in by default.
+    "servicing:lines:request": {"customer_manager", "post_loan_manager"},
     "servicing:lines:decide": set(),
-    "servicing:warnings:decide": set(),
+    "servicing:warnings:decide": {"post_loan_manager"},
     "origination:quality:inspect": {"credit_approver"},
     "signing:appointments:book": {"customer_manager"},  # the signing group's member
     "signing:appointments:reschedule": {"customer_manager"},  # the signing group's member
     "signing:appointments:cancel": {"customer_manager"},
     "signing:appointments:complete": {"customer_manager"},
     "signing:appointments:no_show": {"customer_manager"},
-    # Drawdowns (servicing.enter_drawdown / cancel_drawdown / review_drawdown; no standard role holds
-    # them yet: granted per user or by an admin-made role).
+    # Drawdowns (servicing.enter_drawdown / cancel_drawdown / review_drawdown).
     "lending:drawdowns:new": {"customer_manager"},
-    "lending:drawdowns:cancel": {"customer_manager"},
-    "lending:drawdowns:review": {"credit_approver"},
+    "lending:drawdowns:cancel": {"customer_manager", "post_loan_manager"},
+    "lending:drawdowns:review": {"disbursement_reviewer"},
 }
 
 
