@@ -5,63 +5,94 @@ workflow inbox, queue and archive of later issues sit beside our own pages.
 """
 
 from django.contrib.auth.views import redirect_to_login
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from viewflow.urls import Application, Site
 from viewflow.workflow.flow.viewset import WorkflowAppViewset
 
+from creditfactory.home import HomeViewset
 from creditfactory.organisations.backoffice import OrganisationViewset
 from risk.backoffice import DecisionViewset
 from servicing.backoffice import CalculatorViewset
+from servicing.backoffice_loans import LoanViewset
 from workflows.backoffice.applications import ApplicationViewset, SlaViewset
 from workflows.backoffice.batch import BatchImportViewset
+from workflows.backoffice.lines import LinesViewset, WarningsViewset
 from workflows.backoffice.dashboard import DashboardViewset
+from workflows.backoffice.drawdowns import DrawdownViewset
 from workflows.backoffice.quality import QualityViewset
 from workflows.backoffice.queues import CreditFlowViewset, CreditWorkflowApp
 from workflows.backoffice.signing import SigningViewset
 from workflows.flows import CreditApplicationFlow
 
 
-class ToolsApp(Application):
+class BackOfficeApp(Application):
+    """An application of the sidebar shown only to users who may open one of its pages: a role
+    never sees a section that would answer 403 (each page's viewset says who may open it)."""
+
+    def has_view_permission(self, user, obj=None):
+        return any(child.has_view_permission(user) for child in self.menu_items())
+
+
+class HomeApp(BackOfficeApp):
+    title = _("My work")
+    icon = "home"
+    app_name = "home"
+    viewsets = [HomeViewset()]
+
+
+class ServicingApp(BackOfficeApp):
+    title = _("Servicing (贷中)")
+    icon = "credit_score"
+    app_name = "servicing"
+    viewsets = [LinesViewset(), WarningsViewset()]
+
+
+class ToolsApp(BackOfficeApp):
     title = _("Tools")
     icon = "calculate"
     app_name = "tools"
     viewsets = [CalculatorViewset()]
 
 
-class OrganisationApp(Application):
+class OrganisationApp(BackOfficeApp):
     title = _("Organisation")
     icon = "account_tree"
     app_name = "organisation"
     viewsets = [OrganisationViewset()]
 
 
-class SigningApp(Application):
+class SigningApp(BackOfficeApp):
     title = _("Remote signing")
     icon = "video_call"
     app_name = "signing"
     viewsets = [SigningViewset()]
 
 
-class RiskApp(Application):
+class RiskApp(BackOfficeApp):
     title = _("Risk")
     icon = "gavel"
     app_name = "risk"
     viewsets = [DecisionViewset()]
 
 
-class OriginationApp(Application):
+class OriginationApp(BackOfficeApp):
     title = _("Origination")
     icon = "assignment_ind"
     app_name = "origination"
     viewsets = [ApplicationViewset(), BatchImportViewset(), SlaViewset(), DashboardViewset(), QualityViewset()]
 
 
+class LendingApp(BackOfficeApp):
+    title = _("Lending")
+    icon = "payments"
+    app_name = "lending"
+    viewsets = [DrawdownViewset(), LoanViewset()]
+
+
 class _LandingView(RedirectView):
-    """``/``: the first application of the back office this user may open (in the order of
-    ``site.viewsets``), so an officer lands on their tasks and a user without workflow rights
-    on a page they can see, never on a 403."""
+    """``/``: where a user starts, never a 403."""
 
     site = None
 
@@ -71,16 +102,13 @@ class _LandingView(RedirectView):
         return super().get(request, *args, **kwargs)
 
     def get_redirect_url(self, *args, **kwargs):
+        """An officer of the credit flow starts at their inbox; every other role (disbursement,
+        collection, the admins, a user without a role) at "My work", a page of their own."""
         user = self.request.user
         for app in self.site.viewsets:
-            if not app.has_view_permission(user):
-                continue
-            if isinstance(app, WorkflowAppViewset):  # the officer's inbox
+            if isinstance(app, WorkflowAppViewset) and app.has_view_permission(user):
                 return app.reverse("inbox")
-            for child in app.viewsets:  # else the application's first page this user may open
-                if child.has_view_permission(user):
-                    return child.reverse("index")
-        return self.site.viewsets[-1].reverse("index")
+        return reverse("home:work:index")
 
 
 class BackOfficeSite(Site):
@@ -93,7 +121,8 @@ class BackOfficeSite(Site):
 site = BackOfficeSite(
     title=_("CreditFactory"),
     viewsets=[CreditWorkflowApp(flow_viewsets=[CreditFlowViewset(CreditApplicationFlow, icon="account_balance")]),
-              OriginationApp(), SigningApp(), RiskApp(), OrganisationApp(), ToolsApp()],
+              HomeApp(), OriginationApp(), LendingApp(), ServicingApp(), SigningApp(), RiskApp(), OrganisationApp(),
+              ToolsApp()],
 )
 site.primary_color = "#1f4e79"
 site.secondary_color = "#c0392b"

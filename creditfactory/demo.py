@@ -9,6 +9,7 @@ SEEDERS = [
     "workflows.demo_signing.seed",
     "risk.demo.seed",
     "risk.demo_policy.seed",
+    "servicing.demo_funding.seed",
     "workflows.demo_flow.seed",
     "workflows.demo_applications.seed",
 ]

@@ -28,3 +28,6 @@ urlpatterns = [
 ]
 # MEDIA is never served as static files, not even under DEBUG: stored documents are personal data
 # and go out only through the back office's download view (login, permission, branch scope).
+
+# The refusal page explains and links back (creditfactory.core.refusal).
+handler403 = "creditfactory.core.refusal.permission_denied"

@@ -11,10 +11,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext, gettext_lazy as _
 
+from creditfactory.core.admin_mixins import ReadOnlyAdminMixin
 from creditfactory.core.money import format_money
 from products.models import LoanProduct
 
-from .models import CoLendingPair, CoLendingShare, Funder, PaymentChannel, RoutingRule
+from .models import (
+    CoLendingPair, CoLendingShare, Disbursement, DisbursementEvent, Funder, PaymentChannel, RoutingRule,
+    SandboxBankTransfer,
+)
 from .routing import RouteSample, explanation_lines
 from .services.funding import funding_preview
 
@@ -163,3 +167,31 @@ class PaymentChannelAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "provider", "latency_ms", "failure_rate_percent", "cost_per_transaction",
                     "confirm_timeout_seconds", "active")
     list_filter = ("provider", "active")
+
+
+class DisbursementEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = DisbursementEvent
+    fields = ("at", "kind", "result", "duplicate", "payload")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Disbursement)
+class DisbursementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Written by the disbursement services only; every send, callback and query as an event."""
+
+    list_display = ("reference", "drawdown", "amount", "status", "channel", "sent_at", "confirmed_at", "failure_code")
+    list_filter = ("status", "channel")
+    search_fields = ("reference", "drawdown__number", "channel_reference")
+    list_select_related = ("drawdown", "channel")
+    inlines = [DisbursementEventInline]
+
+
+@admin.register(SandboxBankTransfer)
+class SandboxBankTransferAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The sandbox bank's own book (docs/sandbox.md)."""
+
+    list_display = ("reference", "amount", "account_suffix", "outcome", "calls_back", "received", "callback_sent_at",
+                    "created_at")
+    list_filter = ("outcome", "channel")
+    search_fields = ("reference",)

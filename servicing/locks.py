@@ -13,10 +13,23 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Now
 
-from servicing.models import BusinessDate, Disbursement, Funder, FunderQuotaDay
+from servicing.models import (
+    BusinessDate,
+    CreditLine,
+    CreditLineChange,
+    CreditLineStatus,
+    Disbursement,
+    Drawdown,
+    Funder,
+    FunderQuotaDay,
+    FundingHoldStatus,
+)
 
-__all__ = ["business_date_lock", "disbursement_lock", "funder_quota_release", "funder_quota_take"]
+__all__ = ["business_date_lock", "credit_line_change_lock", "credit_line_lock", "disbursement_lock",
+           "drawdown_line_hold_settle", "drawdown_lock", "funder_quota_release", "funder_quota_take", "line_draw",
+           "line_hold", "line_limit_set", "line_release"]
 
 
 def business_date_lock(*, date, actor=None, reason: str = "") -> tuple[BusinessDate, bool]:
@@ -24,6 +37,73 @@ def business_date_lock(*, date, actor=None, reason: str = "") -> tuple[BusinessD
     when there is none yet). Returns ``(row, created)``."""
     return BusinessDate.objects.select_for_update().get_or_create(
         pk=1, defaults={"date": date, "changed_by": actor, "reason": reason})
+
+
+
+# --- credit-line reservations (drawdowns) ------------------------------------------------------------
+# TigerBeetle's two-phase transfer: ``line_hold`` is the pending transfer, ``line_draw`` posts it,
+# ``line_release`` voids it. Each is one conditional UPDATE: the row lock is taken by the UPDATE
+# itself and held to the end of the caller's transaction, and a refused claim changes nothing.
+
+
+def line_hold(*, line_id: int, amount: Decimal) -> bool:
+    """Reserve ``amount`` on an active line: ``held += amount WHERE status = active AND used +
+    held + amount <= limit``. False (nothing changed) when the line is not active or the amount
+    is more than is available."""
+    return bool(CreditLine.objects.filter(pk=line_id, status=CreditLineStatus.ACTIVE,
+                                          used__lte=F("limit") - F("held") - amount)
+                .update(held=F("held") + amount))
+
+
+def line_release(*, line_id: int, amount: Decimal) -> bool:
+    """Give a reservation back: ``held -= amount WHERE held >= amount`` (whatever the line's
+    status: a frozen line still releases what its drawdowns held)."""
+    return bool(CreditLine.objects.filter(pk=line_id, held__gte=amount).update(held=F("held") - amount))
+
+
+def line_draw(*, line_id: int, amount: Decimal) -> bool:
+    """Post a reservation at confirmed disbursement: ``held -= amount, used += amount WHERE held
+    >= amount``. The money is paid already, so the line's status is not asked; used + held stays
+    the same, so the limit still holds."""
+    return bool(CreditLine.objects.filter(pk=line_id, held__gte=amount)
+                .update(held=F("held") - amount, used=F("used") + amount))
+
+
+def drawdown_line_hold_settle(*, drawdown_id: int, to_status: str) -> bool:
+    """Move a drawdown's reservation from held to ``to_status`` (posted or released) exactly once:
+    ``UPDATE … SET line_hold = :to WHERE line_hold = held``. True for the one caller that moved
+    it; that caller then releases or draws the line."""
+    return bool(Drawdown.objects.filter(pk=drawdown_id, line_hold=FundingHoldStatus.HELD)
+                .update(line_hold=to_status))
+
+
+def drawdown_lock(*, drawdown_id: int) -> Drawdown:
+    """The drawdown row, locked for the rest of the transaction (status moves of one drawdown
+    are serialised on it)."""
+    return Drawdown.objects.select_for_update(of=("self",)).select_related(
+        "credit_line", "product_version", "partner").get(pk=drawdown_id)
+# --- credit lines ---------------------------------------------------------------------------------
+
+
+def credit_line_lock(*, line_id: int) -> CreditLine:
+    """The credit line's row, locked for the rest of the transaction (a status change or a
+    change request being decided on it)."""
+    return CreditLine.objects.select_for_update().get(pk=line_id)
+
+
+def credit_line_change_lock(*, change_id: int) -> CreditLineChange:
+    """A change request's row (alone), locked: one decision at a time."""
+    return CreditLineChange.objects.select_for_update(of=("self",)).select_related("credit_line").get(pk=change_id)
+
+
+def line_limit_set(*, line_id: int, new_limit) -> bool:
+    """Set the line's limit to ``new_limit`` if what is drawn and held still fits under it and the
+    line is active or frozen — one conditional UPDATE, so a drawdown holding at the same moment
+    either fits under the new limit or is refused. False (nothing changed) otherwise."""
+    return bool(CreditLine.objects.filter(
+        Q(pk=line_id), Q(status__in=[CreditLineStatus.ACTIVE, CreditLineStatus.FROZEN]),
+        Q(used__lte=new_limit - F("held")),
+    ).update(limit=new_limit, updated_at=Now()))
 
 
 class _Refused(Exception):

@@ -1,5 +1,5 @@
 """Funding routing (资金路由) as pure policy: which routing rules a drawdown matches, whether a
-funder can lend right now, how a co-lent amount splits, and the explanation ("why this funder")
+funder can lend right now, and the explanation ("why this funder")
 stored on the drawdown as codes with parameters and rendered as translated sentences.
 
 No ORM here: ``servicing.services.funding`` reads the rules and funders into the value objects
@@ -13,11 +13,11 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from creditfactory.core.money import HUNDRED, format_money, quantize_fen
+from creditfactory.core.money import format_money
 
 __all__ = [
     "FunderView", "RouteSample", "RuleView", "explain", "explanation_lines", "funder_unavailable",
-    "rule_mismatches", "split_by_share",
+    "rule_mismatches",
 ]
 
 
@@ -123,19 +123,6 @@ def funder_unavailable(funder: FunderView, *, sample: RouteSample, amount: Decim
     return None
 
 
-def split_by_share(*, amount: Decimal, shares: list[tuple]) -> dict:
-    """Split ``amount`` by ``shares`` (``[(key, percent), …]``): each part rounded to the fen
-    (half up), the lead — the largest share, the first listed on a tie — takes the rounding rest,
-    so the parts always sum to ``amount`` exactly."""
-    if not shares:
-        raise ValueError("split_by_share needs at least one share")
-    amount = quantize_fen(Decimal(amount))
-    lead_key = max(shares, key=lambda s: Decimal(s[1]))[0]  # max() keeps the first on a tie
-    parts = {key: quantize_fen(amount * Decimal(percent) / HUNDRED) for key, percent in shares if key != lead_key}
-    parts[lead_key] = amount - sum(parts.values(), Decimal("0.00"))
-    return {key: parts[key] for key, _percent in shares}
-
-
 def _money(value) -> str:
     return format_money(Decimal(value))
 
@@ -167,6 +154,7 @@ def _line(item: dict) -> str:
         "pair_chosen": lambda: _("Co-lent by %(pair)s.") % p,
         "pair_part": lambda: _("%(funder)s lends %(share)s%% = %(amount)s.") % p,
         "pair_inactive": lambda: _("Co-lending pair %(pair)s is not active.") % p,
+        "pair_shares": lambda: _("The shares of co-lending pair %(pair)s do not add up to 100%%.") % p,
         "no_funder": lambda: _("No rule found a funder with quota: the drawdown awaits funding.") % p,
         "no_rules": lambda: _("No routing rule is configured.") % p,
         "preview": lambda: _("A test: no quota was taken.") % p,

@@ -2,6 +2,7 @@
 
 import json
 import time
+from datetime import date
 
 from celery import shared_task
 from django.utils import timezone
@@ -32,3 +33,26 @@ def sandbox_bank_callback(*, reference: str) -> dict:
     SandboxBankTransfer.objects.filter(pk=transfer.pk, callback_sent_at__isnull=True).update(
         callback_sent_at=timezone.now())
     return {"reference": reference, "status": disbursement.status}
+
+
+@shared_task(name="servicing.lines_expire", acks_late=True)
+def lines_expire_task(on_date: str | None = None) -> int:
+    """Daily (beat, entry ``servicing.lines-expire``): expire the lines whose validity ended before
+    ``on_date`` (ISO date; default the business date). Safe to re-run."""
+    from servicing.services.lines import lines_expire
+
+    return lines_expire(on_date=date.fromisoformat(on_date) if on_date else None)
+
+
+@shared_task(name="servicing.ledger_check")
+def ledger_check() -> dict:
+    """The nightly proof of the books (``manage.py ledger_check``): logs every difference as an
+    error and returns them; changes nothing, so it is safe to run at any time."""
+    import logging
+
+    from servicing.services.ledger import reconcile
+
+    differences = reconcile()
+    for difference in differences:
+        logging.getLogger("servicing.ledger").error("ledger check: %s", difference)
+    return {"differences": [str(difference) for difference in differences]}

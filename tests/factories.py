@@ -65,3 +65,29 @@ def make_product(code: str = "EDUCATION", *, publish: bool = True, actor=None, *
         product_services.product_publish(product=product, actor=actor)
         product.refresh_from_db()
     return product
+
+
+def make_credit_line(*, limit=Decimal("50000.00"), product=None, partner=None, applicant=None, revolving=True,
+                     status="active", **fields):
+    """An active credit line granted for an approved application (made directly: the credit flow
+    has its own tests)."""
+    import datetime
+
+    from servicing.models import CreditLine
+    from servicing.services.calendar import business_date
+    from tests.risk.factories import make_application
+
+    application = make_application(product=product, applicant=applicant, partner=partner,
+                                   branch=partner.branch if partner is not None else None)
+    today = business_date()
+    values = dict(application=application, applicant=application.applicant,
+                  product_version=application.product_version, branch=application.branch, partner=partner,
+                  limit=Decimal(limit), rate_percent=Decimal("7"), rate_basis="annual", grade="B",
+                  valid_from=today, valid_until=today + datetime.timedelta(days=365), status=status,
+                  revolving=revolving)
+    values.update(fields)
+    return CreditLine.objects.create(**values)
+
+
+DRAWDOWN_DATA = dict(amount="20000.00", term=12, term_unit="months", repayment_method="equal_installment",
+                     purpose="education", bank_account="6222021234567890128", external_reference="")

@@ -79,11 +79,17 @@ def partner_world(django_capture_on_commit_callbacks, settings):
     assert (CreditApplication.objects.get(pk=signing_id).status, approved.status) == ("signing", "approved")
     endpoint, _secret = webhooks.webhook_endpoint_create(partner=api.partner, url="https://hooks.example.cn/h",
                                                          events=["line.granted"])
+    from servicing.services.drawdowns import drawdown_create
+
+    drawdown = drawdown_create(line=approved.credit_line, partner=api.partner, actor_label="partner:ACME",
+                               data={"amount": "10000.00", "term": 12, "repayment_method": "equal_installment",
+                                     "purpose": "education", "bank_account": "6222021234567890128"})
     loan = loan_book(drawdown=make_drawdown(line=approved.credit_line))
     return {
         "key": api.key,
         "applications": [signing_id, approved_id],
         "credit-lines": [approved.credit_line.pk],
+        "drawdowns": [drawdown.pk],
         "loans": [loan.pk],
         "webhooks": [endpoint.pk],
     }
@@ -122,5 +128,6 @@ def test_the_run_covers_every_partner_operation():
         ("GET", "/api/v1/partner"), ("GET", "/api/v1/webhooks"),
         ("POST", "/api/v1/webhooks"), ("GET", "/api/v1/webhooks/{id}"), ("DELETE", "/api/v1/webhooks/{id}"),
         ("POST", "/api/v1/webhooks/{id}/ping"), ("GET", "/api/v1/webhooks/events"),
-        ("POST", "/api/v1/calculator/schedule"),
+        ("POST", "/api/v1/calculator/schedule"), ("POST", "/api/v1/credit-lines/{id}/drawdowns"),
+        ("GET", "/api/v1/drawdowns"), ("GET", "/api/v1/drawdowns/{id}"), ("POST", "/api/v1/drawdowns/{id}/cancel"),
     }

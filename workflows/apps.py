@@ -5,3 +5,16 @@ from django.utils.translation import gettext_lazy as _
 class WorkflowsConfig(AppConfig):
     name = "workflows"
     verbose_name = _("Workflows")
+
+    def ready(self):
+        from creditfactory.core.display import register_labels
+
+        def node_labels():
+            from .flows import CreditApplicationFlow
+
+            return {node.name: node.task_title for node in CreditApplicationFlow.instance.nodes() if node.task_title}
+
+        # Node names and staff actions as people read them (creditfactory.core.display.label).
+        register_labels("node", node_labels)
+        register_labels("action", {"approve": _("Approved"), "reject": _("Rejected"),
+                                   "return": _("Returned for documents")})

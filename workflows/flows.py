@@ -35,7 +35,7 @@ from viewflow.workflow import flow
 from .backoffice.task_views import task_redirect
 from .locks import PROCESS_LOCK
 from .models import FlowTask, WORK_ON_QUEUE
-from .nodes import CeleryJob, End, Function, If, QueueView, StartHandle, Switch, Wait
+from .nodes import CeleryJob, End, Function, If, QueueView, StartHandle, Switch, Wait, process_in_scope
 from .selectors import flow as predicates
 from .services import flow_steps
 
@@ -91,6 +91,7 @@ class CreditApplicationFlow(flow.Flow):
         .Annotation(title=_("Manual review (审查)"))
         .Permission(WORK_ON_QUEUE, obj=_queue("review"))
         .Assign(this.dispatch_review)
+        .FourEyes(this.four_eyes_review_excluded)
         .onCreate(this.review_created)
         .Next(this.after_review)
     )
@@ -154,6 +155,18 @@ class CreditApplicationFlow(flow.Flow):
     end = End().Annotation(title=_("Line granted"))
     rejected = End().Annotation(title=_("Rejected"))
 
+    # --- rights: viewflow's, limited to the applications of the user's branches ---------------------
+
+    def has_view_permission(self, user, obj=None):
+        """The process pages (detail, chart) of another branch's application are refused."""
+        return super().has_view_permission(user, obj=obj) and (
+            obj is None or process_in_scope(user, getattr(obj, "pk", None)))
+
+    def has_manage_permission(self, user, obj=None):
+        """Cancelling another branch's process is refused, even to a flow manager of one branch."""
+        return super().has_manage_permission(user, obj=obj) and (
+            obj is None or process_in_scope(user, getattr(obj, "pk", None)))
+
     # --- start and the automated assessment --------------------------------------------------------
 
     def start_process(self, activation, *, application, actor=None, actor_label=""):
@@ -191,6 +204,9 @@ class CreditApplicationFlow(flow.Flow):
 
     def four_eyes_excluded(self, task):
         return predicates.four_eyes_excluded(task.process)
+
+    def four_eyes_review_excluded(self, task):
+        return predicates.four_eyes_review_excluded(task.process)
 
     def review_created(self, activation):
         flow_steps.step_task_created(activation, node="review")

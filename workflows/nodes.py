@@ -30,25 +30,52 @@ from viewflow.workflow.flow.nodes import ErrorBoundary
 from viewflow.workflow.nodes.handle import HandleActivation
 from viewflow.workflow.status import STATUS
 
-from creditfactory.organisations.scoping import scope_queryset
+from creditfactory.organisations.scoping import scope_queryset, sees_all_branches
 
 from .fastpath import error_boundaries_disarm
 from .jobs import job_run
 from .models import CreditApplication
 
-__all__ = ["CeleryJob", "End", "Function", "If", "QueueView", "StartHandle", "Switch", "Wait"]
+__all__ = ["CeleryJob", "End", "Function", "If", "QueueView", "StartHandle", "Switch", "Wait", "process_in_scope"]
 
 
 # --- branch-scoped task pages ----------------------------------------------------------------------
 
 
-class ScopedNodeMixin:
-    """A task page is visible to users who may see the application's branch."""
+def process_in_scope(user, process_id) -> bool:
+    """Whether ``user`` may see the application of the process ``process_id`` (its branch is one
+    of theirs, ``organisations.scoping``). A process with no id yet (a start) exposes nothing."""
+    if process_id is None or sees_all_branches(user):
+        return True
+    return scope_queryset(CreditApplication.objects.filter(process_id=process_id), user).exists()
 
-    def can_view(self, user, task):
-        if not super().can_view(user, task):
+
+# Every right viewflow's frontend asks a node for before it shows or changes a task: the task
+# pages (detail, assign, unassign, reassign, execute, undo, cancel, revive), the bulk assign and
+# unassign of the queue and inbox, and our own services (claim, decide, reassign).
+SCOPED_RIGHTS = ("can_view", "can_assign", "can_unassign", "can_execute", "can_undo", "can_cancel", "can_revive")
+
+
+def _scoped_right(name: str):
+    def right(self, user, task=None):
+        parent = getattr(super(ScopedNodeMixin, self), name, None)
+        if parent is None or not parent(user, task):
             return False
-        return scope_queryset(CreditApplication.objects.filter(process_id=task.process_id), user).exists()
+        return task is None or process_in_scope(user, task.process_id)
+
+    right.__name__ = name
+    right.__doc__ = f"viewflow's ``{name}``, and only on an application of the user's branches."
+    return right
+
+
+class ScopedNodeMixin:
+    """Branch scoping of every node: each right is the node's own and the task's application
+    belongs to a branch the user may see. Put first in the bases, so it wraps the node's rights
+    (a user of another branch gets 403 from every task page, whatever the node allows)."""
+
+
+for _name in SCOPED_RIGHTS:
+    setattr(ScopedNodeMixin, _name, _scoped_right(_name))
 
 
 class StartHandle(ScopedNodeMixin, flow.StartHandle):
@@ -159,8 +186,8 @@ def _is_owner(task, user) -> bool:
     return bool(task.owner_id) and user is not None and task.owner_id == getattr(user, "pk", None)
 
 
-class QueueView(ScopedNodeMixin, flow.View):
-    """A human task in a work group's queue (see the module docstring)."""
+class _QueueNode(flow.View):
+    """A human task in a work group's queue (see the module docstring); scoped in ``QueueView``."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -208,6 +235,10 @@ class QueueView(ScopedNodeMixin, flow.View):
         if task.owner_id is None or user is None or user.is_anonymous:
             return False
         return _is_owner(task, user) or self.is_lead(user, task) or self.flow_class.instance.has_manage_permission(user)
+
+
+class QueueView(ScopedNodeMixin, _QueueNode):
+    """A human task in a work group's queue, branch-scoped."""
 
 
 class WaitActivation(HandleActivation):

@@ -12,9 +12,13 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from .drawdown_jobs import drawdown_disbursement_send  # noqa: F401 - registered through this module
 from .jobs import job_run  # noqa: F401 - registered (and imported by callers) through this module
 from .services.batch import batch_import_process
 from .services.dispatch import sla_escalate_overdue
+from .services.drawdowns import drawdown_disbursements_sweep as disbursements_sweep
+from .services.drawdowns import drawdown_funding_retry as funding_retry
+from .services.drawdowns import drawdown_settled
 from .services.documents import documents_sweep_orphans
 from .services.quality import quality_sample as sample
 from .services.signing import signing_send_reminders as send
@@ -72,3 +76,44 @@ def quality_sample(business_date: str | None = None) -> dict:
     day = date.fromisoformat(business_date) if business_date else timezone.localdate() - timedelta(days=1)
     result = sample(business_date=day)
     return {"business_date": day.isoformat(), "approvals": result.approvals, "sampled": result.sampled}
+
+
+# --- The drawdown flow (借款) -----------------------------------------------------------------------
+
+
+@shared_task(name="workflows.drawdown_disbursement_settled", acks_late=True, ignore_result=True)
+def drawdown_disbursement_settled(drawdown_id: int) -> bool:
+    """Dispatched by servicing (by name, ``SERVICING_DISBURSEMENT_SETTLED_TASK``) once a
+    disbursement is paid or failed: book the loan or fail the drawdown. Safe to run twice."""
+    return drawdown_settled(drawdown_id=drawdown_id)
+
+
+@shared_task(name="workflows.drawdown_funding_retry", acks_late=True, ignore_result=True)
+def drawdown_funding_retry() -> dict:
+    """Beat: route the drawdowns awaiting funding again; reject those past the timeout."""
+    return funding_retry()
+
+
+@shared_task(name="workflows.drawdown_disbursements_sweep", acks_late=True, ignore_result=True)
+def drawdown_disbursements_sweep() -> dict:
+    """Beat: send, query or settle the disbursements of drawdowns stuck in disbursing."""
+    return disbursements_sweep()
+# --- In-loan warnings (see workflows.services.warnings) --------------------------------------------
+
+
+@shared_task(name="workflows.list_entry_recheck", acks_late=True)
+def list_entry_recheck(kind: str = "", value_index: str = "", entry_id=None, list_type: str = "", **_ignored) -> int:
+    """Dispatched by risk on commit of a new list entry (settings.RISK_LIST_ENTRY_HANDLER_TASK):
+    re-check that person's lines and apply the warnings' handling. Idempotent per entry."""
+    from .services.warnings import list_entry_recheck as recheck
+
+    return len(recheck(kind=kind, value_index=value_index, entry_id=entry_id, list_type=list_type))
+
+
+@shared_task(name="workflows.warnings_monitor", acks_late=True)
+def warnings_monitor() -> dict:
+    """Beat (WARNING_MONITOR_MINUTES): re-check WARNING_MONITOR_SHARE_PERCENT of the active lines."""
+    from .services.warnings import warnings_monitor as monitor
+
+    return monitor(share_percent=settings.WARNING_MONITOR_SHARE_PERCENT,
+                   cadence_minutes=settings.WARNING_MONITOR_MINUTES)

@@ -4,7 +4,7 @@ is the application's ``id``."""
 
 from django.urls import path
 
-from . import api
+from . import api, api_line_changes, drawdown_api
 
 urlpatterns: list = [
     path("applications", api.ApplicationListApi.as_view(), name="application-list"),
@@ -22,4 +22,11 @@ urlpatterns: list = [
          name="application-contract-accept"),
     path("applications/<int:pk>/credit-line", api.ApplicationCreditLineApi.as_view(),
          name="application-credit-line"),
+    path("credit-lines/<int:pk>/drawdowns", drawdown_api.CreditLineDrawdownApi.as_view(),
+         name="credit-line-drawdowns"),
+    path("drawdowns", drawdown_api.DrawdownListApi.as_view(), name="drawdown-list"),
+    path("drawdowns/<int:pk>", drawdown_api.DrawdownDetailApi.as_view(), name="drawdown-detail"),
+    path("drawdowns/<int:pk>/cancel", drawdown_api.DrawdownCancelApi.as_view(), name="drawdown-cancel"),
+    path("credit-lines/<int:pk>/changes", api_line_changes.CreditLineChangeListApi.as_view(),
+         name="credit-line-changes"),
 ]

@@ -10,6 +10,10 @@ class CoreConfig(AppConfig):
     label = "core"
     verbose_name = _("Core")
 
+    def ready(self):
+        from . import admin_display
+
+        admin_display.install()
 
 class AxesConfig(axes_apps.AppConfig):
     """django-axes (the sign-in lockout) with a translated name in admin; it ships none."""

@@ -6,22 +6,22 @@ creates missing roles and grants missing permissions, never removes what an admi
 Later apps extend ``ROLE_PERMISSIONS`` and call it again from a data migration.
 """
 
-from django.utils.translation import gettext_noop as _noop
+from django.utils.translation import gettext_noop
 
 # Apps whose models the auditor may read. Extended as apps gain models.
 AUDITED_APPS = ("core", "organisations", "partners", "products", "risk", "workflows", "servicing", "collections", "viewflow")
 
 # code → (group name, description). Group names are bilingual because groups have no translation.
 STANDARD_ROLES = {
-    "customer_manager": ("客户经理 Customer manager", _noop("Takes applications and looks after customers.")),
-    "credit_reviewer": ("审查岗 Credit reviewer", _noop("Reviews referred applications (审查).")),
-    "credit_approver": ("审批岗 Credit approver", _noop("Approves or rejects after review (审批); four-eyes.")),
-    "disbursement_reviewer": ("放款审核 Disbursement reviewer", _noop("Checks drawdowns before payout.")),
-    "post_loan_manager": ("贷后管理 Post-loan manager", _noop("Monitors loans, handles warnings and lines.")),
-    "collector": ("催收员 Collector", _noop("Works collection cases.")),
-    "risk_policy_admin": ("风控策略管理 Risk policy admin", _noop("Configures rules, scorecards and strategies.")),
-    "product_admin": ("产品管理 Product admin", _noop("Configures and publishes loan products.")),
-    "auditor": ("审计 Auditor", _noop("Reads everything, changes nothing.")),
+    "customer_manager": ("客户经理 Customer manager", gettext_noop("Takes applications and looks after customers.")),
+    "credit_reviewer": ("审查岗 Credit reviewer", gettext_noop("Reviews referred applications (审查).")),
+    "credit_approver": ("审批岗 Credit approver", gettext_noop("Approves or rejects after review (审批); four-eyes.")),
+    "disbursement_reviewer": ("放款审核 Disbursement reviewer", gettext_noop("Checks drawdowns before payout.")),
+    "post_loan_manager": ("贷后管理 Post-loan manager", gettext_noop("Monitors loans, handles warnings and lines.")),
+    "collector": ("催收员 Collector", gettext_noop("Works collection cases.")),
+    "risk_policy_admin": ("风控策略管理 Risk policy admin", gettext_noop("Configures rules, scorecards and strategies.")),
+    "product_admin": ("产品管理 Product admin", gettext_noop("Configures and publishes loan products.")),
+    "auditor": ("审计 Auditor", gettext_noop("Reads everything, changes nothing.")),
 }
 
 _READ_REFERENCE = ("products.view_loanproduct", "products.view_productversion", "organisations.view_branch",

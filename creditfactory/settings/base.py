@@ -220,6 +220,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RepaymentMethodEnum": "products.models.RepaymentMethod",
         "DocumentKindEnum": "workflows.models.DocumentKind",
+        "CreditLineStatusEnum": "servicing.models.CreditLineStatus",
+        "LineChangeKindEnum": "servicing.models.CreditLineChangeKind",
+        "LineChangeStatusEnum": "servicing.models.CreditLineChangeStatus",
+        "LineChangeSourceEnum": "servicing.models.CreditLineChangeSource",
     },
 }
 
@@ -249,6 +253,8 @@ from .components.decisioning import *  # noqa: E402,F401,F403
 from .components.partners import *  # noqa: E402,F401,F403
 from .components.messaging import *  # noqa: E402,F401,F403
 from .components.workflows import *  # noqa: E402,F401,F403
+from .components.lines import *  # noqa: E402,F401,F403
+from .components.ledger import *  # noqa: E402,F401,F403
 
 # Periodic tasks: each capability contributes a <NAME>_BEAT_SCHEDULE dict in its component.
 CELERY_BEAT_SCHEDULE = {

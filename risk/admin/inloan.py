@@ -34,7 +34,7 @@ class InLoanCheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("reasons"))
     def reasons_list(self, obj):
-        texts = check_reasons(obj)
+        texts = check_reasons(check=obj)
         if not texts:
             return "—"
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((text,) for text in texts)))

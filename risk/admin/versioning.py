@@ -13,6 +13,7 @@ from django.utils.translation import gettext, gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from creditfactory.core.admin_mixins import ReadOnlyAdminMixin
+from creditfactory.core.display import format_datetime
 
 
 def pretty_json(value) -> str:
@@ -55,7 +56,7 @@ class VersionedAdmin(admin.ModelAdmin):
         opts = version._meta
         url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[version.pk])
         return format_html('<a href="{}">v{}</a> · {}', url, version.version,
-                           version.published_at.strftime("%Y-%m-%d %H:%M"))
+                           format_datetime(version.published_at))
 
     @admin.display(description=_("unpublished changes"), boolean=True)
     def unpublished_changes(self, obj):

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from creditfactory.core.display import choice_labels
 from creditfactory.core.money import MoneyError, quantize_fen, to_decimal
 from creditfactory.core.numbers import NumberError, parse_int
 from creditfactory.core.pii import blind_index
@@ -102,7 +103,7 @@ def applicant_get_or_create(
             errors["bank_account"] = _messages(exc)
     income = _money(monthly_income, "monthly_income", errors)
     if employment not in Employment.values:
-        errors["employment"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(Employment.values)}]
+        errors["employment"] = [_("Choose one of: %(choices)s.") % {"choices": choice_labels(Employment)}]
     if years_at_employer is not None:
         years_at_employer = _years(years_at_employer, "years_at_employer", 80,
                                    _("Enter a number of years from 0 to 80."), errors)

@@ -83,7 +83,7 @@ class WarningCheckResult:
     reason_codes: list[str] = field(default_factory=list)
 
 
-def check_reasons(check: InLoanCheck, *, language: str | None = None) -> list[str]:
+def check_reasons(*, check: InLoanCheck, language: str | None = None) -> list[str]:
     """The stored reasons of ``check`` as texts: the customer-facing reason in ``language`` (the
     active one by default), else the rule's description."""
     language = language or translation.get_language() or "zh-hans"
@@ -107,7 +107,7 @@ def drawdown_check(*, request: DrawdownCheckRequest) -> InLoanCheckResult:
         },
         device_id=request.device_id,
     )
-    return InLoanCheckResult(outcome=check.outcome, reasons=check_reasons(check), reference=check.reference,
+    return InLoanCheckResult(outcome=check.outcome, reasons=check_reasons(check=check), reference=check.reference,
                              reason_codes=[reason["code"] for reason in check.reasons])
 
 
@@ -120,7 +120,7 @@ def warning_check(*, applicant_id: int, product_id: int, reference: str, line_id
         applicant_id=applicant_id, product_id=product_id, product_version_id=None, line_id=line_id, amount=None,
         request_features={}, device_id="",
     )
-    return WarningCheckResult(hit=check.hit, action=check.action, reasons=check_reasons(check),
+    return WarningCheckResult(hit=check.hit, action=check.action, reasons=check_reasons(check=check),
                               reference=check.reference, source=source,
                               reason_codes=[reason["code"] for reason in check.reasons])
 
@@ -140,9 +140,8 @@ def _check(*, kind, stage, subject_reference, applicant_id, product_id, product_
     existing = _existing(kind, subject_reference)
     if existing is not None:
         return existing
-    applicant = Applicant.objects.get(pk=applicant_id)
     specs = in_loan_rule_sets(product_id=product_id, stage=stage)
-    values = dict(kind=kind, subject_reference=subject_reference, applicant=applicant, product_id=product_id,
+    values = dict(kind=kind, subject_reference=subject_reference, applicant_id=applicant_id, product_id=product_id,
                   product_version_id=product_version_id, credit_line_id=line_id, amount=amount)
     if not specs:
         return _record(values, outcome=InLoanOutcome.PASS if kind == InLoanCheckKind.DRAWDOWN else "",
@@ -151,6 +150,7 @@ def _check(*, kind, stage, subject_reference, applicant_id, product_id, product_
                 else LoanProduct.objects.filter(pk=product_id))
     request_features = {**request_features,
                         "product_type": products.values_list("product_type", flat=True).first() or ""}
+    applicant = Applicant.objects.get(pk=applicant_id)
     # Outside any transaction: the calls and their cost stay recorded whatever happens next.
     features, sources, unavailable = _gather(applicant=applicant, device_id=device_id, extra=request_features)
     context = feature_context(features)

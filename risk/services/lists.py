@@ -94,7 +94,7 @@ def _dispatch(payloads: list[dict]) -> None:
         task.apply_async(kwargs=payload)
 
 
-def list_entries_dispatch_on_commit(entries) -> None:
+def list_entries_dispatch_on_commit(*, entries) -> None:
     """Once the surrounding transaction commits, hand each entry to the list-entry handler task
     (see the module docstring). A failing handler is logged: the entries stay committed."""
     payloads = [{"entry_id": entry.pk, "list_type": entry.list_type, "kind": entry.kind,
@@ -134,7 +134,7 @@ def risk_list_entry_add(*, actor, list_type: str, kind: str, value: str, reason:
         )
         entry.save(update_fields=["active", "reason", "source", "expires_at", "added_by", "updated_at"])
     record_transition(entry, from_state=previous, to_state="active", actor=actor, reason=reason, field="active")
-    list_entries_dispatch_on_commit([entry])
+    list_entries_dispatch_on_commit(entries=[entry])
     return entry
 
 
@@ -221,7 +221,7 @@ def _import_chunk(job: ListImportJob, rows: list[dict], first_row: int) -> tuple
             entry.save(update_fields=["active", "reason", "expires_at", "source", "added_by", "updated_at"])
             reactivated.append(entry)
     RiskListEntry.objects.bulk_create(to_create)
-    list_entries_dispatch_on_commit([*to_create, *reactivated])
+    list_entries_dispatch_on_commit(entries=[*to_create, *reactivated])
     rejected.sort(key=lambda item: item["row"])
     return len(to_create) + len(reactivated), rejected
 

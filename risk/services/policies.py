@@ -42,7 +42,7 @@ from ..scoring import GRADES, BinSpec
 
 __all__ = [
     "limit_strategy_create", "limit_strategy_publish", "pricing_strategy_create", "pricing_strategy_publish",
-    "risk_policy_save", "rule_set_create", "rule_set_publish", "scorecard_create", "scorecard_publish",
+    "risk_policy_rule_set_add", "risk_policy_save", "rule_set_create", "rule_set_publish", "scorecard_create", "scorecard_publish",
 ]
 
 
@@ -268,3 +268,16 @@ def risk_policy_save(*, actor, product: LoanProduct, scorecard: Scorecard, limit
     policy.rule_sets.set(list(rule_sets))
     policy.challenger_rule_sets.set(list(challenger_rule_sets))
     return policy
+
+
+@transaction.atomic
+def risk_policy_rule_set_add(*, actor, product: LoanProduct, rule_set: RuleSet) -> bool:
+    """Add ``rule_set`` to the product's policy unless the policy already has a rule set of that
+    stage (an admin's choice stands). True when it was added; False without a policy."""
+    policy = risk_policy_lock(product)
+    if policy is None or policy.rule_sets.filter(stage=rule_set.stage).exists():
+        return False
+    if getattr(actor, "pk", None):
+        policy._history_user = actor
+    policy.rule_sets.add(rule_set)
+    return True

@@ -105,6 +105,25 @@ class DisbursementEvent(models.Model):
     duplicate = models.BooleanField(_("duplicate"), default=False,
                                     help_text=_("A replay: nothing changed."))
 
+    RESULT_LABELS = {
+        "accepted": _("accepted"),
+        "duplicate": _("already received (nothing paid twice)"),
+        "timeout": _("no answer in time"),
+        "unavailable": _("channel unavailable"),
+        "refused": _("refused"),
+        "paid": _("paid"),
+        "failed": _("failed"),
+        "pending": _("still pending"),
+        "unknown": _("not received by the channel"),
+        "signature": _("invalid signature"),
+        "timestamp": _("stale timestamp"),
+    }
+
+    @property
+    def result_display(self) -> str:
+        """The result in the reader's language (``result`` holds a code)."""
+        return str(self.RESULT_LABELS.get(self.result, ""))
+
     class Meta:
         verbose_name = _("disbursement event")
         verbose_name_plural = _("disbursement events")

@@ -2,4 +2,5 @@
 
 from .calendar import *  # noqa: F401,F403
 from .lines import *  # noqa: F401,F403
+from .drawdowns import *  # noqa: F401,F403
 from .funding import *  # noqa: F401,F403

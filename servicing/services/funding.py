@@ -28,6 +28,7 @@ from servicing.models import (
 )
 
 from .calendar import business_date
+from .ledger import split_by_share as ledger_split_by_share
 
 __all__ = [
     "FUNDING_HOLD_MACHINE", "RoutingOutcome", "funding_post", "funding_preview", "funding_release", "funding_route",
@@ -37,8 +38,8 @@ __all__ = [
 _H = FundingHoldStatus
 FUNDING_HOLD_MACHINE = StateMachine({_H.HELD: frozenset({_H.POSTED, _H.RELEASED})})
 
-# The pure split lives with the routing policy; re-exported here for callers of the contract.
-split_by_share = policy.split_by_share
+# The ledger's split (fen rounding, the lead takes the rest), re-exported for the contract's callers.
+split_by_share = ledger_split_by_share
 
 
 @dataclass
@@ -129,7 +130,10 @@ def _route(*, sample: policy.RouteSample, day: datetime.date, local_time: dateti
         targets = _targets(rule)
         if not targets:
             continue
-        amounts = policy.split_by_share(amount=sample.amount, shares=[(f.pk, pct) for f, pct, _r in targets])
+        if sum(pct for _f, pct, _r in targets) != 100:
+            considered.append(policy.explain("pair_shares", pair=rule.pair.name))
+            continue
+        amounts = ledger_split_by_share(amount=sample.amount, shares=[(f.pk, pct) for f, pct, _r in targets])
         blocked = [reason for funder, _pct, _rate in targets if (reason := policy.funder_unavailable(
             _funder_view(funder, day_used), sample=sample, amount=amounts[funder.pk], local_time=local_time))]
         if blocked:

@@ -262,3 +262,4 @@ def payment_callback_receive(*, channel_code: str, body: bytes, timestamp: str, 
         raise CallbackInvalid({"reference": [_("No disbursement of this channel has this reference.")]})
     return disbursement_confirm(reference=reference, paid=status == _S.PAID, source="callback",
                                 payload={k: v for k, v in data.items() if isinstance(v, str | int | bool)}, **texts)
+

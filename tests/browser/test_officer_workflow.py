@@ -131,8 +131,8 @@ def test_an_officer_claims_and_approves_a_task_from_the_queue(live_server, sync_
             page.locator("#approve-form textarea[name='approve-note']").fill("Income and employment confirmed.")
             page.locator("#approve-form button[type=submit]").click()
             expect(page.locator("#status")).to_have_text("Awaiting contract acceptance")
-            expect(page.locator("#current-node")).to_have_text("contract")
-            expect(page.locator("#task-panel")).to_contain_text("Nothing waits for staff.")
+            expect(page.locator("#current-node")).to_have_text("Contract acceptance")
+            expect(page.locator("#task-panel")).to_contain_text("Waiting at: Contract acceptance")
             shot("06-approved")
         finally:
             browser.close()

@@ -89,3 +89,14 @@ def test_the_demo_in_loan_rules_on_the_sandbox_triggers(sequence, mobile, outcom
         assert (result.outcome, result.reason_codes) == (outcome, codes)
         warning = warning_check(applicant_id=applicant.pk, product_id=product.pk, reference=f"W-{code}")
         assert (warning.hit, warning.action) == (bool(action), action)
+
+
+def test_a_policy_seeded_before_the_in_loan_checks_gets_them_once():
+    _seed()
+    policy = RiskPolicy.objects.get(product__code="EDUCATION")
+    drawdown_set = RuleSet.objects.get(code="IN_LOAN_DRAWDOWN_STD")
+    policy.rule_sets.remove(drawdown_set)
+    _seed()
+    assert list(policy.rule_sets.filter(stage="in_loan_drawdown")) == [drawdown_set]
+    _seed()
+    assert policy.rule_sets.filter(stage="in_loan_drawdown").count() == 1

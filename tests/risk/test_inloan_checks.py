@@ -166,3 +166,73 @@ def test_admin_shows_a_check_with_its_reasons_as_texts(product, admin_client):
     assert page.status_code == 200
     assert "<li>The borrower has a new court record</li>" in page.content.decode()
     assert applicant.id_number not in page.content.decode()
+
+
+def test_a_concurrent_check_of_the_same_drawdown_keeps_the_first(product, monkeypatch):
+    from risk.services import inloan
+
+    applicant = make_applicant(sequence="960")
+    first = check(product, applicant)
+    real, lookups = inloan._existing, []
+
+    def not_yet_visible(kind, reference):
+        # The other worker's check is not committed yet when this one looks.
+        lookups.append(reference)
+        return None if len(lookups) == 1 else real(kind, reference)
+
+    monkeypatch.setattr(inloan, "_existing", not_yet_visible)
+    again = check(product, applicant)
+    assert again == first
+    assert InLoanCheck.objects.count() == 1
+    assert DataSourceCall.objects.filter(in_loan_check__isnull=False).count() == 3
+
+
+def test_the_back_office_page_explains_a_check_in_the_readers_language(product, client):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import make_branch, make_staff
+
+    applicant = make_applicant(sequence="123", mobile="13812341111")
+    result = warning_check(applicant_id=applicant.pk, product_id=product.pk, reference="list-9-line-7")
+    branch = make_branch("hq")
+    client.force_login(make_staff("outsider", branch))
+    url = f"/risk/decisions/in-loan/{result.reference}/"
+    assert client.get(url).status_code == 403
+    reviewer = make_staff("reviewer", branch)
+    reviewer.user_permissions.add(Permission.objects.get(codename="view_decision"))
+    client.force_login(reviewer)
+    with translation.override("zh-hans"):
+        page = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert result.reference in body
+    assert "冻结额度" in body  # the handling, translated
+    assert "多头借贷" in body and "法院信息" in body  # sources by their labels
+    assert "1.60" in body
+    assert applicant.id_number not in body and "13812341111" not in body
+    assert client.get("/risk/decisions/in-loan/ILW-NOPE/").status_code == 404
+
+
+def test_a_list_entry_names_its_applicants_by_blind_index():
+    from creditfactory.core.pii import blind_index
+    from risk.selectors import applicant_ids_for_list_entry
+
+    first = make_applicant(sequence="123", mobile="13912345678")
+    second = make_applicant(sequence="456", mobile="13912345678")
+    assert applicant_ids_for_list_entry(kind="id_number", value_index=first.id_number_index) == [first.pk]
+    assert applicant_ids_for_list_entry(kind="mobile", value_index=blind_index("mobile", "13912345678")) == [
+        first.pk, second.pk]
+    assert applicant_ids_for_list_entry(kind="device", value_index=blind_index("device", "DEV-1")) == []
+
+
+def test_an_unpublished_in_loan_rule_set_is_named():
+    from risk.models import RuleSet
+    from risk.selectors import PolicyNotReady
+
+    configure_sources()
+    product = make_product("EDUCATION")
+    policy = make_policy(product)
+    policy.rule_sets.add(RuleSet.objects.create(code="DD_DRAFT", name="Draft", stage="in_loan_drawdown"))
+    with pytest.raises(PolicyNotReady, match="DD_DRAFT"):
+        check(product, make_applicant(sequence="123"))
+    assert InLoanCheck.objects.count() == 0

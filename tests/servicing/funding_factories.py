@@ -4,6 +4,9 @@ these tests exercise routing and the channel, not drawdown creation), funders, p
 import itertools
 from decimal import Decimal
 
+import pytest
+from django.utils import translation
+
 from creditfactory.core.pii import mask_bank_account
 from servicing.models import CoLendingPair, CoLendingShare, Drawdown, Funder, PaymentChannel, RoutingRule
 from servicing.services import business_date, credit_line_grant
@@ -61,3 +64,11 @@ def make_rule(name: str, *, funder=None, pair=None, priority: int = 100, product
 def make_channel(code: str = "sandbox", **fields) -> PaymentChannel:
     return PaymentChannel.objects.create(code=code, name=fields.pop("name", "Sandbox bank"),
                                          callback_secret=fields.pop("callback_secret", "test-secret-123"), **fields)
+
+
+@pytest.fixture
+def english():
+    """The texts these tests compare are English: another test that left a language active in
+    this thread must not change them."""
+    with translation.override("en"):
+        yield

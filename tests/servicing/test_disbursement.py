@@ -15,9 +15,9 @@ from servicing.channels.signing import callback_signature
 from servicing.models import Disbursement, DisbursementEvent, SandboxBankTransfer
 from servicing.services.payments import _prepare, disbursement_confirm, disbursement_query, disbursement_send
 
-from .funding_factories import make_channel, make_drawdown
+from .funding_factories import english, make_channel, make_drawdown
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 SETTLED = []
 PROBE = "tests.servicing.disbursement_settled_probe"
 
@@ -62,6 +62,7 @@ def test_a_payment_is_sent_once_and_confirmed_by_the_signed_callback(channel, dj
         f"PAY-{drawdown.number}", Decimal("20000.00"), "paid", Decimal("1.50"))
     assert disbursement.channel_reference == f"SBX-PAY-{drawdown.number}"
     assert _events(disbursement) == [("sent", "accepted", False), ("callback", "paid", False)]
+    assert [e.result_display for e in DisbursementEvent.objects.filter(disbursement=disbursement)] == ["accepted", "paid"]
     assert [t.to_state for t in transitions_for(disbursement)][::-1] == ["prepared", "sent", "paid"]
     [transfer] = SandboxBankTransfer.objects.all()
     assert (transfer.received, transfer.outcome, transfer.callback_sent_at is not None) == (1, "paid", True)
@@ -205,3 +206,4 @@ def test_without_the_settled_task_registered_confirming_still_works(channel, set
     with django_capture_on_commit_callbacks(execute=True):
         confirmed = disbursement_confirm(reference=disbursement.reference, paid=True, source="query")
     assert confirmed.status == "paid" and SETTLED == []
+

@@ -8,9 +8,9 @@ import pytest
 from servicing.models import CoLendingPair, CoLendingShare, Funder, FunderQuotaDay
 from tests.factories import make_product
 
-from .funding_factories import make_channel, make_funder, make_pair, make_rule
+from .funding_factories import english, make_channel, make_funder, make_pair, make_rule
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def test_the_funding_admin_lists_open(admin_client):
@@ -69,3 +69,18 @@ def test_the_routing_test_form_names_bad_fields(admin_client):
     response = admin_client.post("/admin/servicing/routingrule/test/", {"amount": "-1", "term": "x"})
     assert response.status_code == 200
     assert response.context["form"].errors.keys() == {"product", "amount", "term"}
+
+
+def test_disbursements_and_the_sandbox_book_are_read_only_in_admin(admin_client, django_capture_on_commit_callbacks):
+    from servicing.services.payments import disbursement_send
+
+    from .funding_factories import make_drawdown
+
+    make_channel()
+    drawdown = make_drawdown(status="disbursing")
+    with django_capture_on_commit_callbacks(execute=True):
+        disbursement = disbursement_send(drawdown=drawdown)
+    page = admin_client.get(f"/admin/servicing/disbursement/{disbursement.pk}/change/").content.decode()
+    assert disbursement.reference in page and "Callback" in page and "Sent to the channel" in page
+    assert admin_client.get("/admin/servicing/disbursement/add/").status_code == 403
+    assert disbursement.reference in admin_client.get("/admin/servicing/sandboxbanktransfer/").content.decode()

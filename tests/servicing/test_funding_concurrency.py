@@ -13,9 +13,9 @@ from servicing.locks import funder_quota_take
 from servicing.models import DrawdownFunding, Funder, FunderQuotaDay
 from servicing.services import business_date, funding_route
 
-from .funding_factories import make_drawdown, make_funder, make_line, make_rule
+from .funding_factories import english, make_drawdown, make_funder, make_line, make_rule
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("english")]
 THREADS = 8
 
 

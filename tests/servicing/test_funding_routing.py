@@ -18,9 +18,9 @@ from servicing.services import business_date, funding_post, funding_preview, fun
 from servicing.services.funding import split_by_share
 from tests.factories import make_product
 
-from .funding_factories import make_drawdown, make_funder, make_line, make_pair, make_rule
+from .funding_factories import english, make_drawdown, make_funder, make_line, make_pair, make_rule
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOON = datetime.datetime(2026, 12, 4, 12, 0, tzinfo=SHANGHAI)
 

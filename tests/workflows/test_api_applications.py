@@ -144,7 +144,7 @@ def test_the_products_limits_are_checked_by_field(api):
     assert response.json()["errors"] == {
         "amount": ["The amount must be between 10000.00 and 100000.00."],
         "term": ["The term must be between 6 and 36."],
-        "purpose": ["Choose one of: education."],
+        "purpose": ["Choose one of: Education."],
     }
     assert CreditApplication.objects.count() == 0
 

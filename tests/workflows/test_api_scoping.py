@@ -9,7 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from creditfactory.core.state import StateTransition
 from creditfactory.partners.models import IdempotencyKey, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from creditfactory.partners.services import webhooks
-from servicing.models import CreditLine
+from servicing.models import CreditLine, Drawdown
+from servicing.services.drawdowns import drawdown_create
 from servicing.services.loans import loan_book
 from tests.factories import make_staff
 from tests.servicing.factories import make_drawdown
@@ -41,6 +42,13 @@ ENDPOINTS = [
     ScopedEndpoint("POST", A + "/contract/accept"),
     ScopedEndpoint("GET", A + "/credit-line"),
     ScopedEndpoint("GET", "/api/v1/credit-lines/{line}"),
+    ScopedEndpoint("POST", "/api/v1/credit-lines/{line}/drawdowns",
+                   {"amount": "10000.00", "term": 12, "term_unit": "months", "repayment_method": "equal_installment",
+                    "purpose": "education", "bank_account": "6222021234567890128"}),
+    ScopedEndpoint("GET", "/api/v1/drawdowns/{drawdown}"),
+    ScopedEndpoint("POST", "/api/v1/drawdowns/{drawdown}/cancel", {"reason": "not mine"}),
+    ScopedEndpoint("GET", "/api/v1/credit-lines/{line}/changes"),
+    ScopedEndpoint("POST", "/api/v1/credit-lines/{line}/changes", {"kind": "freeze", "reason": "not mine"}),
     ScopedEndpoint("GET", "/api/v1/loans/{loan}"),
     # The partner platform's own object routes, so that the matrix covers every partner route.
     ScopedEndpoint("GET", "/api/v1/webhooks/{webhook}"),
@@ -65,8 +73,12 @@ def world(django_capture_on_commit_callbacks):
     endpoint, _secret = webhooks.webhook_endpoint_create(partner=api.partner, url="https://a.example.cn/h",
                                                          events=["line.granted"])
     line = CreditLine.objects.get(application=application)
+    drawdown = drawdown_create(line=line, partner=api.partner, actor_label="partner:ACME",
+                               data={"amount": "10000.00", "term": 12, "repayment_method": "equal_installment",
+                                     "purpose": "education", "bank_account": "6222021234567890128"})
     loan = loan_book(drawdown=make_drawdown(line=line))
-    ids = {"application": application.pk, "line": line.pk, "webhook": endpoint.pk, "loan": loan.pk}
+    ids = {"application": application.pk, "line": line.pk, "webhook": endpoint.pk, "drawdown": drawdown.pk,
+           "loan": loan.pk}
     return api, other_client, ids, theirs
 
 
@@ -76,7 +88,8 @@ def snapshot():
         "documents": ApplicationDocument.objects.count(),
         "appointments": SigningAppointment.objects.count(),
         "slots": list(SigningSlot.objects.values_list("start", "booked")),
-        "lines": list(CreditLine.objects.values_list("pk", "status", "used")),
+        "lines": list(CreditLine.objects.values_list("pk", "status", "used", "held")),
+        "drawdowns": list(Drawdown.objects.order_by("pk").values_list("pk", "status", "line_hold")),
         "transitions": StateTransition.objects.count(),
         "events": WebhookEvent.objects.count(),
         "deliveries": WebhookDelivery.objects.count(),

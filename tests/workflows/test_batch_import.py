@@ -172,7 +172,8 @@ def test_bad_rows_are_rejected_with_row_and_field_and_leave_nothing_behind(offic
 
     page = officer_client.get(f"{URL}{batch.pk}/").content.decode()
     assert 'id="rejected-rows"' in page
-    assert "<code>applicant.mobile</code>: Enter a mainland mobile number" in page
+    assert '<span class="bo-field-name">Applicant · Mobile</span>: Enter a mainland mobile number' in page
+    assert "applicant.mobile" not in page
     assert applicant_data("130")["id_number"] not in page  # masked
 
 
@@ -366,9 +367,9 @@ def test_the_rejected_rows_download(officer_client, o, django_capture_on_commit_
     assert lines == [
         ["row", "external_reference", "name", "id_number", "mobile", "columns", "errors"],
         ["3", "REF-130", "'=HYPERLINK(\"x\")", f"{id_130[:6]}********{id_130[-4:]}", "***45",
-         "mobile", "applicant.mobile: Enter a mainland mobile number: 11 digits starting with 13-19."],
+         "mobile", "Applicant · Mobile: Enter a mainland mobile number: 11 digits starting with 13-19."],
         ["4", "REF-134", "张三", f"{id_134[:6]}********{id_134[-4:]}", "139****0006", "amount, term",
-         "amount: The amount must be between 10000.00 and 100000.00. | term: The term must be between 6 and 36."],
+         "Amount: The amount must be between 10000.00 and 100000.00. | Term: The term must be between 6 and 36."],
     ]
     assert id_130 not in response.content.decode("utf-8-sig")
     assert BatchStatus.DONE == batch.status

@@ -120,3 +120,60 @@ def test_a_lead_cannot_reassign_the_approval_to_the_reviewer(origination, in_app
     task_reassign(task=task, to_user=second, actor=lead)
     task.refresh_from_db()
     assert (task.owner, task.status) == (second, "ASSIGNED")
+
+
+# --- entry → review: who entered the application may not review it (B3) ----------------------------
+
+ENTERED_REVIEW = "Four-eyes: the reviewer cannot be the person who entered this application."
+
+
+@pytest.fixture
+def clerk_reviews():
+    o = setup_origination(review_policy=AssignmentPolicy.ROUND_ROBIN)
+    # The clerk (lowest id: round robin would serve them first) also works on the review queue.
+    org_services.work_group_add_member(work_group=o.review_group, user=o.clerk)
+    return o
+
+
+def review_task(application):
+    return Task.objects.get(process=application.process, flow_task=CreditApplicationFlow.review)
+
+
+def test_dispatch_never_gives_the_review_to_who_entered_it(clerk_reviews, django_capture_on_commit_callbacks):
+    o = clerk_reviews
+    with django_capture_on_commit_callbacks(execute=True):
+        application = create_application(o, sequence="991")
+    task = review_task(application)
+    assert (application.created_by, task.status, task.owner) == (o.clerk, "ASSIGNED", o.reviewer)
+    assert task.flow_task.can_execute(o.clerk, task) is False
+
+
+def test_who_entered_it_may_neither_claim_nor_review_it(django_capture_on_commit_callbacks):
+    o = setup_origination()
+    org_services.work_group_add_member(work_group=o.review_group, user=o.clerk)
+    with django_capture_on_commit_callbacks(execute=True):
+        application = create_application(o, sequence="991")
+    task = review_task(application)
+    assert task.flow_task.can_assign(o.clerk, task) is False
+    assert task.flow_task.can_assign(o.reviewer, task) is True
+    with pytest.raises(ValidationError) as claim:
+        services.application_claim(application=application, actor=o.clerk)
+    assert claim.value.message_dict == {"task": ["Four-eyes: you reviewed or entered this application."]}
+    with pytest.raises(ValidationError) as review:
+        services.application_approve(application=application, actor=o.clerk)
+    assert review.value.message_dict == {"actor": [ENTERED_REVIEW]}
+    application.refresh_from_db()
+    assert (application.status, application.reviewed_by, review_task(application).owner) == ("in_review", None, None)
+
+
+def test_the_back_office_refuses_the_entering_clerk_with_422(client, django_capture_on_commit_callbacks):
+    o = setup_origination()
+    org_services.work_group_add_member(work_group=o.review_group, user=o.clerk)
+    with django_capture_on_commit_callbacks(execute=True):
+        application = create_application(o, sequence="991")
+    client.force_login(o.clerk)
+    response = client.post(f"/origination/applications/{application.pk}/approve/", {"approve-note": "ok"})
+    assert response.status_code == 422
+    assert ENTERED_REVIEW in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == "in_review"

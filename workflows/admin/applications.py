@@ -6,6 +6,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from creditfactory.core.admin_mixins import ReadOnlyAdminMixin
+from creditfactory.core.display import mask_name, transition_display
 from creditfactory.core.state import transitions_for
 from creditfactory.organisations.scoping import BranchScopedAdminMixin
 
@@ -33,14 +34,14 @@ class CreditApplicationAdmin(ReadOnlyAdminMixin, BranchScopedAdminMixin, admin.M
 
     @admin.display(description=_("applicant"))
     def applicant_masked(self, obj):
-        return f"{obj.applicant.name} ({obj.applicant.id_number_masked}, {obj.applicant.mobile_masked})"
+        return f"{mask_name(obj.applicant.name)} ({obj.applicant.id_number_masked}, {obj.applicant.mobile_masked})"
 
     @admin.display(description=_("state log"))
     def state_log(self, obj):
         return format_html_join(
-            "", "<div>{} · {}: {} → {} · {} · {}</div>",
-            ((f"{t.at:%Y-%m-%d %H:%M:%S}", t.field, t.from_state or "—", t.to_state, t.actor or t.actor_label,
-              t.reason) for t in transitions_for(obj).order_by("at", "id")),
+            "", "<div>{at} · {field}: {from_state} → {to_state} · {actor} · {reason}</div>",
+            (transition_display(t) for t in transitions_for(obj).select_related("content_type", "actor")
+             .order_by("at", "id")),
         )
 
 

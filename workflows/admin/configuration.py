@@ -11,7 +11,7 @@ from creditfactory.organisations.scoping import scope_queryset
 from products.admin import LoanProductAdmin
 from products.models import LoanProduct
 
-from ..models import CREDIT_FLOW, ProcessNodeConfig, ProductFlowSettings, TaskSla
+from ..models import CREDIT_FLOW, LINE_CHANGE_FLOW, ProcessNodeConfig, ProductFlowSettings, TaskSla
 from ..models.configuration import node_specs
 from ..services.configuration import node_config_ensure_defaults
 
@@ -26,7 +26,7 @@ class ProductFlowSettingsInline(admin.StackedInline):
 
 
 def _node_choices():
-    return [(name, f"{name} · {spec.title}{'' if spec.optional else ' *'}")
+    return [(name, f"{spec.title}{'' if spec.optional else ' *'}")
             for name, spec in node_specs(CREDIT_FLOW).items()]
 
 
@@ -48,6 +48,19 @@ class ProcessNodeConfigInline(admin.TabularInline):
     autocomplete_fields = ()
     ordering = ("flow", "id")
 
+    class Media:
+        # Narrower selects, no related-object icons: the inline with its SLA column (and that
+        # column's errors) fits a 1366 px screen.
+        css = {"all": ["backoffice/admin.css"]}
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        widget = getattr(field, "widget", None)
+        if widget is not None and hasattr(widget, "can_add_related"):
+            widget.can_add_related = widget.can_change_related = widget.can_delete_related = False
+            widget.can_view_related = False
+        return field
+
 
 class FlowConfiguredLoanProductAdmin(LoanProductAdmin):
     inlines = [*LoanProductAdmin.inlines, ProductFlowSettingsInline, ProcessNodeConfigInline]
@@ -68,11 +81,13 @@ class FlowConfiguredLoanProductAdmin(LoanProductAdmin):
         product = self.get_object(request, object_id)
         if product is not None:
             node_config_ensure_defaults(product)
+            node_config_ensure_defaults(product, flow=LINE_CHANGE_FLOW)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         node_config_ensure_defaults(form.instance)
+        node_config_ensure_defaults(form.instance, flow=LINE_CHANGE_FLOW)
 
 
 if admin.site.is_registered(LoanProduct):

@@ -7,12 +7,12 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from creditfactory.core.admin_mixins import ReadOnlyAdminMixin
+from creditfactory.core.display import transition_display
 from creditfactory.core.state import transitions_for
 from creditfactory.organisations.scoping import BranchScopedAdminMixin
 
@@ -126,9 +126,8 @@ class SigningAppointmentAdmin(ReadOnlyAdminMixin, BranchScopedAdminMixin, Simple
     def state_changes(self, obj):
         rows = transitions_for(obj).order_by("at", "id")
         body = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((f"{timezone.localtime(t.at):%Y-%m-%d %H:%M:%S}", t.from_state or "—", t.to_state, t.actor or t.actor_label, t.reason)
-             for t in rows),
+            "", "<tr><td>{at}</td><td>{from_state}</td><td>{to_state}</td><td>{actor}</td><td>{reason}</td></tr>",
+            (transition_display(t) for t in rows.select_related("content_type", "actor")),
         )
         return format_html(
             "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"

@@ -16,12 +16,14 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from viewflow.urls import AppMenuMixin, Viewset
 from viewflow.workflow.exceptions import FlowLockFailed
 
+from creditfactory.core.display import transition_display
 from risk.selectors import current_decision
 
 from ..flows import CreditApplicationFlow
@@ -40,7 +42,7 @@ from ..forms.applications import (
     WithdrawForm,
     apply_application_errors,
 )
-from ..models import ApplicationStatus, TaskSla
+from ..models import ApplicationStatus, PiiField, TaskSla
 from ..selectors import applications as selectors
 from ..services import applications as services
 from ..services.dispatch import task_reassign
@@ -113,6 +115,20 @@ def _decision_context(application) -> dict:
             "decision_steps": decision.steps, "decision_reasons": decision.reasons}
 
 
+def _signing_context(application, current_node: str) -> dict:
+    """What the page says while the application waits at remote signing: the appointment (the
+    latest one, active or not) with a link to it, or a link to book one."""
+    if current_node != "signing":
+        return {}
+    appointment = (application.signing_appointments.select_related("officer").order_by("-slot_start", "-id").first())
+    try:
+        book_url = f"{reverse('signing:appointments:book')}?{urlencode({'application': application.number})}"
+        appointment_url = reverse("signing:appointments:detail", args=[appointment.pk]) if appointment else ""
+    except Exception:  # noqa: BLE001 - the signing pages are not mounted in this site
+        book_url = appointment_url = ""
+    return {"signing": {"appointment": appointment, "appointment_url": appointment_url, "book_url": book_url}}
+
+
 def _chart_url(application) -> str:
     if not application.process_id:
         return ""
@@ -144,6 +160,9 @@ class ApplicationDetailView(StaffView):
             action_errors = [str(m) for m in bound[1].non_field_errors()]
         user = request.user
         sla = TaskSla.objects.filter(task=task).first() if task is not None else None
+        current_node = selectors.application_current_node(application)
+        opinions = selectors.application_opinions(application)
+        review_opinions = [opinion for opinion in opinions if opinion["node"] == "review"]
         context = {
             "application": application, "applicant": application.applicant, "task": task, "node": node,
             "work_group": work_group, "forms": forms, "revealed": revealed, "action_errors": action_errors,
@@ -160,9 +179,11 @@ class ApplicationDetailView(StaffView):
             "can_upload": user.has_perm(DOCUMENT_PERMISSION) and not application.is_closed,
             "can_withdraw": user.has_perm(ADD_PERMISSION) and not application.is_closed,
             "documents": application.documents.select_related("uploaded_by"),
-            "history": selectors.application_history(application),
+            "history": [transition_display(t) for t in selectors.application_history(application)],
+            "opinions": opinions, "review_opinion": review_opinions[-1] if review_opinions else None,
+            "is_approval": node is not None and node.name == "approval",
             "tasks": selectors.application_task_history(application),
-            "current_node": selectors.application_current_node(application),
+            "current_node": current_node,
             "chart_url": _chart_url(application),
             "credit_line": getattr(application, "credit_line", None) if application.status == "approved" else None,
             "sla": sla, "sla_overdue": bool(sla is not None and sla.due_at <= timezone.now()),
@@ -172,6 +193,7 @@ class ApplicationDetailView(StaffView):
             "list_url": _url(request, "index"),
         }
         context.update(_decision_context(application))
+        context.update(_signing_context(application, current_node))
         return render(request, self.template_name, context, status=status)
 
 
@@ -228,7 +250,7 @@ class ApproveView(ApplicationActionView):
 
     def perform(self, request, application, data):
         services.application_approve(application=application, actor=request.user, note=data["note"],
-                                     request_approval=data["request_approval"])
+                                     conditions=data["conditions"], request_approval=data["request_approval"])
 
 
 class RejectView(ApplicationActionView):
@@ -294,7 +316,8 @@ class RevealView(ApplicationActionView):
         value = services.application_reveal_pii(application=application, user=request.user, field=data["field"],
                                                 reason=data["reason"], ip_address=_client_ip(request))
         # Shown once on this response; never put in a URL, the session or a message.
-        response = self.render_page(request, application, revealed={"field": data["field"], "value": value})
+        response = self.render_page(request, application, revealed={
+            "field": data["field"], "label": PiiField(data["field"]).label, "value": value})
         response["Cache-Control"] = "no-store"
         return response
 

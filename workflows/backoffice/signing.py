@@ -14,6 +14,7 @@ from itertools import groupby
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -24,7 +25,7 @@ from django.views import View
 from viewflow.urls import AppMenuMixin, Viewset
 
 from ..forms.signing import BookForm, CancelForm, CompleteForm, NoShowForm, RescheduleForm, apply_service_errors
-from ..models import ACTIVE_APPOINTMENT_STATUSES, SigningAppointment
+from ..models import ACTIVE_APPOINTMENT_STATUSES, SigningAppointment, SigningSchedule
 from ..selectors.signing import signing_appointment_history, signing_appointments_for, signing_schedules_for
 from ..services import signing as services
 
@@ -47,7 +48,31 @@ def _int_param(value, default: int, low: int, high: int) -> int:
         return default
 
 
-class AppointmentListView(LoginRequiredMixin, View):
+VIEW_APPOINTMENTS = "workflows.view_signingappointment"
+
+
+def may_open_signing(user) -> bool:
+    """The signing pages are for members and leads of a work group with a signing schedule and for
+    roles that read appointments (the auditor); the menu shows them to nobody else. One query per
+    user object (the sidebar asks on every page)."""
+    if not user.is_authenticated:
+        return False
+    cached = user.__dict__.get("_may_open_signing")
+    if cached is None:
+        cached = user.has_perm(VIEW_APPOINTMENTS) or SigningSchedule.objects.filter(
+            Q(work_group__members=user) | Q(work_group__lead=user), is_active=True).exists()
+        user.__dict__["_may_open_signing"] = cached
+    return cached
+
+
+class SigningAccessMixin(LoginRequiredMixin):
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not may_open_signing(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+
+class AppointmentListView(SigningAccessMixin, View):
     template_name = "workflows/signing/appointment_list.html"
 
     def get(self, request):
@@ -72,7 +97,15 @@ class AppointmentListView(LoginRequiredMixin, View):
 
 
 class BookView(LoginRequiredMixin, View):
+    """Booking from the back office: for members of a signing work group (their schedules are the
+    form's choices); anyone else is refused outright rather than shown an empty form."""
+
     template_name = "workflows/signing/book.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not signing_schedules_for(request.user).exists():
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
 
     def _render(self, request, form, status=200):
         return render(request, self.template_name, {"form": form, "schedule": form.selected_schedule()},
@@ -105,7 +138,7 @@ def _appointment_for(request, pk: int) -> SigningAppointment:
     return appointment
 
 
-class AppointmentDetailView(LoginRequiredMixin, View):
+class AppointmentDetailView(SigningAccessMixin, View):
     template_name = "workflows/signing/appointment_detail.html"
 
     def get(self, request, pk):
@@ -213,3 +246,6 @@ class SigningViewset(AppMenuMixin, Viewset):
     cancel_path = path("<int:pk>/cancel/", CancelView.as_view(), name="cancel")
     complete_path = path("<int:pk>/complete/", CompleteView.as_view(), name="complete")
     no_show_path = path("<int:pk>/no-show/", NoShowView.as_view(), name="no_show")
+
+    def has_view_permission(self, user, obj=None):
+        return may_open_signing(user)

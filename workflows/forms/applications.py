@@ -50,7 +50,7 @@ def apply_application_errors(form: forms.Form, exc: ValidationError) -> None:
 
 
 class SearchForm(forms.Form):
-    q = forms.CharField(label=_("Application number, ID number or mobile"), max_length=64, required=False)
+    q = forms.CharField(label=_("Application number, applicant name, ID number or mobile"), max_length=64, required=False)
     status = forms.ChoiceField(label=_("Status"), required=False,
                                choices=[("", _("Any status")), *ApplicationStatus.choices])
 
@@ -142,6 +142,8 @@ class ClaimForm(_Prefixed):
 class ApproveForm(_Prefixed):
     prefix_name = "approve"
     note = core_forms.TextField(label=_("Opinion"), required=False, max_length=2000)
+    conditions = core_forms.TextField(label=_("Conditions of approval"), required=False, max_length=2000,
+                                      help_text=_("E.g. income proof before disbursement; shown to the approver."))
     request_approval = forms.BooleanField(label=_("Ask for an approver (审批) as well"), required=False)
 
 

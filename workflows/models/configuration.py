@@ -30,20 +30,28 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 from viewflow.workflow.fields import import_flow_by_ref
 
+from creditfactory.core.display import format_datetime, label
 from creditfactory.core.fields import MoneyField
 from creditfactory.core.models import TimeStampedModel
 from creditfactory.organisations.models import WorkGroup
 from products.models import LoanProduct
 
 # The package exports the models and constants; the functions are imported from this module.
-__all__ = ["CREDIT_FLOW", "FLOW_CHOICES", "FLOW_REFS", "NODE_SPECS", "NodeSpec", "ProcessNodeConfig",
+__all__ = ["CREDIT_FLOW", "DRAWDOWN_FLOW", "FLOW_CHOICES", "FLOW_REFS", "LINE_CHANGE_FLOW", "NODE_SPECS", "NodeSpec", "ProcessNodeConfig",
            "ProductFlowSettings", "TaskSla", "WORK_ON_QUEUE"]
 
 # The flow label of ``workflows.flows.CreditApplicationFlow`` (viewflow's ``flow_label``).
 CREDIT_FLOW = "creditapplication"
-FLOW_CHOICES = [(CREDIT_FLOW, _("Credit application (授信申请)"))]
+# The flow label of ``workflows.drawdown_flows.DrawdownFlow``.
+DRAWDOWN_FLOW = "drawdown"
+# The flow label of ``workflows.line_flows.CreditLineChangeFlow``.
+LINE_CHANGE_FLOW = "creditlinechange"
+FLOW_CHOICES = [(CREDIT_FLOW, _("Credit application (授信申请)")), (DRAWDOWN_FLOW, _("Drawdown (借款)")),
+                (LINE_CHANGE_FLOW, _("Credit line change (额度变更)"))]
 # Each configurable flow by viewflow's string reference (``get_flow_ref``): what a process row stores.
-FLOW_REFS = {CREDIT_FLOW: "workflows/flows.CreditApplicationFlow"}
+FLOW_REFS = {CREDIT_FLOW: "workflows/flows.CreditApplicationFlow",
+             DRAWDOWN_FLOW: "workflows/drawdown_flows.DrawdownFlow",
+             LINE_CHANGE_FLOW: "workflows/line_flows.CreditLineChangeFlow"}
 # The permission a human task of a configured node asks for, on the node's work group.
 WORK_ON_QUEUE = "organisations.work_on_queue"
 
@@ -68,6 +76,16 @@ NODE_SPECS = {
                             default_sla_hours=72),
         "contract": NodeSpec(_("Contract acceptance"), "wait", optional=False, default_sla_hours=None,
                              uses_work_group=False),
+    },
+    DRAWDOWN_FLOW: {
+        # The queue of the disbursement review (放款审核). A drawdown is reviewed when the product's
+        # amount threshold or purposes require it; enabled, every drawdown of the product is.
+        "review": NodeSpec(_("Disbursement review (放款审核)"), "human", optional=True, default_enabled=False,
+                           default_sla_hours=4),
+    },
+    LINE_CHANGE_FLOW: {
+        # Off: every change of the product's lines is applied directly when requested.
+        "approval": NodeSpec(_("Line change approval (额度变更审批)"), "human", optional=True, default_sla_hours=8),
     },
 }
 
@@ -180,7 +198,7 @@ class ProcessNodeConfig(TimeStampedModel):
         ]
 
     def __str__(self):
-        return f"{self.product.code} · {self.node}"
+        return f"{self.product.name} · {label('node', self.node)}"
 
     def clean(self):
         errors = node_config_errors(self)
@@ -211,4 +229,4 @@ class TaskSla(models.Model):
         indexes = [models.Index(fields=["escalated_at", "due_at"])]
 
     def __str__(self):
-        return f"{self.application} · {self.node} · {self.due_at:%Y-%m-%d %H:%M}"
+        return f"{self.application} · {label('node', self.node)} · {format_datetime(self.due_at)}"

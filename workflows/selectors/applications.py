@@ -3,10 +3,12 @@ of an application, its history, and the SLA dashboard figures."""
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
@@ -20,7 +22,7 @@ from ..nodes import QueueView
 __all__ = [
     "APPLICATION_DETAIL_URL", "application_current_node", "application_decision_summary", "application_detail_for",
     "application_history",
-    "application_list_for", "application_open_human_task", "application_open_task", "application_open_tasks",
+    "application_list_for", "application_open_human_task", "application_opinions", "application_review_opinion", "application_open_task", "application_open_tasks",
     "application_task_history",
     "application_tasks",
     "application_url", "search_filter", "sla_dashboard_for", "task_list_scope",
@@ -37,10 +39,12 @@ def application_url(application_id: int) -> str:
 
 
 def search_filter(term: str) -> Q:
-    """Exact search: application number, a full ID number or mobile (through the blind index), or
-    a masked ID number or mobile exactly as displayed."""
+    """Search: application number, a full ID number or mobile (through the blind index), a masked
+    ID number or mobile exactly as displayed, or part of the applicant's name."""
     term = (term or "").strip()
     condition = Q(number__iexact=term) | Q(external_reference=term) if term else Q()
+    if term and not any(char.isdigit() for char in term):
+        condition |= Q(applicant__name__icontains=term)
     lookups = {"id_number": "applicant__id_number_index", "mobile": "applicant__mobile_index",
                "bank_account": "applicant__bank_account_index"}
     for kind, index in identifier_indexes(term).items():
@@ -128,7 +132,26 @@ def application_decision_summary(application: CreditApplication, *, language: st
 
 
 def application_history(application: CreditApplication) -> list:
-    return list(transitions_for(application).order_by("at", "id"))
+    return list(transitions_for(application).select_related("content_type", "actor").order_by("at", "id"))
+
+
+def application_opinions(application: CreditApplication) -> list[dict]:
+    """The staff decisions on the application (review, approval), oldest first, as recorded by
+    ``flow_steps.record_action``: node, action, who, when, the opinion or reason and the
+    conditions. The approver reads the reviewer's here and on the approval task."""
+    actions = ((application.process.data or {}).get("actions") or []) if application.process_id else []
+    users = get_user_model().objects.in_bulk({a.get("by") for a in actions if a.get("by")})
+    return [{
+        "node": action.get("node", ""), "action": action.get("action", ""), "by": users.get(action.get("by")),
+        "at": parse_datetime(action["at"]) if action.get("at") else None, "reason": action.get("reason", ""),
+        "conditions": action.get("conditions", ""), "request_approval": bool(action.get("request_approval")),
+    } for action in actions]
+
+
+def application_review_opinion(application: CreditApplication) -> dict | None:
+    """The reviewer's latest opinion, or None when nobody has reviewed the application yet."""
+    reviews = [opinion for opinion in application_opinions(application) if opinion["node"] == "review"]
+    return reviews[-1] if reviews else None
 
 
 def task_list_scope(queryset: QuerySet, user) -> QuerySet:

@@ -12,9 +12,13 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q
 from django.utils import timezone
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
 
+from creditfactory.organisations.models import WorkGroup
 from creditfactory.organisations.scoping import scope_queryset
 
 from ..models import (
@@ -80,3 +84,15 @@ def dashboard_for(user, *, day: date | None = None, now: datetime | None = None)
         "qa_pending": qa["pending"], "qa_passed": qa["passed"], "qa_failed": qa["failed"],
         "qa_window_days": QA_WINDOW_DAYS,
     }
+
+
+def open_tasks_by_work_group(work_groups) -> dict[int, int]:
+    """Open tasks (new or assigned) waiting in each of ``work_groups``' queues, by work group id:
+    the queue a task was created in is the object of its queue permission."""
+    ids = [str(group.pk) for group in work_groups]
+    if not ids:
+        return {}
+    rows = (Task.objects.filter(owner_permission_content_type=ContentType.objects.get_for_model(WorkGroup),
+                                owner_permission_obj_pk__in=ids, status__in=[STATUS.NEW, STATUS.ASSIGNED])
+            .values("owner_permission_obj_pk").annotate(n=Count("id")))
+    return {int(row["owner_permission_obj_pk"]): row["n"] for row in rows}

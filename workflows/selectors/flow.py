@@ -13,7 +13,7 @@ from ..fastpath import WORK_GROUPS
 from ..locks import round_cached
 from ..models import CreditApplication
 
-__all__ = ["decision_outcome", "four_eyes_excluded", "is_straight_through", "last_action", "needs_approval",
+__all__ = ["decision_outcome", "entered_by", "four_eyes_excluded", "four_eyes_review_excluded", "is_straight_through", "last_action", "needs_approval",
            "node_config", "node_enabled", "process_actions", "snapshot_work_group"]
 
 
@@ -78,12 +78,24 @@ def needs_approval(process) -> bool:
     return threshold is None or Decimal(process.data["amount"]) > threshold
 
 
+def entered_by(process) -> int | None:
+    """The id of the staff user who entered the application (``None``: a partner or the system),
+    from the process's data (``step_start``), or from the application for older processes."""
+    data = process.data or {}
+    if "entered_by" in data:
+        return data["entered_by"]
+    return CreditApplication.objects.filter(process_id=process.pk).values_list("created_by_id", flat=True).first()
+
+
+def four_eyes_review_excluded(process) -> set[int]:
+    """Users who may not review (审查): whoever entered the application."""
+    created_by = entered_by(process)
+    return {created_by} if created_by else set()
+
+
 def four_eyes_excluded(process) -> set[int]:
     """Users who may not approve: whoever entered the application and whoever reviewed it."""
-    excluded = set()
-    created_by = CreditApplication.objects.filter(process_id=process.pk).values_list("created_by_id", flat=True).first()
-    if created_by:
-        excluded.add(created_by)
+    excluded = four_eyes_review_excluded(process)
     review = process.flow_class.instance.node("review")  # the process's own flow's review node
     excluded |= set(
         process.task_set.filter(flow_task=review, status=STATUS.DONE, owner__isnull=False)

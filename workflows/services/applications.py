@@ -31,10 +31,13 @@ from django.utils.translation import gettext_noop
 from viewflow.workflow.exceptions import FlowRuntimeError
 from viewflow.workflow.status import PROCESS, STATUS
 
+from creditfactory.core.display import choice_labels
 from creditfactory.core.money import MoneyError, quantize_fen, to_decimal
 from creditfactory.core.numbers import parse_int
+from creditfactory.core.permissions import require_permission
 from creditfactory.core.uploads import document_type
 from creditfactory.core.validators import text_problem
+from products.choices import Purpose, RepaymentMethod
 from creditfactory.core.texts import stored_text
 from products.models import LoanProduct, ProductType
 from products.selectors import ProductNotAvailable, product_version_for_origination
@@ -70,8 +73,8 @@ from .waits import (
 S = ApplicationStatus
 
 __all__ = [
-    "FOUR_EYES_ENTERED", "FOUR_EYES_REVIEWED", "REQUIRED_CONSENTS", "CONTRACT_PERMISSION", "application_accept_contract",
-    "application_record_contract_acceptance",
+    "FOUR_EYES_ENTERED", "FOUR_EYES_ENTERED_REVIEW", "FOUR_EYES_REVIEWED", "REQUIRED_CONSENTS", "CONTRACT_PERMISSION",
+    "application_accept_contract", "application_record_contract_acceptance",
     "application_add_document", "application_approve", "application_claim", "application_create",
     "application_reject", "application_resume_after_documents", "application_return_for_documents",
     "application_reveal_pii", "application_review", "application_signing_passed", "application_submit",
@@ -81,6 +84,12 @@ __all__ = [
 REQUIRED_CONSENTS = ("credit_report", "personal_information")
 FOUR_EYES_REVIEWED = gettext_noop("Four-eyes: the approver cannot be the reviewer of this application.")
 FOUR_EYES_ENTERED = gettext_noop("Four-eyes: the approver cannot be the person who entered this application.")
+FOUR_EYES_ENTERED_REVIEW = gettext_noop("Four-eyes: the reviewer cannot be the person who entered this application.")
+
+# The named permissions the writes below need from a staff actor (``core.permissions``); the
+# decisions on a task need the task's queue permission instead (``workflows.nodes.QueueView``).
+ADD_PERMISSION = "workflows.add_creditapplication"
+DOCUMENT_PERMISSION = "workflows.add_applicationdocument"
 
 
 
@@ -130,9 +139,10 @@ def _check_terms(version, *, amount, term, term_unit, repayment_method, purpose,
                           % {"min": version.term_min, "max": version.term_max}]
     if repayment_method not in (version.repayment_methods or []):
         errors["repayment_method"] = [_("Choose one of: %(choices)s.")
-                                      % {"choices": ", ".join(version.repayment_methods or [])}]
+                                      % {"choices": choice_labels(RepaymentMethod, version.repayment_methods or [])}]
     if purpose not in (version.purposes or []):
-        errors["purpose"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(version.purposes or [])}]
+        errors["purpose"] = [_("Choose one of: %(choices)s.")
+                             % {"choices": choice_labels(Purpose, version.purposes or [])}]
     return amount, term, term_unit
 
 
@@ -182,6 +192,7 @@ def application_create(
 ) -> CreditApplication:
     """Create an application (and, with ``submit``, start its flow). ``product`` is a
     ``LoanProduct`` or its code; a partner's applications belong to the partner's branch."""
+    require_permission(actor, ADD_PERMISSION, message=_("Your role may not enter applications."))
     errors: dict[str, list[str]] = {}
     version = _product_version(product, partner, errors)
     consents = consents if isinstance(consents, dict) else {}
@@ -254,6 +265,7 @@ def _submit(application: CreditApplication, *, actor, actor_label: str, extra_up
 def application_withdraw(*, application: CreditApplication, reason: str, actor=None,
                          actor_label: str = "") -> CreditApplication:
     """The applicant withdraws: the flow is cancelled and an active signing appointment freed."""
+    require_permission(actor, ADD_PERMISSION, message=_("Your role may not withdraw applications."))
     reason = (reason or "").strip()
     if not reason:
         raise _error("reason", _("Give the reason for withdrawing."))
@@ -285,8 +297,9 @@ def application_add_document(*, application: CreditApplication, file, kind: str 
                              resume: bool = False) -> ApplicationDocument:
     """Attach a PDF, JPEG or PNG. With ``resume``, an application returned for documents goes
     back to the step that asked for them (in the same transaction)."""
+    require_permission(actor, DOCUMENT_PERMISSION, message=_("Your role may not add documents."))
     if kind not in DocumentKind.values:
-        raise _error("kind", _("Choose one of: %(choices)s.") % {"choices": ", ".join(DocumentKind.values)})
+        raise _error("kind", _("Choose one of: %(choices)s.") % {"choices": choice_labels(DocumentKind)})
     size = getattr(file, "size", None) or 0
     if not size:
         raise _error("file", _("The file is empty."))
@@ -330,6 +343,12 @@ def application_add_document(*, application: CreditApplication, file, kind: str 
 
 
 def _four_eyes(application: CreditApplication, task, actor) -> None:
+    """Entry → review → approval are three people: who entered the application may neither review
+    nor approve it, who reviewed it may not approve it."""
+    if task.flow_task.name == "review":
+        if application.created_by_id and application.created_by_id == actor.pk:
+            raise _error("actor", _(FOUR_EYES_ENTERED_REVIEW))
+        return
     if task.flow_task.name != "approval":
         return
     if application.created_by_id and application.created_by_id == actor.pk:
@@ -380,10 +399,12 @@ def _require_reason(reason: str, message: str) -> str:
     return reason
 
 
-def application_approve(*, application: CreditApplication, actor, note: str = "",
+def application_approve(*, application: CreditApplication, actor, note: str = "", conditions: str = "",
                         request_approval: bool = False) -> CreditApplication:
-    """Approve on the open review or approval task. A reviewer may ask for an approver
-    (``request_approval``) where the product has the approval node."""
+    """Approve on the open review or approval task with an opinion (``note``) and the conditions
+    the approval is given under (both shown to the approver and on the application page). A
+    reviewer may ask for an approver (``request_approval``) where the product has the approval
+    node."""
     if request_approval:
         open_node = application_current_node(application)
         if open_node != "review":
@@ -391,7 +412,7 @@ def application_approve(*, application: CreditApplication, actor, note: str = ""
         if not node_enabled(application.process, node="approval"):
             raise _error("request_approval", _("This product has no approval step."))
     return _decide(application, actor=actor, action="approve", reason=(note or "").strip(),
-                   request_approval=bool(request_approval))
+                   conditions=(conditions or "").strip(), request_approval=bool(request_approval))
 
 
 def application_reject(*, application: CreditApplication, actor, reason: str,
@@ -452,7 +473,7 @@ def application_reveal_pii(*, application: CreditApplication, user, field: str, 
     if not getattr(user, "pk", None) or not user.has_perm(REVEAL_PERMISSION):
         raise PermissionDenied(_("You may not reveal identifiers."))
     if field not in PiiField.values:
-        raise _error("field", _("Choose one of: %(choices)s.") % {"choices": ", ".join(PiiField.values)})
+        raise _error("field", _("Choose one of: %(choices)s.") % {"choices": choice_labels(PiiField)})
     reason = _require_reason(reason, _("Say why you need to see the unmasked value."))
     PiiReveal.objects.create(user=user, application=application, applicant_id=application.applicant_id, field=field,
                              reason=reason, ip_address=ip_address or None)

@@ -32,11 +32,12 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from creditfactory.core.display import field_label
 from creditfactory.core.numbers import parse_int
 from creditfactory.core.pii import mask_id_number, mask_mobile, mask_text
 from creditfactory.core.uploads import csv_safe, read_table
 
-from ..models import BatchImport, BatchImportRow, BatchStatus, Channel
+from ..models import BatchImport, BatchImportRow, BatchStatus, Channel, CreditApplication
 from ..locks import batch_import_lock
 from ..selectors.batch import batch_rejected_rows
 from .applications import REQUIRED_CONSENTS, application_create
@@ -308,7 +309,8 @@ def batch_rejected_csv(batch: BatchImport) -> str:
             column = COLUMN_FOR_FIELD.get(error["field"], error["field"])
             if column and column not in columns:
                 columns.append(column)
-        messages = " | ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in record.errors)
+        messages = " | ".join(f"{field_label(CreditApplication, e['field'])}: {e['message']}" if e["field"]
+                              else e["message"] for e in record.errors)
         lines.append((record.row, record.external_reference, record.applicant_name, record.id_number_masked,
                       record.mobile_masked, ", ".join(columns), messages))
     return _csv(lines)

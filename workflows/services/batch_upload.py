@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from creditfactory.core.permissions import require_permission
 from creditfactory.core.tasks import enqueue_on_commit
 from creditfactory.core.uploads import table_format
 
@@ -30,6 +31,8 @@ def batch_import_create(*, actor, branch, filename: str, content: bytes, consent
     applicant in the file gave both consents (``credit_report``, ``personal_information``)."""
     if not getattr(actor, "pk", None):
         raise PermissionDenied(_("Only staff can import applications."))
+    for permission in ("workflows.add_batchimport", "workflows.add_creditapplication"):
+        require_permission(actor, permission, message=_("Your role may not import applications."))
     errors: dict[str, list[str]] = {}
     if branch is None or not officer_branches(actor).filter(pk=branch.pk).exists():
         errors["branch"] = [_("Choose one of your branches.")]

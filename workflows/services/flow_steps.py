@@ -41,7 +41,8 @@ from ..locks import application_lock, round_cached
 from ..models import APPLICATION_MACHINE, ApplicationStatus, CreditApplication, TaskSla
 from ..selectors.applications import application_current_node
 from ..selectors.assessment import assessment_request_for
-from ..selectors.flow import decision_outcome, four_eyes_excluded, node_config, process_actions, snapshot_work_group
+from ..selectors.flow import (decision_outcome, four_eyes_excluded, four_eyes_review_excluded, node_config,
+                              process_actions, snapshot_work_group)
 from .configuration import node_config_snapshot
 from .dispatch import dispatch_pick
 
@@ -142,7 +143,7 @@ def dispatch_assignee(activation, *, node: str):
     """Who gets a new human task: the node's fixed assignee, else the work group's policy
     (claim → nobody, the task waits in the queue). Four-eyes exclusions are never chosen."""
     process = activation.process
-    excluded = four_eyes_excluded(process) if node == "approval" else set()
+    excluded = four_eyes_excluded(process) if node == "approval" else four_eyes_review_excluded(process)
     work_group = snapshot_work_group(process, node=node)
     assignee_id = node_config(process, node=node).get("assignee")
     if assignee_id and assignee_id not in excluded:
@@ -162,6 +163,8 @@ def step_start(activation, *, application: CreditApplication, actor=None, actor_
     process.data = {
         "application_id": application.pk, "number": application.number, "amount": f"{application.amount:.2f}",
         "config": node_config_snapshot(application.product_version.product), "actions": [],
+        # Four-eyes: who entered it may neither review nor approve it (selectors.flow).
+        "entered_by": application.created_by_id,
     }
     set_actor(process, actor=actor, actor_label=actor_label)
     process.artifact = application

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from creditfactory.core.messaging.services import sms_send
+from creditfactory.core.permissions import require_permission
 from creditfactory.core.state import IllegalTransition, change_state, record_transition
 from creditfactory.core.texts import stored_text
 from creditfactory.organisations.models import WorkGroup
@@ -184,6 +185,7 @@ def signing_book(*, application: CreditApplication, slot_start: datetime, actor=
         raise _error("application", _("Application %(number)s already has an appointment; reschedule it instead.")
                      % {"number": application.number}, "already_booked")
     schedule = signing_schedule_resolve(schedule=schedule, work_group=work_group, application=application)
+    _check_arranger(schedule, actor)
     start, end = _check_slot(schedule, slot_start, now)
     slot = _take_slot(schedule, start, end)
     user = actor if getattr(actor, "pk", None) else None
@@ -214,6 +216,7 @@ def signing_reschedule(*, appointment: SigningAppointment, slot_start: datetime,
     appointment = appointment_lock(appointment.pk)
     _require_active(appointment)
     schedule = appointment.schedule
+    _check_arranger(schedule, actor)
     start, end = _check_slot(schedule, slot_start, now)
     if start == appointment.slot_start:
         raise _error("slot_start", _("The appointment is already at this time."), "same_slot")
@@ -243,11 +246,24 @@ def signing_cancel(*, appointment: SigningAppointment, reason: str, actor=None,
     if not (reason or "").strip():
         raise _error("reason", _("Give the reason for cancelling."), "required")
     appointment = appointment_lock(appointment.pk)
+    _check_arranger(appointment.schedule, actor)
     _require_active(appointment)
     _move(appointment, AppointmentStatus.CANCELLED, actor=actor, actor_label=actor_label, reason=reason.strip())
     signing_slot_release(appointment.slot_id)
     _emit(appointment, "signing.cancelled")
     return appointment
+
+
+# Who arranges appointments from the back office: the signing work group's members and the
+# customer managers who enter applications.
+ARRANGE_PERMISSION = "workflows.add_creditapplication"
+
+
+def _check_arranger(schedule: SigningSchedule, actor) -> None:
+    """A staff actor books, moves or cancels an appointment only as a member of the schedule's
+    work group or as a customer manager (``core.permissions``); partners pass ``actor=None``."""
+    require_permission(actor, WORK_ON_QUEUE, ARRANGE_PERMISSION, obj=schedule.work_group,
+                       message=_("Your role may not arrange signing appointments."))
 
 
 def _check_officer(appointment: SigningAppointment, officer) -> None:

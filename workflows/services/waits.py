@@ -18,6 +18,8 @@ from creditfactory.core.texts import stored_text
 from creditfactory.core.validators import text_problem
 from creditfactory.organisations.scoping import can_see
 
+from creditfactory.core.permissions import require_permission
+
 from ..flows import CreditApplicationFlow
 from ..locks import application_flow_lock
 from ..models import ApplicationStatus, ContractSigning, CreditApplication
@@ -26,6 +28,7 @@ from ..selectors.applications import application_open_task
 from .flow_steps import emit, record_action, save_process_data, set_actor
 
 S = ApplicationStatus
+DOCUMENT_PERMISSION = "workflows.add_applicationdocument"
 
 __all__ = ["CONTRACT_PERMISSION", "STAFF_SIGNING", "application_accept_contract",
            "application_record_contract_acceptance", "application_resume_after_documents",
@@ -58,7 +61,9 @@ def _run_wait(application: CreditApplication, name: str, *, actor, actor_label: 
 
 def application_resume_after_documents(*, application: CreditApplication, actor=None, actor_label: str = "",
                                        note: str = "") -> CreditApplication:
-    """The documents asked for arrived: back to the review or approval that asked."""
+    """The documents asked for arrived: back to the review or approval that asked. A staff actor
+    needs the permission to add documents (read-only roles may not resume)."""
+    require_permission(actor, DOCUMENT_PERMISSION, message=_("Your role may not record documents received."))
     with application_flow_lock(CreditApplicationFlow, application.pk) as application:
         not_waiting = _error("status", _("Application %(number)s is not waiting for documents.")
                              % {"number": application.number})

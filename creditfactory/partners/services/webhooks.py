@@ -42,6 +42,13 @@ EVENT_CATALOGUE: dict[str, str] = {
     "contract.ready": gettext_lazy("The contract is ready for the applicant to accept."),
     "contract.accepted": gettext_lazy("The applicant accepted the contract."),
     "line.granted": gettext_lazy("A credit line was granted."),
+    "drawdown.approved": gettext_lazy("A drawdown passed its checks and review and goes to disbursement."),
+    "drawdown.rejected": gettext_lazy("A drawdown was rejected; its reservation on the line was released."),
+    "drawdown.cancelled": gettext_lazy("A drawdown was cancelled before disbursement."),
+    "drawdown.disbursed": gettext_lazy("A drawdown was paid out to the borrower's account."),
+    "drawdown.failed": gettext_lazy("A drawdown's disbursement failed; its reservation was released."),
+    "loan.booked": gettext_lazy("A loan was booked for a disbursed drawdown."),
+    "line.changed": gettext_lazy("A change to a credit line was decided (applied or rejected), or the line expired."),
     "webhook.test": gettext_lazy("A test event sent on request."),
 }
 

@@ -60,3 +60,22 @@ WORKFLOWS_BEAT_SCHEDULE["workflows.quality-sample"] = {
     "task": "workflows.quality_sample",
     "schedule": crontab(hour=WORKFLOW_QA_SAMPLE_HOUR, minute=WORKFLOW_QA_SAMPLE_MINUTE),
 }
+
+# --- The drawdown flow (借款, see docs/drawdowns.md) ---
+# A drawdown no funder can take waits (awaiting_funding); the beat job routes it again every this
+# many minutes, and rejects it once it has waited this many hours.
+DRAWDOWN_FUNDING_RETRY_MINUTES = env_int("DRAWDOWN_FUNDING_RETRY_MINUTES", 5)
+DRAWDOWN_FUNDING_TIMEOUT_HOURS = env_int("DRAWDOWN_FUNDING_TIMEOUT_HOURS", 24)
+
+WORKFLOWS_BEAT_SCHEDULE["workflows.drawdown-funding-retry"] = {
+    "task": "workflows.drawdown_funding_retry",
+    "schedule": crontab(minute=f"*/{DRAWDOWN_FUNDING_RETRY_MINUTES}"),
+}
+# Drawdowns stuck in disbursing (a lost send, an overdue confirmation, a lost settlement task) are
+# looked at every this many minutes.
+DRAWDOWN_DISBURSEMENT_SWEEP_MINUTES = env_int("DRAWDOWN_DISBURSEMENT_SWEEP_MINUTES", 1)
+
+WORKFLOWS_BEAT_SCHEDULE["workflows.drawdown-disbursements-sweep"] = {
+    "task": "workflows.drawdown_disbursements_sweep",
+    "schedule": crontab(minute=f"*/{DRAWDOWN_DISBURSEMENT_SWEEP_MINUTES}"),
+}
