@@ -24,8 +24,8 @@ from django.utils.translation import gettext_noop
 
 from creditfactory.core.money import format_money, quantize_fen
 from creditfactory.core.state import change_state, change_state_where, record_transition
-from creditfactory.partners.services.webhooks import webhook_emit
 from creditfactory.core.texts import stored_text
+from creditfactory.partners.services.webhooks import webhook_emit
 
 from products.engine.dates import add_months
 from servicing.locks import credit_line_change_lock, credit_line_lock, line_limit_set
@@ -289,7 +289,8 @@ def lines_expire(*, on_date=None) -> int:
             moved = change_state_where(
                 CreditLine, line_id, from_state=status, to_state=L.EXPIRED, machine=LINE_MACHINE,
                 actor_label="system",
-                reason=_("Validity ended; expired on the business date %(date)s.") % {"date": on_date.isoformat()})
+                reason=stored_text(gettext_noop("Validity ended; expired on the business date %(date)s."),
+                                   date=on_date.isoformat()))
             if moved:
                 expired += 1
                 line = CreditLine.objects.select_related("partner").get(pk=line_id)
