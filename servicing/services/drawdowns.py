@@ -29,6 +29,7 @@ from django.utils.translation import gettext_noop
 from creditfactory.core.money import MoneyError, format_money, quantize_fen, to_decimal
 from creditfactory.core.numbers import parse_int
 from creditfactory.core.pii import mask_bank_account
+from creditfactory.core.texts import stored_text
 from creditfactory.core.state import change_state, record_transition
 from creditfactory.core.texts import stored_text
 from creditfactory.core.validators import text_problem

@@ -95,6 +95,11 @@ ALLOWED: dict[str, object] = {
     "signing:appointments:cancel": {"customer_manager"},
     "signing:appointments:complete": {"customer_manager"},
     "signing:appointments:no_show": {"customer_manager"},
+    # Drawdowns (servicing.enter_drawdown / cancel_drawdown / review_drawdown; no standard role holds
+    # them yet: granted per user or by an admin-made role).
+    "lending:drawdowns:new": {"customer_manager"},
+    "lending:drawdowns:cancel": {"customer_manager"},
+    "lending:drawdowns:review": {"credit_approver"},
 }
 
 

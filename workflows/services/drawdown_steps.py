@@ -26,9 +26,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from creditfactory.core.texts import stored_text
 from creditfactory.core.state import change_state, change_state_where
 from creditfactory.core.tasks import enqueue_on_commit
-from creditfactory.core.texts import stored_text
 from creditfactory.partners.services.webhooks import webhook_emit
 from risk.requests import DrawdownCheckRequest
 from risk.services.inloan import drawdown_check
@@ -238,8 +238,8 @@ def step_disburse(activation) -> None:
     drawdown = _drawdown(process)
     if drawdown.status == S.REVIEWING:
         _approved(drawdown, process=process)
-    _move(drawdown, to_state=S.DISBURSING,
-          reason=stored_text(gettext_noop("Disbursement sent to the payment channel.")), process=process)
+    _move(drawdown, to_state=S.DISBURSING, reason=stored_text(gettext_noop("Disbursement sent to the payment channel.")),
+          process=process)
     enqueue_on_commit(drawdown_disbursement_send, drawdown.pk)
 
 
@@ -251,7 +251,7 @@ def step_book(activation) -> None:
     if drawdown.status == S.DISBURSED:
         return
     drawdown_line_post(drawdown=drawdown)
-    funding_post(drawdown=drawdown, reason=_("Disbursement confirmed."))
+    funding_post(drawdown=drawdown, reason=stored_text(gettext_noop("Disbursement confirmed.")))
     drawdown.value_date = business_date()
     drawdown.save(update_fields=["value_date", "updated_at"])
     loan = loan_book(drawdown=drawdown)
