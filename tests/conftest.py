@@ -48,6 +48,19 @@ def _fresh_content_type_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A request in another language (a zh-hans cookie) leaves that language active in the
+    worker's thread (LocaleMiddleware does not reset it): every test starts from the settings'
+    language, so a test's messages do not depend on which test ran before it."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def api_client():
     return APIClient()

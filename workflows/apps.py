@@ -17,4 +17,8 @@ class WorkflowsConfig(AppConfig):
         # Node names and staff actions as people read them (creditfactory.core.display.label).
         register_labels("node", node_labels)
         register_labels("action", {"approve": _("Approved"), "reject": _("Rejected"),
-                                   "return": _("Returned for documents")})
+                                   "return": _("Returned for documents"), "accept": _("Contract signed")})
+        # What the application's state log records besides its status.
+        register_labels("field", {"risk_decision": _("Risk decision"), "contract": _("Contract"),
+                                  "task_owner": _("Assigned to"), "sla": _("SLA")})
+        register_labels("contract", {"accepted": _("Signed")})

@@ -24,8 +24,8 @@ from django.utils.translation import gettext_noop
 
 from creditfactory.core.money import format_money, quantize_fen
 from creditfactory.core.state import change_state, change_state_where, record_transition
-from creditfactory.partners.services.webhooks import webhook_emit
 from creditfactory.core.texts import stored_text
+from creditfactory.partners.services.webhooks import webhook_emit
 
 from products.engine.dates import add_months
 from servicing.locks import credit_line_change_lock, credit_line_lock, line_limit_set
