@@ -18,8 +18,8 @@ What it does:
    → the sandbox bank's signed callback → settlement task → booked loan.
 3. Reports request → booked (the loan's ``created_at``): median, p95, max; booked per second;
    the CPU per drawdown by process (gunicorn, worker, PostgreSQL, Redis, from /proc).
-4. ``--contended``: 50 concurrent drawdowns of 5,000.00 on one line of 100,000.00 — used ≤ limit
-   and used = Σ booked, afterwards.
+4. ``--contended``: 50 concurrent drawdowns of 10,000.00 on one line of 100,000.00 (a borrower
+   whose in-loan check passes) — used ≤ limit and used = Σ booked, afterwards.
 
 Target (issue 15 §9): ≥ 30 booked per second with p95 ≤ 1 s on the 2-CPU machine.
 """
@@ -107,13 +107,13 @@ def seed(lines: int) -> tuple[str, list[int]]:
     return plaintext, ids
 
 
-def body(index: int, run: str) -> dict:
-    amount = 10000 + (index % 4) * 10000  # 10,000 (own funds) … 40,000 (co-lent)
+def body(index: int, run: str, amount: int | None = None) -> dict:
+    amount = amount or 10000 + (index % 4) * 10000  # 10,000 (own funds) … 40,000 (co-lent)
     return {"amount": f"{amount}.00", "term": 12, "term_unit": "months", "repayment_method": "equal_installment",
             "purpose": "education", "bank_account": "6222021234567890128", "external_reference": f"{run}-{index}"}
 
 
-def submit_all(port, key, lines, indexes, run, *, clients, rate) -> list[tuple]:
+def submit_all(port, key, lines, indexes, run, *, clients, rate, amount=None) -> list[tuple]:
     """POST one drawdown per index (line ``lines[index % len]``); (id, sent at, answer s)."""
     results, failures, lock = [], [], threading.Lock()
     start = time.time() + 0.2
@@ -133,7 +133,7 @@ def submit_all(port, key, lines, indexes, run, *, clients, rate) -> list[tuple]:
                     time.sleep(delay)
             sent = time.time()
             status, answer = client.request("POST", f"/api/v1/credit-lines/{lines[index % len(lines)]}/drawdowns",
-                                            body(index, run))
+                                            body(index, run, amount))
             with lock:
                 if status == 201:
                     results.append((answer["id"], sent, time.time() - sent))
@@ -163,17 +163,21 @@ def wait_booked(ids: list[int], timeout: float) -> dict[int, float]:
 
 
 def contended(port: int, key: str) -> None:
-    """50 concurrent drawdowns of 5,000.00 on one line of 100,000.00."""
-    line = CreditLine.objects.order_by("pk").first()
-    CreditLine.objects.filter(pk=line.pk).update(limit=Decimal("100000.00"))
+    """50 concurrent drawdowns of 10,000.00 on one line of 100,000.00 (its borrower passes the
+    in-loan check: a line with a disbursed drawdown, which is cancelled out of the way first)."""
+    line = CreditLine.objects.filter(drawdowns__status="disbursed").order_by("pk").first()
+    fresh = Decimal("100000.00") + line.used  # 100,000.00 available whatever it drew before
+    CreditLine.objects.filter(pk=line.pk).update(limit=fresh)
+    before = line.used
     submitted = submit_all(port, key, [line.pk], list(range(900000, 900050)), uuid.uuid4().hex[:6], clients=50,
-                           rate=0)
+                           rate=0, amount=10000)
     submitted_ids = [row[0] for row in submitted]
     wait_booked(submitted_ids, timeout=300)
     line.refresh_from_db()
-    booked = Loan.objects.filter(credit_line=line).aggregate(total=Sum("principal"))["total"] or Decimal("0")
-    print(f"contended line: {len(submitted)} of 50 accepted, used {line.used} ≤ limit {line.limit}: "
-          f"{line.used <= line.limit}; used = Σ booked ({booked}): {line.used == booked}; held {line.held}")
+    booked = Loan.objects.filter(drawdown_id__in=submitted_ids).aggregate(total=Sum("principal"))["total"] or 0
+    used = line.used - before
+    print(f"contended line: {len(submitted)} of 50 accepted, used {used} ≤ 100,000.00: {used <= 100000}; "
+          f"used = Σ booked ({booked}): {used == booked}; held {line.held}")
 
 
 def main() -> None:

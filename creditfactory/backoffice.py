@@ -15,6 +15,7 @@ from creditfactory.home import HomeViewset
 from creditfactory.organisations.backoffice import OrganisationViewset
 from risk.backoffice import DecisionViewset
 from servicing.backoffice import CalculatorViewset
+from servicing.backoffice_loans import LoanViewset
 from workflows.backoffice.applications import ApplicationViewset, SlaViewset
 from workflows.backoffice.batch import BatchImportViewset
 from workflows.backoffice.lines import LinesViewset, WarningsViewset
@@ -87,7 +88,7 @@ class LendingApp(BackOfficeApp):
     title = _("Lending")
     icon = "payments"
     app_name = "lending"
-    viewsets = [DrawdownViewset()]
+    viewsets = [DrawdownViewset(), LoanViewset()]
 
 
 class _LandingView(RedirectView):

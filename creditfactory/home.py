@@ -47,15 +47,14 @@ def _configuration(user) -> list[dict]:
     return sorted(pages, key=lambda page: page["name"])
 
 
-def _sections(request, site) -> list[dict]:
+def _sections(user, site) -> list[dict]:
+    """The back-office pages this user may open, as the sidebar offers them."""
     sections = []
     for app in site.viewsets:
-        if not isinstance(app, AppMenuMixin) or isinstance(app, HomeViewset) or not app.has_view_permission(
-                request.user):
+        if not hasattr(app, "menu_items") or not app.has_view_permission(user):
             continue
-        for child in getattr(app, "viewsets", []):
-            if isinstance(child, AppMenuMixin) and not isinstance(child, HomeViewset) and child.has_view_permission(
-                    request.user):
+        for child in app.menu_items():
+            if not isinstance(child, HomeViewset) and child.has_view_permission(user):
                 sections.append({"name": str(child.title), "url": child.reverse("index")})
     return sections
 
@@ -69,7 +68,7 @@ class MyWorkView(LoginRequiredMixin, TemplateView):
         user = self.request.user
         return super().get_context_data(
             roles=_roles(user), work_groups=_work_groups(user), configuration=_configuration(user),
-            sections=_sections(self.request, site), **kwargs)
+            sections=_sections(user, site), **kwargs)
 
 
 class HomeViewset(AppMenuMixin, Viewset):

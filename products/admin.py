@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _, ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from creditfactory.core.admin_mixins import ReadOnlyAdminMixin
+from creditfactory.core.texts import stored_text
 
 from . import services
 from .forms import LoanProductForm
@@ -82,7 +83,7 @@ class LoanProductAdmin(SimpleHistoryAdmin):
         retired = 0
         for product in queryset:
             try:
-                services.product_retire(product=product, actor=request.user, reason=_("Retired in admin"))
+                services.product_retire(product=product, actor=request.user, reason=stored_text(_("Retired in admin")))
                 retired += 1
             except Exception as exc:  # noqa: BLE001 - reported to the admin user
                 self.message_user(request, f"{product.code}: {exc}", messages.ERROR)

@@ -42,3 +42,17 @@ def lines_expire_task(on_date: str | None = None) -> int:
     from servicing.services.lines import lines_expire
 
     return lines_expire(on_date=date.fromisoformat(on_date) if on_date else None)
+
+
+@shared_task(name="servicing.ledger_check")
+def ledger_check() -> dict:
+    """The nightly proof of the books (``manage.py ledger_check``): logs every difference as an
+    error and returns them; changes nothing, so it is safe to run at any time."""
+    import logging
+
+    from servicing.services.ledger import reconcile
+
+    differences = reconcile()
+    for difference in differences:
+        logging.getLogger("servicing.ledger").error("ledger check: %s", difference)
+    return {"differences": [str(difference) for difference in differences]}

@@ -31,7 +31,7 @@ from servicing.models import Drawdown
 
 from .locks import PROCESS_LOCK
 from .models import FlowTask, WORK_ON_QUEUE
-from .nodes import CeleryJob, QueueView, ScopedNodeMixin, Wait
+from .nodes import SCOPED_RIGHTS, CeleryJob, QueueView, ScopedNodeMixin, Wait
 from .selectors import drawdowns as predicates
 from .services import drawdown_steps as steps
 
@@ -39,16 +39,30 @@ __all__ = ["DrawdownFlow"]
 
 
 def _can_see_drawdown(user, task) -> bool:
+    if task is None:
+        return True
     drawdown_id = (task.process.data or {}).get("drawdown_id")
     return scope_queryset(Drawdown.objects.filter(pk=drawdown_id), user).exists()
 
 
-class DrawdownScopedMixin:
-    """A task page of the drawdown flow is visible to users who may see the drawdown's branch (not
-    an application's, as the credit flow's nodes check)."""
+def _drawdown_right(name: str):
+    def right(self, user, task=None):
+        # The node's own right (skipping the credit flow's application scope), then the drawdown's branch.
+        parent = getattr(super(ScopedNodeMixin, self), name, None)
+        return parent is not None and parent(user, task) and _can_see_drawdown(user, task)
 
-    def can_view(self, user, task):
-        return super(ScopedNodeMixin, self).can_view(user, task) and _can_see_drawdown(user, task)
+    right.__name__ = name
+    return right
+
+
+class DrawdownScopedMixin:
+    """Every right viewflow asks a node of the drawdown flow for (``workflows.nodes.SCOPED_RIGHTS``)
+    holds only on a drawdown of a branch the user may see (not an application's, as the credit
+    flow's nodes check)."""
+
+
+for _name in SCOPED_RIGHTS:
+    setattr(DrawdownScopedMixin, _name, _drawdown_right(_name))
 
 
 class DrawdownQueueView(DrawdownScopedMixin, QueueView):

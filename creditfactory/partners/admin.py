@@ -13,6 +13,7 @@ from rest_framework.exceptions import ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
 from creditfactory.core.admin_mixins import ReadOnlyAdminMixin
+from creditfactory.core.texts import stored_text
 from creditfactory.organisations.scoping import BranchScopedAdminMixin, scope_queryset
 
 from .models import (
@@ -192,7 +193,8 @@ class PartnerApiKeyAdmin(BranchScopedAdminMixin, admin.ModelAdmin):
     def revoke_keys(self, request, queryset):
         count = 0
         for key in queryset.filter(revoked_at__isnull=True):
-            partner_services.partner_api_key_revoke(key=key, actor=request.user, reason=_("revoked in admin"))
+            partner_services.partner_api_key_revoke(key=key, actor=request.user,
+                                                    reason=stored_text(_("revoked in admin")))
             count += 1
         self.message_user(request, _("%(count)d key(s) revoked.") % {"count": count}, messages.SUCCESS)
 

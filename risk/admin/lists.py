@@ -15,8 +15,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy as _, ngettext
+from django.utils.translation import gettext_noop
 
 from creditfactory.core.pii import blind_index
+from creditfactory.core.texts import stored_text
 from risk.models import ImportStatus, ListImportJob, ListKind, RiskListEntry
 from risk.services import lists as services
 from risk.services.list_upload import list_import_create
@@ -122,7 +124,8 @@ class RiskListEntryAdmin(admin.ModelAdmin):
     def remove_selected(self, request, queryset):
         removed = 0
         for entry in queryset.filter(active=True):
-            services.risk_list_entry_remove(actor=request.user, entry=entry, reason=gettext("Removed in admin"))
+            services.risk_list_entry_remove(actor=request.user, entry=entry,
+                                            reason=stored_text(gettext_noop("Removed in admin")))
             removed += 1
         self.message_user(request, ngettext("%(count)d entry removed.", "%(count)d entries removed.", removed)
                           % {"count": removed}, messages.SUCCESS)

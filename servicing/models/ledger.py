@@ -149,3 +149,6 @@ class JournalLine(models.Model):
                 """,
             ),
         ]
+
+    def __str__(self):
+        return self.account.number

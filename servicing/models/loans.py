@@ -109,6 +109,10 @@ class LoanPart(models.Model):
         ordering = ["loan", "-lead", "funder__code"]
         constraints = [models.UniqueConstraint(fields=["loan", "funder"], name="servicing_loan_part_unique")]
 
+    def __str__(self):
+        share = f"{self.share_percent.normalize():f}"
+        return _("%(funder)s, %(share)s %%") % {"funder": self.funder, "share": share}
+
 
 class InstallmentStatus(models.TextChoices):
     PENDING = "pending", _("Not yet due")
@@ -143,3 +147,6 @@ class Installment(models.Model):
         ordering = ["loan", "number"]
         constraints = [models.UniqueConstraint(fields=["loan", "number"], name="servicing_installment_unique")]
         indexes = [models.Index(fields=["due_date", "status"], name="servicing_installment_due")]
+
+    def __str__(self):
+        return _("Installment %(number)s") % {"number": self.number}

@@ -34,3 +34,10 @@ def loan_journal(*, loan: Loan) -> QuerySet:
     """The loan's journal entries with their lines and accounts, oldest first."""
     return (JournalEntry.objects.filter(loan=loan).select_related("funder")
             .prefetch_related("lines__account").order_by("business_date", "id"))
+
+
+def loan_list_for(user) -> QuerySet:
+    """The loans ``user`` may see (their branches and below)."""
+    from creditfactory.organisations.scoping import scope_queryset
+
+    return scope_queryset(loan_queryset(), user)

@@ -34,8 +34,9 @@ from servicing.models import (
 )
 
 __all__ = [
-    "Difference", "LedgerError", "Posting", "RECONCILED_KINDS", "account_balance", "funder_account",
-    "funder_chart", "ledger_post", "ledger_reverse", "reconcile", "split_by_share",
+    "ACCRUAL_ACCOUNTS", "Difference", "LedgerError", "Posting", "RECONCILED_KINDS", "account_balance",
+    "funder_account", "funder_chart", "ledger_accrue_aggregate", "ledger_post", "ledger_reverse", "reconcile",
+    "split_by_share",
 ]
 
 HUNDRED = Decimal(100)
@@ -184,6 +185,44 @@ def ledger_reverse(*, entry: JournalEntry, reference: str, business_date: dateti
     return ledger_post(kind=EntryKind.REVERSAL, reference=reference, business_date=business_date, postings=postings,
                        loan=entry.loan, memo=memo or _("Reversal of %(reference)s") % {"reference": entry.reference},
                        product=entry.product, actor=actor, reverses=entry)
+
+
+# --- aggregated accruals -------------------------------------------------------------------------
+
+# What an aggregated accrual debits and credits, by entry kind.
+ACCRUAL_ACCOUNTS = {
+    EntryKind.ACCRUAL: (AccountKind.INTEREST_RECEIVABLE, AccountKind.INTEREST_INCOME),
+    EntryKind.PENALTY: (AccountKind.PENALTY_RECEIVABLE, AccountKind.PENALTY_INCOME),
+}
+
+
+@transaction.atomic
+def ledger_accrue_aggregate(*, business_date: datetime.date, kind: str, totals: dict, chunk: str = "",
+                            actor=None) -> list[JournalEntry]:
+    """Post the day's accruals as one entry per funder × product (``loan`` empty), not one per
+    loan: ``totals`` is ``{(funder, product): amount}`` — what the close just added, set-based, to
+    the loan parts' ``interest_receivable`` (``kind="accrual"``) or ``penalty_receivable``
+    (``kind="penalty"``) in this same transaction. ``chunk`` names the slice of loans of a close
+    fanned out over workers (its own entries, so each chunk commits its sub-ledger and its general
+    ledger together). Idempotent: the reference is ``<kind>/<date>/<funder>/<product>[/<chunk>]``,
+    so a re-run of a chunk posts nothing twice. Zero totals post nothing."""
+    if kind not in ACCRUAL_ACCOUNTS:
+        raise LedgerError(_("There is no journal entry kind %(kind)s.") % {"kind": kind})
+    debit_kind, credit_kind = ACCRUAL_ACCOUNTS[kind]
+    entries = []
+    for (funder, product), amount in sorted(totals.items(), key=lambda item: (item[0][0].pk, item[0][1].pk)):
+        amount = quantize_fen(to_decimal(amount))
+        if amount == ZERO:
+            continue
+        chart = funder_chart(funder=funder)
+        debit, credit = (chart[debit_kind], chart[credit_kind]) if amount > 0 else (chart[credit_kind],
+                                                                                    chart[debit_kind])
+        reference = "/".join(filter(None, [kind, business_date.isoformat(), funder.code, product.code, chunk]))
+        entries.append(ledger_post(
+            kind=kind, reference=reference, business_date=business_date, product=product, actor=actor,
+            memo=_("Accruals of %(date)s") % {"date": business_date.isoformat()},
+            postings=[Posting(debit, debit=abs(amount)), Posting(credit, credit=abs(amount))]))
+    return entries
 
 
 # --- balances and reconciliation ------------------------------------------------------------------

@@ -10,9 +10,11 @@ import uuid
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from creditfactory.core.money import ZERO
 from creditfactory.core.state import record_transition
+from creditfactory.core.texts import stored_text
 from servicing.calculator import CalculatorError, schedule_calculate
 from servicing.models import AccountKind, EntryKind, Installment, Loan, LoanPart, LoanStatus
 from servicing.services.calendar import business_date
@@ -121,5 +123,5 @@ def loan_book(*, drawdown, actor=None) -> Loan:
     _post_disbursement(loan, parts, actor=user)
     record_transition(loan, from_state="", to_state=LoanStatus.ACTIVE, actor=user,
                       actor_label="" if user else "system",
-                      reason=_("Booked from drawdown %(number)s.") % {"number": drawdown.number})
+                      reason=stored_text(gettext_noop("Booked from drawdown %(number)s."), number=drawdown.number))
     return loan

@@ -69,6 +69,10 @@ def test_my_work_shows_the_role_its_work_group_and_its_configuration(client, use
     client.force_login(users["productadmin"])
     html = client.get("/home/work/").content.decode()
     assert 'href="/admin/products/loanproduct/"' in html
+    client.force_login(users["manager"])
+    html = client.get("/home/work/").content.decode()
+    assert 'href="/origination/applications/"' in html and 'href="/signing/appointments/"' in html
+    assert 'href="/risk/decisions/"' not in html
 
 
 def test_officers_still_land_on_their_inbox(client, users):

@@ -78,13 +78,28 @@ ALLOWED: dict[str, object] = {
     "origination:applications:reveal": {"credit_reviewer", "credit_approver"},
     "origination:applications:document": ENTRY,
     "origination:applications:withdraw": ENTRY,
+    "origination:applications:contract": {"customer_manager"},  # workflows.record_contract_acceptance
     "origination:batch:new": {"customer_manager"},
+    # The in-loan pages: no standard role holds servicing.enter/review/cancel_drawdown,
+    # servicing.add_creditlinechange or servicing.handle_linewarning yet (organisations.roles);
+    # whoever grants them to a role adds the role here.
+    "lending:drawdowns:new": set(),
+    "lending:drawdowns:cancel": set(),
+    "lending:drawdowns:review": set(),
+    "servicing:lines:request": set(),
+    "servicing:lines:decide": set(),
+    "servicing:warnings:decide": set(),
     "origination:quality:inspect": {"credit_approver"},
     "signing:appointments:book": {"customer_manager"},  # the signing group's member
     "signing:appointments:reschedule": {"customer_manager"},  # the signing group's member
     "signing:appointments:cancel": {"customer_manager"},
     "signing:appointments:complete": {"customer_manager"},
     "signing:appointments:no_show": {"customer_manager"},
+    # Drawdowns (servicing.enter_drawdown / cancel_drawdown / review_drawdown; no standard role holds
+    # them yet: granted per user or by an admin-made role).
+    "lending:drawdowns:new": {"customer_manager"},
+    "lending:drawdowns:cancel": {"customer_manager"},
+    "lending:drawdowns:review": {"credit_approver"},
 }
 
 
@@ -205,6 +220,9 @@ def _requests(s):
                                             None),
         "origination:applications:reassign": (f"/origination/applications/{app}/reassign/",
                                               {"reassign-to_user": s["users"]["reviewer"].pk}, None),
+        # Not waiting for a contract: the allowed role passes the permission and meets the status rule.
+        "origination:applications:contract": (f"/origination/applications/{app}/contract/", {
+            "contract-signing": "branch", "contract-reference": "HT-2026-001"}, None),
         "origination:applications:reveal": (f"/origination/applications/{app}/reveal/",
                                             {"reveal-field": "mobile", "reveal-reason": "call back"}, None),
         "origination:applications:document": (f"/origination/applications/{ret}/documents/",

@@ -142,3 +142,65 @@ def test_ledger_check_passes_on_booked_loans_and_exits_1_naming_the_difference(c
     assert f"loan_parts {loan.number}: expected 0.00, found 3.50" in out
     assert "control_account own-1302: expected 3.50, found 0" in out
     assert "Ledger check failed: 2 difference(s)" in err
+
+
+def _accrue_one_day(day):
+    """What the close does, set-based: add a day's interest to every part and its loan, then
+    post one aggregated entry per funder × product (here the figures are read back from the parts)."""
+    from django.db.models import F, Sum
+
+    from creditfactory.core.money import quantize_fen
+    from servicing.models import Funder
+    from products.models import LoanProduct
+
+    for part in LoanPart.objects.select_related("loan"):
+        daily = quantize_fen(part.principal_outstanding * part.loan.rate_percent / 100 / 360)
+        LoanPart.objects.filter(pk=part.pk).update(interest_receivable=F("interest_receivable") + daily)
+        Loan.objects.filter(pk=part.loan_id).update(interest_receivable=F("interest_receivable") + daily)
+    rows = (LoanPart.objects.values("funder", "loan__product_version__product")
+            .annotate(total=Sum("interest_receivable")))
+    return {(Funder.objects.get(pk=row["funder"]), LoanProduct.objects.get(pk=row["loan__product_version__product"])):
+            row["total"] for row in rows}
+
+
+def test_daily_accruals_post_one_entry_per_funder_and_product_and_reconcile():
+    from servicing.services.ledger import ledger_accrue_aggregate
+
+    other_product = make_product("COLEND")
+    a, b = make_funder("bank-a", kind="co_lender"), make_funder("bank-b", kind="co_lender")
+    for _ in range(3):  # three own-funds loans of one product
+        loan_book(drawdown=make_drawdown(line=make_line()))
+    loan_book(drawdown=make_drawdown(line=make_line(product=other_product), funders=[(a, D(30)), (b, D(70))]))
+    loan_book(drawdown=make_drawdown(line=make_line(product=other_product), funders=[(a, D(30)), (b, D(70))]))
+    before = JournalEntry.objects.count()
+    totals = _accrue_one_day(DAY)
+    assert sorted((funder.code, product.code, amount) for (funder, product), amount in totals.items()) == [
+        ("bank-a", "COLEND", D("2.34")), ("bank-b", "COLEND", D("5.44")), ("own", "EDUCATION", D("11.67"))]
+    entries = ledger_accrue_aggregate(business_date=DAY, kind="accrual", totals=totals)
+    assert JournalEntry.objects.count() - before == 3  # not one per loan
+    assert [(e.reference, e.loan, e.product.code) for e in entries] == [
+        ("accrual/2026-12-04/bank-a/COLEND", None, "COLEND"),
+        ("accrual/2026-12-04/bank-b/COLEND", None, "COLEND"),
+        ("accrual/2026-12-04/own/EDUCATION", None, "EDUCATION")]
+    assert [(li.account.number, li.debit, li.credit) for li in entries[2].lines.all()] == [
+        ("own-1302", D("11.67"), D("0")), ("own-6011", D("0"), D("11.67"))]
+    assert reconcile() == []
+    # A re-run of the same date posts nothing more.
+    assert ledger_accrue_aggregate(business_date=DAY, kind="accrual", totals=totals) == entries
+    assert JournalEntry.objects.count() - before == 3
+
+
+def test_the_ledger_check_task_returns_the_differences():
+    from servicing.tasks import ledger_check
+
+    loan = loan_book(drawdown=make_drawdown(line=make_line()))
+    assert ledger_check.apply().get() == {"differences": []}
+    Loan.objects.filter(pk=loan.pk).update(fee_receivable=D("1.00"))
+    assert ledger_check.apply().get() == {
+        "differences": [f"loan_parts {loan.number}: expected 1.00, found 0.00"]}
+
+
+def test_the_ledger_check_runs_nightly(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["servicing.ledger-check"]
+    assert entry["task"] == "servicing.ledger_check"
+    assert (entry["schedule"].hour, entry["schedule"].minute) == ({5}, {0})

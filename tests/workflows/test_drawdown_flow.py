@@ -68,3 +68,15 @@ def test_cancelling_a_waiting_drawdown_cancels_its_flow(requested):
     assert drawdown_process(drawdown).status == PROCESS.CANCELED
     assert CreditLine.objects.get(pk=api.line.pk).held == Decimal("0.00")
     assert drawdown_funding_retry() == {"routed": 0, "rejected": 0, "busy": 0}
+
+
+def test_a_warning_stops_a_pending_drawdown_and_its_flow(requested):
+    from workflows.services.drawdowns import drawdown_stop
+
+    api, drawdown = requested
+    drawdown_stop(drawdown=drawdown, reason="Borrower on the risk list", code="warning")
+    drawdown.refresh_from_db()
+    assert (drawdown.status, drawdown.line_hold, drawdown.reasons[-1]["code"]) == ("rejected", "released", "warning")
+    assert drawdown_process(drawdown).status == PROCESS.CANCELED
+    assert CreditLine.objects.get(pk=api.line.pk).held == Decimal("0.00")
+    assert WebhookEvent.objects.filter(event="drawdown.rejected").count() == 1

@@ -6,6 +6,7 @@ the partner API, the back office and Celery tasks alike:
   the in-loan check is queued on commit.
 * ``drawdown_withdraw`` — cancel before disbursement (afterwards 409): the reservation and funder
   quotas are released and the flow cancelled.
+* ``drawdown_stop`` — reject one before disbursement (an in-loan warning), the flow cancelled.
 * ``drawdown_review`` — the disbursement reviewer (放款审核) approves or rejects; four-eyes
   against whoever entered the drawdown.
 * ``drawdown_settled`` — the payment channel confirmed (paid or failed): resumes the flow,
@@ -31,7 +32,7 @@ from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.status import PROCESS, STATUS
 
 from servicing.models import Disbursement, DisbursementStatus, Drawdown, DrawdownStatus
-from servicing.services.drawdowns import drawdown_cancel, drawdown_create
+from servicing.services.drawdowns import drawdown_cancel, drawdown_create, drawdown_reject
 from servicing.services.payments import disbursement_query, disbursement_send
 
 from ..drawdown_flows import DrawdownFlow
@@ -42,7 +43,7 @@ from .drawdown_steps import emit
 S = DrawdownStatus
 
 __all__ = ["drawdown_disbursements_sweep", "drawdown_funding_retry", "drawdown_request", "drawdown_review",
-           "drawdown_settled", "drawdown_withdraw"]
+           "drawdown_settled", "drawdown_stop", "drawdown_withdraw"]
 
 
 def _error(field: str, message: str) -> ValidationError:
@@ -75,6 +76,23 @@ def drawdown_withdraw(*, drawdown: Drawdown, reason: str = "", actor=None, actor
             if process.status == PROCESS.NEW:
                 DrawdownFlow.instance.cancel(process)
         emit(drawdown, event="drawdown.cancelled")
+    return drawdown
+
+
+def drawdown_stop(*, drawdown: Drawdown, reason: str, code: str = "warning", actor=None,
+                  actor_label: str = "") -> Drawdown:
+    """Reject a drawdown that has not reached disbursement (an in-loan warning stops the
+    borrower's pending drawdowns, ``workflows.list_entry_recheck``): the reservation and quotas
+    released, the flow cancelled, ``drawdown.rejected`` sent. A drawdown past that point is
+    left to finish (409 ``drawdown_closed``)."""
+    process = drawdown_process(drawdown)
+    with (DrawdownFlow.lock(process.pk) if process is not None else transaction.atomic()), transaction.atomic():
+        drawdown = drawdown_reject(drawdown=drawdown, reason=reason, code=code, actor=actor, actor_label=actor_label)
+        if process is not None:
+            process.refresh_from_db()
+            if process.status == PROCESS.NEW:
+                DrawdownFlow.instance.cancel(process)
+        emit(drawdown, event="drawdown.rejected")
     return drawdown
 
 

@@ -6,7 +6,7 @@ Handling (the most severe of the fired rules', as risk reports it):
 
 * ``notify`` — the warning alone;
 * ``stop_drawdowns`` — every open drawdown of the line is rejected
-  (``servicing.services.drawdowns.drawdown_reject``: its reservation is released);
+  (``workflows.services.drawdowns.drawdown_stop``: its reservation is released, its flow cancelled);
 * ``freeze`` — the open drawdowns are stopped and the line frozen through the line change flow
   (source ``rule``: applied directly);
 * ``reduce_limit`` — the open drawdowns are stopped and the limit reduced to what is drawn
@@ -66,9 +66,11 @@ def _warning_check(**kwargs):
 
 
 def _drawdown_reject(**kwargs):
-    from servicing.services.drawdowns import drawdown_reject
+    """Reject the drawdown and cancel its flow (``drawdown_stop``), so no task of it is left
+    open (imported when called: the drawdown flow's services import this app's models)."""
+    from .drawdowns import drawdown_stop
 
-    return drawdown_reject(**kwargs)
+    return drawdown_stop(**kwargs)
 
 
 # --- raising a warning ---------------------------------------------------------------------------
