@@ -25,22 +25,37 @@ from servicing.models import CreditLine
 
 from .locks import PROCESS_LOCK
 from .models import FlowTask, WORK_ON_QUEUE
-from .nodes import QueueView
+from .nodes import SCOPED_RIGHTS, QueueView, ScopedNodeMixin
 from .selectors import line_changes as predicates
 from .services import line_changes as steps
 
 __all__ = ["CreditLineChangeFlow"]
 
 
-class LineQueueView(QueueView):
-    """A human task of the line change flow: visible to users who may see the line's branch (not
-    an application's, as the credit flow's tasks)."""
+def _can_see_line(user, task) -> bool:
+    line_id = (task.process.data or {}).get("line_id")
+    return scope_queryset(CreditLine.objects.filter(pk=line_id), user).exists()
 
-    def can_view(self, user, task):
-        if not flow.View.can_view(self, user, task):
+
+def _line_scoped_right(name: str):
+    def right(self, user, task=None):
+        # The node's own right (skipping the credit flow's application scoping), then the line's branch.
+        parent = getattr(super(ScopedNodeMixin, self), name, None)
+        if parent is None or not parent(user, task):
             return False
-        line_id = (task.process.data or {}).get("line_id")
-        return scope_queryset(CreditLine.objects.filter(pk=line_id), user).exists()
+        return task is None or _can_see_line(user, task)
+
+    right.__name__ = name
+    return right
+
+
+class LineQueueView(QueueView):
+    """A human task of the line change flow: every right is the node's own and the line belongs to
+    a branch the user may see (not an application's, as the credit flow's tasks)."""
+
+
+for _name in SCOPED_RIGHTS:
+    setattr(LineQueueView, _name, _line_scoped_right(_name))
 
 
 def _approval_work_group(process):

@@ -54,6 +54,8 @@ _BATCH_IMPORT = ("workflows.add_batchimport", "workflows.view_batchimport")
 # Staff record the applicant's contract acceptance for applications without a partner.
 _CONTRACT = ("workflows.record_contract_acceptance",)
 _QUALITY_INSPECTION = ("workflows.view_qualityinspection", "workflows.change_qualityinspection")
+# Booked loans and their ledger (Lending → Loans; read-only admin of the journal).
+_LOANS = ("servicing.view_loan", "servicing.view_journalentry", "servicing.view_account")
 
 # role code → permission strings "app_label.codename". Missing permissions are skipped, so a
 # role may name models of an app that a later migration creates.
@@ -62,7 +64,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "credit_reviewer": (*_READ_REFERENCE, *_VIEW_DECISIONS, *_DECIDING),
     "credit_approver": (*_READ_REFERENCE, *_VIEW_DECISIONS, *_DECIDING, *_QUALITY_INSPECTION),
     "disbursement_reviewer": _READ_REFERENCE,
-    "post_loan_manager": (*_READ_REFERENCE, "workflows.view_creditapplication", "servicing.view_creditline"),
+    "post_loan_manager": (*_READ_REFERENCE, "workflows.view_creditapplication", "servicing.view_creditline", *_LOANS),
     "collector": ("organisations.view_branch", "organisations.view_workgroup"),
     "risk_policy_admin": (*_READ_REFERENCE, *_RISK_CONFIG),
     "product_admin": (

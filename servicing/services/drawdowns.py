@@ -24,10 +24,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from creditfactory.core.money import MoneyError, format_money, quantize_fen, to_decimal
 from creditfactory.core.numbers import parse_int
 from creditfactory.core.pii import mask_bank_account
+from creditfactory.core.texts import stored_text
 from creditfactory.core.state import change_state, record_transition
 from creditfactory.core.validators import text_problem
 from risk.validators import normalise_bank_account
@@ -183,7 +185,7 @@ def drawdown_create(*, line: CreditLine, data: dict, actor=None, partner=None, a
     drawdown.save(update_fields=["number"])
     record_transition(drawdown, from_state="", to_state=S.REQUESTED, actor=user,
                       actor_label="" if user else (actor_label or "system"),
-                      reason=_("Requested on credit line %(line)s.") % {"line": str(line)})
+                      reason=stored_text(gettext_noop("Requested on credit line %(line)s."), line=str(line)))
     return drawdown
 
 

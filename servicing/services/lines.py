@@ -289,7 +289,8 @@ def lines_expire(*, on_date=None) -> int:
             moved = change_state_where(
                 CreditLine, line_id, from_state=status, to_state=L.EXPIRED, machine=LINE_MACHINE,
                 actor_label="system",
-                reason=_("Validity ended; expired on the business date %(date)s.") % {"date": on_date.isoformat()})
+                reason=stored_text(gettext_noop("Validity ended; expired on the business date %(date)s."),
+                                   date=on_date.isoformat()))
             if moved:
                 expired += 1
                 line = CreditLine.objects.select_related("partner").get(pk=line_id)

@@ -25,7 +25,7 @@ def loan():
 
 def test_the_loan_list_shows_loans_with_money_formatted(admin_client, loan):
     page = admin_client.get("/lending/loans/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert loan.number in page and "20,000.00" in page and "甲银行 30 %" in page and "乙银行 70 %" in page
+    assert loan.number in page and "20,000.00" in page and "甲银行 30.00 %" in page and "乙银行 70.00 %" in page
     assert "正常" in page or "有效" in page
     filtered = admin_client.get("/lending/loans/", {"status": "closed"}).content.decode()
     assert loan.number not in filtered
@@ -40,6 +40,7 @@ def test_the_loan_page_shows_schedule_funding_balances_and_journal(admin_client,
     assert "14,000.00" in page and "6,000.00" in page and "主资金方" in page
     assert "bank-b-1301" in page and "应收本金" in page and "放款" in page
     assert "还款计划" in page and "会计分录" in page
+    assert "年化 7.00 %" in page and "6.9999 %" in page  # the contract rate and the APR
 
 
 def test_staff_see_loans_of_their_branch_only(client, loan):
@@ -79,3 +80,13 @@ def test_the_admin_pages_show_figures(admin_client, loan):
     detail = admin_client.get(f"/admin/servicing/journalentry/{entry.pk}/change/").content.decode()
     assert "bank-b-1301" in detail and "14000.00" in detail.replace(",", "")
     assert "2026-12-04" in admin_client.get("/admin/servicing/businessdate/").content.decode()
+
+
+def test_a_post_loan_manager_reads_loans_and_their_ledger(client, loan):
+    from creditfactory.organisations.roles import role_group
+
+    manager = make_staff("post-loan", loan.branch)
+    manager.groups.add(role_group("post_loan_manager"))
+    client.force_login(manager)
+    assert client.get(f"/lending/loans/{loan.pk}/").status_code == 200
+    assert manager.has_perms(["servicing.view_loan", "servicing.view_journalentry", "servicing.view_account"])

@@ -89,3 +89,19 @@ def test_a_refused_request_starts_no_process():
         line_change_submit(line=s.line, kind="decrease", new_limit="40000", reason="x", source="officer",
                            actor=s.officer)
     assert CreditLineChange.objects.count() == 0
+
+
+def test_a_member_of_another_branch_cannot_take_the_task():
+    from creditfactory.organisations import services as org_services
+    from tests.factories import make_branch
+
+    s = setup_lines()
+    elsewhere = make_staff("elsewhere", make_branch("sz"))
+    org_services.work_group_add_member(work_group=s.group, user=elsewhere)
+    assert elsewhere.has_perm("organisations.work_on_queue", s.group)
+    change = line_change_submit(line=s.line, kind="freeze", reason="Suspicious", source="officer", actor=s.officer)
+    task = change_open_task(change_process(change))
+    assert task.flow_task.can_assign(s.approver, task) is True
+    assert task.flow_task.can_assign(elsewhere, task) is False
+    assert task.flow_task.can_view(elsewhere, task) is False
+    assert line_change_tasks_for(elsewhere) == []

@@ -24,7 +24,9 @@ import importlib
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from creditfactory.core.texts import stored_text
 from creditfactory.core.state import change_state, change_state_where
 from creditfactory.core.tasks import enqueue_on_commit
 from creditfactory.partners.services.webhooks import webhook_emit
@@ -136,7 +138,7 @@ def step_start(activation, *, drawdown: Drawdown, actor=None, actor_label: str =
 def step_check_started(activation) -> None:
     change_state_where(Drawdown, activation.process.data["drawdown_id"], from_state=S.REQUESTED,
                        to_state=S.CHECKING, machine=DRAWDOWN_MACHINE, actor_label="system",
-                       reason=_("In-loan risk check started."))
+                       reason=stored_text(gettext_noop("In-loan risk check started.")))
 
 
 def step_check(activation, *, attempt: int) -> dict:
@@ -188,7 +190,7 @@ def step_route(activation) -> None:
     process = activation.process
     drawdown = _drawdown(process)
     if drawdown.status in (S.CHECKING, S.AWAITING_FUNDING):
-        _move(drawdown, to_state=S.ROUTING, reason=_("Funding routing."), process=process)
+        _move(drawdown, to_state=S.ROUTING, reason=stored_text(gettext_noop("Funding routing.")), process=process)
     if process.data.pop("funding_timed_out", False):
         process.data["routing"] = "timed_out"
         process_data_save(process)
@@ -200,7 +202,8 @@ def step_route(activation) -> None:
         process.data["routing"] = "unfunded"
         if drawdown.awaiting_funding_since is None:
             drawdown.awaiting_funding_since = timezone.now()
-        _move(drawdown, to_state=S.AWAITING_FUNDING, reason=_("No funder can take the drawdown now."),
+        _move(drawdown, to_state=S.AWAITING_FUNDING,
+              reason=stored_text(gettext_noop("No funder can take the drawdown now.")),
               process=process, extra_update_fields=("awaiting_funding_since",))
     process_data_save(process)
     if process.data["routing"] == "funded" and not _review_ahead(process):
@@ -220,7 +223,7 @@ def _approved(drawdown: Drawdown, *, process) -> None:
 def step_review_created(activation) -> None:
     process, task = activation.process, activation.task
     drawdown = _drawdown(process)
-    _move(drawdown, to_state=S.REVIEWING, reason=_("Disbursement review."), process=process)
+    _move(drawdown, to_state=S.REVIEWING, reason=stored_text(gettext_noop("Disbursement review.")), process=process)
     if task.owner_id and task.assigned is None:
         task.assigned = timezone.now()
         task.save(update_fields=["assigned"])
@@ -235,7 +238,8 @@ def step_disburse(activation) -> None:
     drawdown = _drawdown(process)
     if drawdown.status == S.REVIEWING:
         _approved(drawdown, process=process)
-    _move(drawdown, to_state=S.DISBURSING, reason=_("Disbursement sent to the payment channel."), process=process)
+    _move(drawdown, to_state=S.DISBURSING, reason=stored_text(gettext_noop("Disbursement sent to the payment channel.")),
+          process=process)
     enqueue_on_commit(drawdown_disbursement_send, drawdown.pk)
 
 
@@ -247,11 +251,11 @@ def step_book(activation) -> None:
     if drawdown.status == S.DISBURSED:
         return
     drawdown_line_post(drawdown=drawdown)
-    funding_post(drawdown=drawdown, reason=_("Disbursement confirmed."))
+    funding_post(drawdown=drawdown, reason=stored_text(gettext_noop("Disbursement confirmed.")))
     drawdown.value_date = business_date()
     drawdown.save(update_fields=["value_date", "updated_at"])
     loan = loan_book(drawdown=drawdown)
-    _move(drawdown, to_state=S.DISBURSED, reason=_("Paid out; loan booked."), process=process)
+    _move(drawdown, to_state=S.DISBURSED, reason=stored_text(gettext_noop("Paid out; loan booked.")), process=process)
     emit(drawdown, event="drawdown.disbursed")
     if drawdown.partner_id:
         webhook_emit(partner=drawdown.partner, event="loan.booked",

@@ -5,8 +5,9 @@ handling at once, then leave it in the warnings queue for a person to confirm or
 Handling (the most severe of the fired rules', as risk reports it):
 
 * ``notify`` — the warning alone;
-* ``stop_drawdowns`` — every open drawdown of the line is rejected
-  (``workflows.services.drawdowns.drawdown_stop``: its reservation is released, its flow cancelled);
+* ``stop_drawdowns`` — every open drawdown of the line is stopped
+  (``workflows.services.drawdowns.drawdown_stop``: rejected, its reservation and funder quotas
+  released, its flow cancelled, ``drawdown.rejected`` sent);
 * ``freeze`` — the open drawdowns are stopped and the line frozen through the line change flow
   (source ``rule``: applied directly);
 * ``reduce_limit`` — the open drawdowns are stopped and the limit reduced to what is drawn
@@ -66,8 +67,7 @@ def _warning_check(**kwargs):
 
 
 def _drawdown_reject(**kwargs):
-    """Reject the drawdown and cancel its flow (``drawdown_stop``), so no task of it is left
-    open (imported when called: the drawdown flow's services import this app's models)."""
+    """The drawdown rejected (reservation and quotas released) and its flow cancelled."""
     from .drawdowns import drawdown_stop
 
     return drawdown_stop(**kwargs)
