@@ -221,7 +221,7 @@ def test_a_customer_manager_imports_a_file_and_follows_the_progress(live_server,
             expect(page.locator("#batch-status")).to_have_text("Done")
             expect(page.locator("#count-accepted")).to_have_text("1")
             expect(page.locator("#rejected-rows tbody tr")).to_have_count(1)
-            expect(page.locator("#rejected-rows")).to_contain_text("applicant.mobile")
+            expect(page.locator("#rejected-rows")).to_contain_text("Applicant · Mobile")
             shot("02-upload-summary")
 
             # 2. A waiting import: the progress bar follows the rows as they are imported.

@@ -105,7 +105,7 @@ def test_the_frame_words_are_found_in_english(client, pages):
     client.force_login(o.reviewer)
     client.cookies["django_language"] = "en"
     html = client.get("/workflow/queue/").content.decode()
-    assert {"Inbox", "Archive", "Queue", "of"} <= set(english_frame_words(html))
+    assert {"Inbox", "Archive", "Queue", "of"} <= set(english_frame_words(html))  # no "Brief" column since A2
 
 
 def test_the_pagination_summary_is_translated(client, pages):
@@ -174,10 +174,7 @@ def test_a_credit_line_grant_reason_in_both_languages(client, django_capture_on_
     client.cookies["django_language"] = "en"
     assert "Contract signed (At the branch), reference HT-1." in client.get(page).content.decode()
     client.cookies["django_language"] = "zh-hans"
-    html = client.get(page).content.decode()
-    assert "合同已签署（网点现场签署），编号 HT-1。" in html
-    # The contract row of the history: what changed and the new state as labels, not codes.
-    assert re.search(r"<td>合同</td>\s*<td>[^<]*</td>\s*<td>已签署</td>", html)
+    assert "合同已签署（网点现场签署），编号 HT-1。" in client.get(page).content.decode()
 
 
 def test_the_sign_in_page_has_the_switcher_and_no_demo_name(client):
