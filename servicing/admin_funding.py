@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext, gettext_lazy as _
 
+from creditfactory.core import forms as cf_forms
 from creditfactory.core.admin_mixins import ReadOnlyAdminMixin
 from creditfactory.core.money import format_money
 from products.models import LoanProduct
@@ -82,8 +83,8 @@ class CoLendingPairAdmin(admin.ModelAdmin):
 
 class RouteTestForm(forms.Form):
     product = forms.ModelChoiceField(label=_("product"), queryset=LoanProduct.objects.order_by("code"))
-    amount = forms.DecimalField(label=_("amount"), min_value=Decimal("0.01"), max_digits=14, decimal_places=2)
-    term = forms.IntegerField(label=_("term"), min_value=1, max_value=600)
+    amount = cf_forms.DecimalField(label=_("amount"), min_value=Decimal("0.01"), max_digits=14, decimal_places=2)
+    term = cf_forms.IntegerField(label=_("term"), min_value=1, max_value=600)
     grade = forms.CharField(label=_("grade"), max_length=1, required=False)
     region = forms.CharField(label=_("region (province code)"), max_length=2, required=False,
                              help_text=_("Two digits, e.g. 11 for Beijing."))

@@ -2,13 +2,17 @@
 signs the raw body (``servicing.channels.signing``); anything unsigned, forged or stale is 401
 and changes nothing, a replay is 200 and changes nothing."""
 
+import io
+
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from creditfactory.core.api.errors import error_response
+from creditfactory.core.api.parsers import JSONParser
 from creditfactory.core.api.schema import error_responses
 
 from .channels.signing import CHANNEL_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
@@ -41,6 +45,12 @@ class PaymentCallbackApi(APIView):
     )
     def post(self, request):
         body = request.body  # the raw bytes, before any parsing: they are what was signed
+        try:  # well-formed, not nested too deep, no control characters — the API's rules, before the signature
+            JSONParser().parse(io.BytesIO(body))
+        except ParseError as exc:
+            return error_response(400, "parse_error", str(exc.detail))
+        except ValidationError as exc:
+            return error_response(400, "invalid", _("The request has invalid fields."), exc.detail)
         try:
             disbursement = payment_callback_receive(
                 channel_code=request.headers.get(CHANNEL_HEADER, ""), body=body,

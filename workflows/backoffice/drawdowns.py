@@ -19,6 +19,7 @@ from django.views.generic import DetailView, FormView, ListView
 from viewflow.urls import AppMenuMixin, Viewset
 from viewflow.workflow.exceptions import FlowLockFailed
 
+from creditfactory.core import forms as cf_forms
 from creditfactory.core.state import transitions_for
 from creditfactory.organisations.scoping import scope_queryset
 from products.choices import RepaymentMethod
@@ -92,8 +93,8 @@ class DrawdownDetailView(LoginRequiredMixin, PermissionRequiredMixin, DetailView
 
 
 class DrawdownEntryForm(forms.Form):
-    amount = forms.DecimalField(label=gettext_lazy("Amount"), max_digits=14, decimal_places=2, min_value=0)
-    term = forms.IntegerField(label=gettext_lazy("Term"), min_value=1, max_value=600)
+    amount = cf_forms.DecimalField(label=gettext_lazy("Amount"), max_digits=14, decimal_places=2, min_value=0)
+    term = cf_forms.IntegerField(label=gettext_lazy("Term"), min_value=1, max_value=600)
     repayment_method = forms.ChoiceField(label=gettext_lazy("Repayment method"), choices=RepaymentMethod.choices)
     purpose = forms.CharField(label=gettext_lazy("Purpose"), max_length=24)
     bank_account = forms.CharField(label=gettext_lazy("Bank account"), max_length=40)

@@ -6,12 +6,14 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from creditfactory.core import forms as cf_forms
+
 from servicing.models import CreditLineChangeKind
 
 
 class LineChangeForm(forms.Form):
     kind = forms.ChoiceField(label=_("Change"), choices=CreditLineChangeKind.choices)
-    new_limit = forms.DecimalField(label=_("New limit (CNY)"), max_digits=14, decimal_places=2, required=False,
+    new_limit = cf_forms.DecimalField(label=_("New limit (CNY)"), max_digits=14, decimal_places=2, required=False,
                                    min_value=Decimal("0.01"), help_text=_("For an increase or a decrease."))
     reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
