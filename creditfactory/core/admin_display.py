@@ -7,13 +7,17 @@ nothing here: admin formats them with ``DATETIME_FORMAT`` in ``TIME_ZONE`` alrea
 Admin renders both through ``django.contrib.admin.utils.lookup_field`` (imported by name into
 ``helpers`` and ``templatetags.admin_list``); ``install()`` — called from ``CoreConfig.ready`` —
 wraps it there so a ``MoneyField`` or ``PercentField`` value arrives already formatted (a rate
-with the basis of its row's ``rate_basis``). Editable form inputs keep plain decimals."""
+with the basis of its row's ``rate_basis``). Editable form inputs keep plain decimals. A JSON list of codes whose field name has labels
+registered as ``codes:<field name>`` (``display.register_labels``) shows those labels."""
 
 from __future__ import annotations
 
 from functools import wraps
 
+from django.db.models import JSONField
+
 from . import display
+from .display import has_labels
 from .fields import MoneyField, PercentField
 
 __all__ = ["format_field_value", "install"]
@@ -24,6 +28,9 @@ def format_field_value(field, obj, value):
     is neither money nor a percentage."""
     if isinstance(field, MoneyField):
         return display.format_money(value)
+    if isinstance(field, JSONField) and isinstance(value, list) and has_labels(f"codes:{field.name}"):
+        # a list of codes (a product's repayment methods, purposes): their labels
+        return ", ".join(display.label(f"codes:{field.name}", code) for code in value) or display.EMPTY
     if isinstance(field, PercentField):
         basis = getattr(obj, "rate_basis", None)
         if basis and field.name.startswith("rate"):

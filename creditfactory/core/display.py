@@ -30,6 +30,7 @@ from .money import format_money as _format_money
 from .money import to_decimal
 
 __all__ = [
+    "has_labels",
     "EMPTY", "field_label", "format_date", "format_datetime", "format_money", "format_percent", "format_rate",
     "choice_labels", "format_value", "humanise", "label", "mask_name", "register_labels", "state_label", "transition_display",
 ]
@@ -128,6 +129,11 @@ def register_labels(kind: str, labels: Mapping[str, str] | Callable[[], Mapping[
     mapping of code → (lazy) translated label, or a callable returning one (asked at display
     time, so it may read the flow or the database). Apps call this from ``AppConfig.ready``."""
     _LABELS.setdefault(kind, []).append(labels)
+
+
+def has_labels(kind: str) -> bool:
+    """Whether any labels are registered for ``kind``."""
+    return kind in _LABELS
 
 
 def humanise(code) -> str:

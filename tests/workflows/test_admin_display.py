@@ -48,3 +48,13 @@ def test_the_process_node_inline_fits_a_laptop_screen(admin_client):
     assert "related-widget-wrapper-link" not in inline  # no add / change / delete / view icons
     assert 'name="flow_nodes-0-sla_hours"' in inline
     assert "Manual review (审查) *" in inline and "review · " not in inline
+
+
+def test_admin_shows_a_product_versions_lists_of_codes_as_labels(admin_client):
+    o = setup_origination()
+    version = o.product.current_version
+    with translation.override("en"):
+        page = admin_client.get(f"/admin/products/productversion/{version.pk}/change/").content.decode()
+    assert "Equal installment (等额本息)" in page
+    assert "Education" in page
+    assert "equal_installment" not in page and "[&quot;" not in page
