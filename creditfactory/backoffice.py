@@ -32,6 +32,8 @@ class BackOfficeApp(Application):
     never sees a section that would answer 403 (each page's viewset says who may open it)."""
 
     def has_view_permission(self, user, obj=None):
+        if not user.is_authenticated:
+            return True  # every page of it sends an anonymous visitor to sign in (not a 403)
         return any(child.has_view_permission(user) for child in self.menu_items())
 
 

@@ -13,3 +13,8 @@ SEEDERS = [
     "workflows.demo_flow.seed",
     "workflows.demo_applications.seed",
 ]
+# Run after the seeders above have committed (each in its own transaction): they need what the
+# committed data set off — the demo applications' assessments (a Celery job after commit).
+LATE_SEEDERS = [
+    "workflows.demo_loans.seed",
+]

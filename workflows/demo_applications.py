@@ -29,6 +29,9 @@ DEMO_APPLICATIONS = {
                  "40000.00", {"name": "厦门示例贸易有限公司", "credit_code": "91350200776049653A", "years_in_business": 6,
                               "annual_revenue": "3200000.00"}),
     "DEMO-006": ("EMERGENCY", "2000.00", 2, "bullet", "consumption", "周某", "955", "13312345606", "6000.00", None),
+    # straight through (sequence x50: bureau score 750, no debt), drawn on by workflows.demo_loans
+    "DEMO-L01": ("EMERGENCY", "5000.00", 3, "bullet", "consumption", "陈晓", "350", "13812345611", "15000.00", None),
+    "DEMO-L02": ("EMERGENCY", "5000.00", 3, "bullet", "emergency", "刘洋", "250", "13812345612", "9000.00", None),
 }
 
 

@@ -14,6 +14,7 @@ from creditfactory.organisations.models import WorkGroup
 from products.models import LoanProduct
 
 from .models import ProcessNodeConfig, ProductFlowSettings
+from .models.configuration import CREDIT_FLOW
 from .services.configuration import node_config_ensure_defaults
 
 # code → (flow settings, {node: (enabled, work group code, SLA hours)})
@@ -59,7 +60,7 @@ def seed_flows(*, log=print) -> None:
         node_config_ensure_defaults(product)
         changed = _apply(ProductFlowSettings.objects.get(product=product), flow_settings)
         for node, (enabled, group_code, sla_hours) in nodes.items():
-            row = ProcessNodeConfig.objects.get(product=product, node=node)
+            row = ProcessNodeConfig.objects.get(product=product, flow=CREDIT_FLOW, node=node)
             changed |= _apply(row, {"enabled": enabled, "work_group": groups.get(group_code), "sla_hours": sla_hours})
         if changed:
             log(f"  credit flow of {code} configured")

@@ -1,4 +1,5 @@
 import re
+from decimal import Decimal
 
 from django.core.management import call_command
 
@@ -53,7 +54,8 @@ def test_demo_command_is_idempotent(db, capsys, django_capture_on_commit_callbac
     with django_capture_on_commit_callbacks(execute=True):
         call_command("demo")
     first = capsys.readouterr().out
-    call_command("demo", base_url="http://127.0.0.1:8011/")
+    with django_capture_on_commit_callbacks(execute=True):  # the applications assessed after the first commit
+        call_command("demo", base_url="http://127.0.0.1:8011/")  # get their contract and a drawdown
     second = capsys.readouterr().out
     assert "admin login:  admin / creditfactory-demo" in first
     assert "Back office:  http://127.0.0.1:8000/\n" in first  # make run's address by default
@@ -74,8 +76,16 @@ def test_demo_command_is_idempotent(db, capsys, django_capture_on_commit_callbac
     from workflows.models import CreditApplication
 
     statuses = dict(CreditApplication.objects.values_list("external_reference", "status"))
-    assert statuses == {"DEMO-001": "contract", "DEMO-002": "in_review", "DEMO-003": "in_review",
-                        "DEMO-004": "rejected", "DEMO-005": "in_review", "DEMO-006": "rejected"}
+    assert statuses == {"DEMO-001": "approved", "DEMO-002": "in_review", "DEMO-003": "in_review",
+                        "DEMO-004": "rejected", "DEMO-005": "in_review", "DEMO-006": "rejected",
+                        "DEMO-L01": "approved", "DEMO-L02": "approved"}
+    # the straight-through ones got their contract recorded and a drawdown booked as a loan (demo_loans)
+    from servicing.models import Loan
+    from servicing.services.ledger import reconcile
+
+    assert sorted(Loan.objects.values_list("drawdown__external_reference", "principal")) == [
+        ("DEMO-001-DD", Decimal("2000.00")), ("DEMO-L01-DD", Decimal("4000.00")), ("DEMO-L02-DD", Decimal("3000.00"))]
+    assert reconcile() == []
 
 
 def test_language_switch_to_chinese(client, db, django_user_model):

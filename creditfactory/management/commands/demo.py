@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils.module_loading import import_string
 
-from creditfactory.demo import SEEDERS
+from creditfactory.demo import LATE_SEEDERS, SEEDERS
 from creditfactory.organisations.demo import STAFF, demo_password
 
 
@@ -24,6 +24,9 @@ class Command(BaseCommand):
                 result = import_string(dotted)(context=context, log=log)
                 if result:
                     context.update(result)
+        for dotted in LATE_SEEDERS:
+            with transaction.atomic():
+                import_string(dotted)(context=context, log=log)
         password = demo_password()
         log(self.style.SUCCESS("Demo data ready."))
         log("")
