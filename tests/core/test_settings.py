@@ -49,7 +49,7 @@ def test_default_settings_are_the_embedded_sqlite_shape(tmp_path):
 
 
 def test_the_embedded_default_takes_the_demo_applications_through_the_flow(tmp_path):
-    """``make run`` on SQLite: migrate, load the demo (six applications entered through the services,
+    """``make run`` on SQLite: migrate, load the demo (eight applications entered through the services,
     each assessed by the eager Celery job). Guards the PostgreSQL-only SQL paths' SQLite fallbacks."""
     clean = {k: v for k, v in os.environ.items()
              if k not in ("DATABASE_URL", "CELERY_BROKER_URL") and not k.startswith(("DJANGO_", "DEBUG"))}
@@ -64,11 +64,14 @@ def test_the_embedded_default_takes_the_demo_applications_through_the_flow(tmp_p
             "from creditfactory.core.models import StateTransition; "
             "print(json.dumps([settings.DATABASES['default']['ENGINE'], "
             "sorted(CreditApplication.objects.values_list('status', flat=True)), "
-            "StateTransition.objects.filter(from_state='submitted', to_state='assessing').count()]))")
+            "StateTransition.objects.filter(from_state='submitted', to_state='assessing').count(), "
+            "__import__('servicing.models', fromlist=['Loan']).Loan.objects.count()]))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr[-4000:]
-    engine, statuses, assessed = json.loads(result.stdout.strip().splitlines()[-1])
+    engine, statuses, assessed, loans = json.loads(result.stdout.strip().splitlines()[-1])
     assert engine == "django.db.backends.sqlite3"
-    assert len(statuses) == 6 and set(statuses) <= {"in_review", "contract", "rejected"}, statuses
-    assert assessed == 6
+    # three straight through: contract recorded, line granted, drawn on (workflows.demo_loans)
+    assert sorted(statuses) == ["approved"] * 3 + ["in_review"] * 3 + ["rejected"] * 2, statuses
+    assert assessed == 8
+    assert loans == 3  # booked through the drawdown flow, the sandbox bank and the ledger on SQLite too
