@@ -8,6 +8,7 @@ from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.utils import translation
 
@@ -132,8 +133,10 @@ def test_history_reasons_are_stored_neutral_and_shown_in_the_readers_language(pa
     with translation.override("zh-hans"):  # written by a Chinese-speaking process
         services.application_withdraw(application=application, reason="客户主动撤回", actor=o.clerk)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reason FROM core_statetransition WHERE object_id = %s AND field = 'status' "
-                       "ORDER BY id", [str(application.pk)])
+        # the application's own rows: another model's row (a product version) may share its id
+        cursor.execute("SELECT reason FROM core_statetransition WHERE content_type_id = %s AND object_id = %s "
+                       "AND field = 'status' ORDER BY id",
+                       [ContentType.objects.get_for_model(application).pk, str(application.pk)])
         stored = [row[0] for row in cursor.fetchall()]
     assert stored[:2] == [stored_text("Submitted."), stored_text("Automated risk assessment started.")]
     assert stored[-1] == "客户主动撤回"  # typed text is stored as typed
