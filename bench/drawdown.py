@@ -68,6 +68,12 @@ from workflows.models import CreditApplication  # noqa: E402
 def seed(lines: int) -> tuple[str, list[int]]:
     """Demo data, funders, channel, a partner and ``lines`` active lines; returns (key, line ids)."""
     seed_demo()
+    # the benchmark's own funders, rules and channel replace the demo's (servicing.demo_funding)
+    RoutingRule.objects.all().delete()
+    CoLendingShare.objects.all().delete()
+    CoLendingPair.objects.all().delete()
+    Funder.objects.all().delete()
+    PaymentChannel.objects.all().delete()
     product = LoanProduct.objects.get(code="EDUCATION")
     product.current_version.__class__.objects.filter(pk=product.current_version_id).update(
         drawdown_review_above=None, drawdown_review_purposes=[])
