@@ -88,7 +88,7 @@ class SandboxPaymentProvider(PaymentProviderBase):
             return False
         if rate >= 100:
             return True
-        return random.random() * 100 < float(rate)  # noqa: S311 - a simulation, not security
+        return Decimal(random.random()) * 100 < rate  # noqa: S311 - a simulation, not security
 
     @staticmethod
     def _sleep(seconds: float) -> None:
