@@ -57,6 +57,7 @@ from risk.requests import AssessmentRequest
 from risk.validators import age_on
 
 __all__ = [
+    "source_features",
     "DataSourceUnavailable",
     "FeatureSnapshot",
     "NO_INCOME_RATIO",
@@ -179,30 +180,7 @@ def gather_features(request: AssessmentRequest, *, tolerate_failures: bool = Fal
         source, exc = next(iter(outcome.failures.items()))
         raise DataSourceUnavailable(source, str(exc), retryable=exc.retryable) from exc
 
-    features: dict = {}
-    sources: dict[str, SourceResult] = {}
-    for source in SOURCES:
-        answer = outcome.answers.get(source)
-        if answer is not None:
-            features[f"{source}.available"] = True
-            features.update({f"{source}.{name}": value for name, value in answer.result.items()})
-            sources[source] = SourceResult(
-                source=source, status=answer.status, provider=answer.provider, cost=answer.cost,
-                latency_ms=answer.latency_ms, call_id=answer.call.pk, summary=answer.summary,
-            )
-            continue
-        exc = outcome.failures[source]
-        values = {name: _NEUTRAL[kind] for name, kind in RESULT_FIELDS[source].items()}
-        summary: dict = {}
-        if source == "fraud":
-            values = merge_own_lists(values, outcome.own_list_entries)
-            summary = {**encode_result(source, values), "own_list_hits": own_list_summary(outcome.own_list_entries)}
-        features[f"{source}.available"] = False
-        features.update({f"{source}.{name}": value for name, value in values.items()})
-        sources[source] = SourceResult(
-            source=source, status="unavailable", provider=configs[source].provider, cost=ZERO,
-            latency_ms=exc.latency_ms, call_id=exc.call_id, summary=summary, error=str(exc),
-        )
+    features, sources = source_features(sources=SOURCES, outcome=outcome, configs=configs)
     unavailable = tuple(source for source in SOURCES if source in outcome.failures)
 
     features.update(_applicant_features(applicant, as_of))
@@ -280,3 +258,33 @@ def _enterprise_features(enterprise) -> dict:
         "enterprise.years_in_business": enterprise.years_in_business,
         "enterprise.annual_revenue": enterprise.annual_revenue,
     }
+
+
+def source_features(*, sources, outcome, configs) -> tuple[dict, dict[str, "SourceResult"]]:
+    """The features and call results of fetched ``sources`` (``sources_fetch``'s outcome): an
+    answer's values, or neutral values (with our own lists for fraud) for a source that failed."""
+    features: dict = {}
+    results: dict[str, SourceResult] = {}
+    for source in sources:
+        answer = outcome.answers.get(source)
+        if answer is not None:
+            features[f"{source}.available"] = True
+            features.update({f"{source}.{name}": value for name, value in answer.result.items()})
+            results[source] = SourceResult(
+                source=source, status=answer.status, provider=answer.provider, cost=answer.cost,
+                latency_ms=answer.latency_ms, call_id=answer.call.pk, summary=answer.summary,
+            )
+            continue
+        exc = outcome.failures[source]
+        values = {name: _NEUTRAL[kind] for name, kind in RESULT_FIELDS[source].items()}
+        summary: dict = {}
+        if source == "fraud":
+            values = merge_own_lists(values, outcome.own_list_entries)
+            summary = {**encode_result(source, values), "own_list_hits": own_list_summary(outcome.own_list_entries)}
+        features[f"{source}.available"] = False
+        features.update({f"{source}.{name}": value for name, value in values.items()})
+        results[source] = SourceResult(
+            source=source, status="unavailable", provider=configs[source].provider, cost=ZERO,
+            latency_ms=exc.latency_ms, call_id=exc.call_id, summary=summary, error=str(exc),
+        )
+    return features, results

@@ -35,10 +35,10 @@ from django.utils import timezone, translation
 
 from products.models import LoanProduct, ProductVersion
 
-from ..datasources.adapter import configs_for, encode_result, merge_own_lists, own_list_summary, sources_fetch
-from ..datasources.base import RESULT_FIELDS, Query
+from ..datasources.adapter import configs_for, sources_fetch
+from ..datasources.base import Query
 from ..engine import Reason, system_reason
-from ..features import SourceResult, _applicant_features, features_to_json, term_in_months
+from ..features import SourceResult, _applicant_features, features_to_json, source_features, term_in_months
 from ..models import Applicant, DataSourceCall, InLoanCheck, InLoanCheckKind, InLoanOutcome
 from ..models.decisions import pick_language
 from ..requests import DrawdownCheckRequest
@@ -59,7 +59,6 @@ from ..selectors import in_loan_rule_sets
 __all__ = ["InLoanCheckResult", "WarningCheckResult", "check_reasons", "drawdown_check", "warning_check"]
 
 ZERO = Decimal("0.00")
-_NEUTRAL = {"int": 0, "decimal": ZERO, "bool": False, "str": ""}
 _CASTS = {"int": int, "decimal": Decimal, "bool": bool, "str": str}
 # Most decisive first.
 _DRAWDOWN_OUTCOMES = (InLoanOutcome.FREEZE, InLoanOutcome.REJECT, InLoanOutcome.REFER)
@@ -237,28 +236,7 @@ def _gather(*, applicant: Applicant, device_id: str, extra: dict) -> tuple[dict,
     query = Query(id_number=applicant.id_number, name=applicant.name, mobile=applicant.mobile,
                   device_id=device_id or "", birth_date=applicant.birth_date)
     outcome = sources_fetch(sources=IN_LOAN_SOURCES, query=query, applicant=applicant, configs=configs)
-    features: dict = {}
-    sources: dict[str, SourceResult] = {}
-    for source in IN_LOAN_SOURCES:
-        answer = outcome.answers.get(source)
-        if answer is not None:
-            features[f"{source}.available"] = True
-            features.update({f"{source}.{name}": value for name, value in answer.result.items()})
-            sources[source] = SourceResult(source=source, status=answer.status, provider=answer.provider,
-                                           cost=answer.cost, latency_ms=answer.latency_ms, call_id=answer.call.pk,
-                                           summary=answer.summary)
-            continue
-        exc = outcome.failures[source]
-        values = {name: _NEUTRAL[kind] for name, kind in RESULT_FIELDS[source].items()}
-        summary: dict = {}
-        if source == "fraud":
-            values = merge_own_lists(values, outcome.own_list_entries)
-            summary = {**encode_result(source, values), "own_list_hits": own_list_summary(outcome.own_list_entries)}
-        features[f"{source}.available"] = False
-        features.update({f"{source}.{name}": value for name, value in values.items()})
-        sources[source] = SourceResult(source=source, status="unavailable", provider=configs[source].provider,
-                                       cost=ZERO, latency_ms=exc.latency_ms, call_id=exc.call_id, summary=summary,
-                                       error=str(exc))
+    features, sources = source_features(sources=IN_LOAN_SOURCES, outcome=outcome, configs=configs)
     features.update(_applicant_features(applicant, timezone.localdate()))
     features.update({"amount": ZERO, "term_months": 0, "purpose": "", "product_type": "", "channel": ""})
     features.update({name: value for name, value in extra.items() if value is not None})
