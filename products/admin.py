@@ -23,6 +23,10 @@ PRODUCT_FIELDSETS = (
         "fields": ("repayment_methods", "interest_every_months", "grace_days", "upfront_fee_percent",
                    ("prepayment_allowed", "prepayment_fee_percent")),
     }),
+    (_("Servicing (贷后)"), {
+        "fields": (("allocation_order", "allocation_mode"), "prepayment_recompute", "penalty_compound",
+                   "collection_retry_days", "write_off_dpd"),
+    }),
     (_("6 · Purpose (贷款用途)"), {"fields": ("purposes",)}),
     (_("Conditions"), {"fields": (("age_min", "age_max"), "line_validity_months")}),
 )

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _, pgettext_lazy
 
 from . import engine
 
-__all__ = ["DayCount", "ProductStatus", "ProductType", "Purpose", "RateBasis", "RepaymentMethod", "TermUnit"]
+__all__ = ["AllocationMode", "Component", "PrepaymentRecompute", "DayCount", "ProductStatus", "ProductType", "Purpose", "RateBasis", "RepaymentMethod", "TermUnit"]
 
 
 class ProductType(models.TextChoices):
@@ -62,3 +62,27 @@ class Purpose(models.TextChoices):
     WORKING_CAPITAL = "working_capital", _("Business working capital")
     EQUIPMENT = "equipment", _("Business equipment")
     INVENTORY = "inventory", _("Business inventory")
+
+
+class Component(models.TextChoices):
+    """The parts of what a borrower owes, in the words of the allocation order."""
+
+    PENALTY = "penalty", _("Penalty interest (罚息)")
+    FEE = "fee", _("Fee")
+    INTEREST = "interest", _("Interest")
+    PRINCIPAL = "principal", _("Principal")
+
+
+# Fineract's "mifos standard": within each installment penalty → fee → interest → principal.
+DEFAULT_ALLOCATION_ORDER = [Component.PENALTY.value, Component.FEE.value, Component.INTEREST.value,
+                            Component.PRINCIPAL.value]
+
+
+class AllocationMode(models.TextChoices):
+    INSTALLMENT = "installment", _("Installment by installment, oldest first")
+    COMPONENT = "component", _("Component by component across installments")
+
+
+class PrepaymentRecompute(models.TextChoices):
+    REDUCE_INSTALLMENT = "reduce_installment", _("Keep the number of installments, reduce the installment")
+    REDUCE_TERM = "reduce_term", _("Keep the installment, reduce the term")

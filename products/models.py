@@ -12,7 +12,13 @@ from simple_history.models import HistoricalRecords
 from creditfactory.core.fields import MoneyField, PercentField
 from creditfactory.core.models import TimeStampedModel
 
-from .choices import DayCount, ProductStatus, ProductType, Purpose, RateBasis, RepaymentMethod, TermUnit
+from .choices import (
+    DEFAULT_ALLOCATION_ORDER,
+    AllocationMode,
+    DayCount,
+    PrepaymentRecompute,
+    ProductStatus, ProductType, Purpose, RateBasis, RepaymentMethod, TermUnit,
+)
 from .validation import validate_product_terms
 
 # The choices are defined in products.choices; they stay importable from here.
@@ -28,6 +34,14 @@ __all__ = [
     "RepaymentMethod",
     "TermUnit",
 ]
+
+
+def default_allocation_order() -> list[str]:
+    return list(DEFAULT_ALLOCATION_ORDER)
+
+
+def default_collection_retry_days() -> list[int]:
+    return [1, 3, 7]
 
 
 class ProductTerms(models.Model):
@@ -77,6 +91,31 @@ class ProductTerms(models.Model):
     )
     # xgettext:no-python-format
     upfront_fee_percent = PercentField(_("upfront fee (% of principal)"), default=Decimal("0"), blank=True)
+    # Servicing (贷后): penalty on interest, allocation of repayments, early repayment, collection.
+    penalty_compound = models.BooleanField(
+        _("penalty on overdue interest (复利)"), default=False,
+        help_text=_("Penalty interest also runs on unpaid interest, at the same rate."),
+    )
+    allocation_order = models.JSONField(
+        _("allocation order"), default=default_allocation_order,
+        help_text=_("The order in which a repayment pays the components of what is owed."),
+    )
+    allocation_mode = models.CharField(
+        _("allocation across installments"), max_length=12, choices=AllocationMode.choices,
+        default=AllocationMode.INSTALLMENT,
+    )
+    prepayment_recompute = models.CharField(
+        _("after a partial prepayment"), max_length=20, choices=PrepaymentRecompute.choices,
+        default=PrepaymentRecompute.REDUCE_INSTALLMENT,
+    )
+    collection_retry_days = models.JSONField(
+        _("collection retry days"), default=default_collection_retry_days, blank=True,
+        help_text=_("Days after the due date on which a failed scheduled debit (代扣) is tried again."),
+    )
+    write_off_dpd = models.PositiveSmallIntegerField(
+        _("write-off proposed at days past due"), default=180,
+        help_text=_("The daily close proposes a write-off (核销, approved by a person) at this many days past due."),
+    )
 
     age_min = models.PositiveSmallIntegerField(_("minimum applicant age"), default=18)
     age_max = models.PositiveSmallIntegerField(_("maximum applicant age"), default=60)

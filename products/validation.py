@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from creditfactory.core.money import percent_to_fraction
 
 from . import engine
-from .choices import ProductType, Purpose, RateBasis, RepaymentMethod, TermUnit
+from .choices import DEFAULT_ALLOCATION_ORDER, Component, ProductType, Purpose, RateBasis, RepaymentMethod, TermUnit
 
 # The methods scheduled in months (the engine refuses a term in days for them).
 MONTHLY_METHODS = frozenset(method for method in engine.Method if not method.is_single_payment)
@@ -63,6 +63,20 @@ def _range_errors(terms, errors):
     if terms.penalty_rate_multiplier is not None and terms.penalty_rate_multiplier < 1:
         errors.setdefault("penalty_rate_multiplier", []).append(
             _("Penalty interest cannot be below the contract rate (multiplier ≥ 1).")
+        )
+    order = getattr(terms, "allocation_order", None)
+    if order is not None and (not isinstance(order, list) or sorted(map(str, order)) != sorted(Component.values)):
+        errors.setdefault("allocation_order", []).append(
+            _("The allocation order names each of %(components)s exactly once.")
+            % {"components": ", ".join(str(Component(c).label) for c in DEFAULT_ALLOCATION_ORDER)}
+        )
+    retry = getattr(terms, "collection_retry_days", None)
+    if retry is not None and (not isinstance(retry, list)
+                              or not all(isinstance(day, int) and not isinstance(day, bool) and 1 <= day <= 90
+                                         for day in retry)
+                              or len(set(retry)) != len(retry)):
+        errors.setdefault("collection_retry_days", []).append(
+            _("List the retry days as distinct whole numbers of days after the due date, from 1 to 90.")
         )
 
 

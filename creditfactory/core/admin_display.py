@@ -31,6 +31,9 @@ def format_field_value(field, obj, value):
     if isinstance(field, JSONField) and isinstance(value, list) and has_labels(f"codes:{field.name}"):
         # a list of codes (a product's repayment methods, purposes): their labels
         return ", ".join(display.label(f"codes:{field.name}", code) for code in value) or display.EMPTY
+    if isinstance(field, JSONField) and isinstance(value, list) and all(isinstance(item, int) for item in value):
+        # a list of numbers (a product's collection retry days): "1, 3, 7"
+        return ", ".join(str(item) for item in value) or display.EMPTY
     if isinstance(field, PercentField):
         basis = getattr(obj, "rate_basis", None)
         if basis and field.name.startswith("rate"):

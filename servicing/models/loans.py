@@ -58,6 +58,10 @@ class Loan(TimeStampedModel):
     term_unit = models.CharField(_("term unit"), max_length=8, choices=TermUnit.choices)
     upfront_fee = MoneyField(_("upfront fee"), default=0)
     apr_percent = PercentField(_("APR (%)"), null=True, blank=True)
+    penalty_rate_percent = PercentField(
+        _("penalty rate (annual %)"), null=True, blank=True,
+        help_text=_("Penalty interest (罚息) rate: the contract rate as an annual rate × the version's multiplier."),
+    )
     # The sub-ledger: balances kept beside the journal, in the same transaction.
     principal_outstanding = MoneyField(_("principal outstanding"))
     interest_receivable = MoneyField(_("interest receivable"), default=0)
@@ -126,12 +130,18 @@ class Installment(models.Model):
 
     loan = models.ForeignKey(Loan, verbose_name=_("loan"), on_delete=models.CASCADE, related_name="installments")
     number = models.PositiveSmallIntegerField(_("installment"))
+    period_start = models.DateField(_("period start"), null=True, blank=True,
+                                    help_text=_("Interest of this installment runs from here to the due date: the "
+                                                "previous due date, or the loan's value date."))
     due_date = models.DateField(_("due date"))
     principal = MoneyField(_("principal"))
     interest = MoneyField(_("interest"))
     fee = MoneyField(_("fee"), default=0)
     payment = MoneyField(_("payment"))
     remaining_principal = MoneyField(_("remaining principal"))
+    interest_accrued = MoneyField(_("interest accrued"), default=0,
+                                  help_text=_("Of this installment's interest, what the daily close has accrued; "
+                                              "equals its interest from the due date on."))
     principal_paid = MoneyField(_("principal paid"), default=0)
     interest_paid = MoneyField(_("interest paid"), default=0)
     fee_paid = MoneyField(_("fee paid"), default=0)

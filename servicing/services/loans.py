@@ -7,6 +7,7 @@ schedule from the repayment engine and the journal entries — in the caller's t
 from __future__ import annotations
 
 import uuid
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -15,12 +16,15 @@ from django.utils.translation import gettext_noop
 from creditfactory.core.money import ZERO
 from creditfactory.core.state import record_transition
 from creditfactory.core.texts import stored_text
+from products.validation import annual_rate_fraction
 from servicing.calculator import CalculatorError, schedule_calculate
 from servicing.models import AccountKind, EntryKind, Installment, Loan, LoanPart, LoanStatus
 from servicing.services.calendar import business_date
 from servicing.services.ledger import Posting, funder_chart, ledger_post, split_by_share
 
-__all__ = ["LoanBookingError", "loan_book", "loan_number"]
+__all__ = ["LoanBookingError", "loan_book", "loan_number", "penalty_rate_percent"]
+
+HUNDRED = Decimal(100)
 
 
 class LoanBookingError(Exception):
@@ -30,6 +34,14 @@ class LoanBookingError(Exception):
 def loan_number(loan: Loan) -> str:
     """LN + value date + the zero-padded id, like an application's number: unique, sortable."""
     return f"LN{loan.value_date:%Y%m%d}{loan.pk:08d}"
+
+
+def penalty_rate_percent(*, line, version) -> Decimal:
+    """The penalty (罚息) rate as an annual percentage: the line's rate made annual (a daily rate ×
+    360 or 365 by the version's day count) × the version's penalty multiplier, to six decimals."""
+    annual = annual_rate_fraction(rate_percent=line.rate_percent, rate_basis=line.rate_basis,
+                                  day_count=version.day_count) * HUNDRED
+    return (annual * version.penalty_rate_multiplier).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
 
 
 def _schedule(drawdown, *, value_date):
@@ -102,6 +114,7 @@ def loan_book(*, drawdown, actor=None) -> Loan:
                 rate_percent=line.rate_percent, rate_basis=line.rate_basis, day_count=schedule.terms.day_count,
                 repayment_method=drawdown.repayment_method, term=drawdown.term, term_unit=drawdown.term_unit,
                 upfront_fee=schedule.upfront_fee, apr_percent=quote.apr.nominal_percent,
+                penalty_rate_percent=penalty_rate_percent(line=line, version=drawdown.product_version),
                 principal_outstanding=drawdown.amount, next_due_date=schedule.installments[0].due_date,
             )
     except IntegrityError:
@@ -115,11 +128,12 @@ def loan_book(*, drawdown, actor=None) -> Loan:
         LoanPart(loan=loan, funder=part.funder, share_percent=part.share_percent, rate_percent=part.rate_percent,
                  lead=part.lead, principal=part.principal, principal_outstanding=part.principal)
         for part in funding])
+    starts = [value_date, *(row.due_date for row in schedule.installments[:-1])]
     Installment.objects.bulk_create([
-        Installment(loan=loan, number=row.number, due_date=row.due_date, principal=row.principal,
-                    interest=row.interest, fee=row.fee, payment=row.payment,
+        Installment(loan=loan, number=row.number, period_start=start, due_date=row.due_date,
+                    principal=row.principal, interest=row.interest, fee=row.fee, payment=row.payment,
                     remaining_principal=row.remaining_principal)
-        for row in schedule.installments])
+        for start, row in zip(starts, schedule.installments, strict=True)])
     _post_disbursement(loan, parts, actor=user)
     record_transition(loan, from_state="", to_state=LoanStatus.ACTIVE, actor=user,
                       actor_label="" if user else "system",

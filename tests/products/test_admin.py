@@ -13,6 +13,7 @@ FORM = {
     "repayment_methods": ["equal_installment"], "interest_every_months": "1", "grace_days": "3",
     "upfront_fee_percent": "0", "prepayment_allowed": "on", "prepayment_fee_percent": "1",
     "purposes": ["durable_goods"], "age_min": "22", "age_max": "60", "line_validity_months": "6",
+    "allocation_mode": "installment", "prepayment_recompute": "reduce_installment", "write_off_dpd": "180",
 }
 
 
@@ -89,3 +90,30 @@ def test_versions_are_read_only_in_admin(admin_client):
     assert response.status_code == 403
     version.refresh_from_db()
     assert version.name == "Education loan"
+
+
+def test_admin_form_sets_the_servicing_terms_and_refuses_a_component_twice(admin_client):
+    response = admin_client.post("/admin/products/loanproduct/add/", {
+        **FORM, "allocation_order_0": "interest", "allocation_order_1": "principal", "allocation_order_2": "penalty",
+        "allocation_order_3": "fee", "collection_retry_days": "2， 5", "prepayment_recompute": "reduce_term"})
+    assert response.status_code == 302
+    product = LoanProduct.objects.get(code="CAR")
+    assert product.allocation_order == ["interest", "principal", "penalty", "fee"]
+    assert product.collection_retry_days == [2, 5]
+    assert product.prepayment_recompute == "reduce_term"
+
+    response = admin_client.post("/admin/products/loanproduct/add/", {
+        **FORM, "code": "CAR2", "allocation_order_0": "interest", "allocation_order_1": "interest",
+        "allocation_order_2": "penalty", "allocation_order_3": "fee", "collection_retry_days": "1, x"})
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "allocation_order" in errors and "collection_retry_days" in errors
+    assert not LoanProduct.objects.filter(code="CAR2").exists()
+
+
+def test_a_new_product_allocates_mifos_standard_by_default(admin_client):
+    admin_client.post("/admin/products/loanproduct/add/", FORM)
+    product = LoanProduct.objects.get(code="CAR")
+    assert product.allocation_order == ["penalty", "fee", "interest", "principal"]
+    assert product.allocation_mode == "installment"
+    assert product.penalty_compound is False
