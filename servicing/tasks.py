@@ -2,7 +2,7 @@
 
 import json
 import time
-from datetime import date
+from datetime import date, timedelta
 
 from celery import shared_task
 from django.utils import timezone
@@ -56,3 +56,59 @@ def ledger_check() -> dict:
     for difference in differences:
         logging.getLogger("servicing.ledger").error("ledger check: %s", difference)
     return {"differences": [str(difference) for difference in differences]}
+
+
+# --- the daily close --------------------------------------------------------------------------------
+
+
+def _close_dispatch(run, chunk_ids) -> None:
+    """Queue a run's chunks; when a stage has none, move the run on at once."""
+    from servicing.services.close import close_stage_complete
+
+    while run is not None and not chunk_ids:
+        run, chunk_ids = close_stage_complete(run_id=run.pk)
+    for chunk_id in chunk_ids:
+        close_chunk_task.delay(chunk_id)
+
+
+@shared_task(name="servicing.close_day", acks_late=True)
+def close_day_task(until: str | None = None, on_date: str | None = None) -> dict:
+    """Nightly (beat, entry ``servicing.close-day``): close every business date up to ``until``
+    (ISO date; default yesterday's calendar date in Asia/Shanghai, so missed dates are caught up in
+    order), fanned out over the workers by loan-id range. ``on_date`` re-runs that closed date.
+    Starting a date whose run is unfinished resumes it (a killed worker's chunks run again)."""
+    from servicing.services.calendar import business_date
+    from servicing.services.close import close_run_start
+
+    if on_date:
+        run, chunk_ids = close_run_start(business_date=date.fromisoformat(on_date))
+    else:
+        last = date.fromisoformat(until) if until else timezone.localdate() - timedelta(days=1)
+        current = business_date()
+        if current > last:
+            return {"closed": None, "business_date": current.isoformat()}
+        run, chunk_ids = close_run_start(business_date=current, until=last)
+    _close_dispatch(run, chunk_ids)
+    return {"run": run.pk, "business_date": run.business_date.isoformat(), "chunks": len(chunk_ids)}
+
+
+@shared_task(name="servicing.close_chunk", acks_late=True)
+def close_chunk_task(chunk_id: int) -> bool:
+    """One chunk of a close run; the chunk that completes its stage moves the run on. Safe to
+    run twice (a done chunk is skipped)."""
+    from servicing.services.close import close_chunk_execute
+
+    if close_chunk_execute(chunk_id=chunk_id):
+        from servicing.models import CloseChunk
+
+        close_stage_task.delay(CloseChunk.objects.values_list("run_id", flat=True).get(pk=chunk_id))
+        return True
+    return False
+
+
+@shared_task(name="servicing.close_stage", acks_late=True)
+def close_stage_task(run_id: int) -> None:
+    """A run's stage is complete: advance the date, queue the next stage's (or date's) chunks."""
+    from servicing.services.close import close_stage_complete
+
+    _close_dispatch(*close_stage_complete(run_id=run_id))

@@ -8,3 +8,4 @@ from .lines import *  # noqa: F401,F403
 from .loans import *  # noqa: F401,F403
 from .payments import *  # noqa: F401,F403
 from .warnings import *  # noqa: F401,F403
+from .close import *  # noqa: F401,F403

@@ -73,6 +73,7 @@ class Account(models.Model):
 class EntryKind(models.TextChoices):
     DISBURSEMENT = "disbursement", _("Disbursement")
     UPFRONT_FEE = "upfront_fee", _("Upfront fee")
+    FEE = "fee", _("Installment fee due")
     ACCRUAL = "accrual", _("Interest accrual")
     PENALTY = "penalty", _("Penalty interest")
     REPAYMENT = "repayment", _("Repayment")

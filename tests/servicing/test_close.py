@@ -51,8 +51,8 @@ def test_interest_accrues_daily_and_lands_exactly_on_the_due_date():
     loan = _loan(amount=D("20000.00"), term=12)
     # Installment 1: 2026-12-04 → 2027-01-04 (31 days), interest 116.67.
     [result] = close_day()
-    assert (result["date"], result["loans_closed"], result["interest_accrued"], result["advanced"]) == (
-        DAY, 1, 1, True)
+    assert (result["date"], result["status"], result["loans"], result["interest"], result["advanced"]) == (
+        DAY, "succeeded", 1, 1, True)
     assert business_date() == DAY + days(1)
     loan.refresh_from_db()
     assert (loan.interest_receivable, loan.accrued_through, loan.penalty_through, loan.closed_through) == (
@@ -181,7 +181,7 @@ def test_a_re_run_of_a_closed_date_writes_nothing():
     counts = (JournalEntry.objects.count(), JournalLine.objects.count())
     snapshot = list(Loan.objects.values_list("interest_receivable", "penalty_receivable", "days_past_due", "status"))
     result = close_date(business_date=datetime.date(2027, 1, 8))
-    assert (result["rows_written"], result["loans_closed"], result["advanced"]) == (0, 0, False)
+    assert (result["rows_written"], result.get("loans", 0), result["advanced"]) == (0, 0, False)
     assert business_date() == datetime.date(2027, 1, 9)
     assert (JournalEntry.objects.count(), JournalLine.objects.count()) == counts
     assert list(Loan.objects.values_list("interest_receivable", "penalty_receivable", "days_past_due",

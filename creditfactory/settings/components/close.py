@@ -1,8 +1,24 @@
 """Settings of the daily close (日终, see docs/servicing.md).
 
 CLOSE_CHUNK_SIZE: open loans per chunk (one transaction, one Celery task each).
+CLOSE_HOUR / CLOSE_MINUTE: local time of the nightly close (Celery beat entry
+``servicing.close-day``): it closes every business date up to yesterday, in order.
+CLOSE_HANDOVER_HOOKS: dotted paths of functions called at the start of each day for each chunk
+of loans (``hook(business_date=…, lo=…, hi=…)``), e.g. the collections app's case opening.
 """
+
+from celery.schedules import crontab
 
 from ..env import env_int
 
 CLOSE_CHUNK_SIZE = env_int("CLOSE_CHUNK_SIZE", 5000)
+CLOSE_HOUR = env_int("CLOSE_HOUR", 0)
+CLOSE_MINUTE = env_int("CLOSE_MINUTE", 5)
+CLOSE_HANDOVER_HOOKS: list[str] = []
+
+CLOSE_BEAT_SCHEDULE = {
+    "servicing.close-day": {
+        "task": "servicing.close_day",
+        "schedule": crontab(hour=CLOSE_HOUR, minute=CLOSE_MINUTE),
+    },
+}

@@ -11,6 +11,7 @@ its loans' watermarks at the date and writes nothing."""
 from __future__ import annotations
 
 import datetime
+import time
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
@@ -19,14 +20,15 @@ from django.utils.translation import gettext_noop
 
 from creditfactory.core.models import StateTransition
 from creditfactory.core.texts import stored_text
+from creditfactory.partners.services.webhooks import webhook_emit
 from products.models import LoanProduct
 from servicing.locks import loans_lock_range
-from servicing.models import EntryKind, Funder, Loan, LoanStatus
+from servicing.models import EntryKind, Funder, Installment, Loan, LoanStatus
 from servicing.services.ledger import LedgerError, ledger_accrue_aggregate
 
-from .fastpath import ChunkResult, close_chunk_sql, installments_due_sql
+from .fastpath import ChunkResult, close_chunk_sql
 
-__all__ = ["chunk_name", "close_chunk", "start_of_day_chunk"]
+__all__ = ["chunk_name", "close_chunk"]
 
 _REASONS = {
     LoanStatus.OVERDUE: gettext_noop("Close of %(date)s: an installment is overdue."),
@@ -71,20 +73,50 @@ def _log_status_changes(result: ChunkResult, *, business_date: datetime.date, ac
         for loan_id, old, new in result.status_changes])
 
 
+def _emit_overdue(result: ChunkResult, *, business_date: datetime.date) -> int:
+    """``installment.overdue`` once per installment: the statement reports an installment only on
+    the close that moved it to overdue, in the transaction that moved it."""
+    if not result.newly_overdue:
+        return 0
+    rows = {row.pk: row for row in Installment.objects.filter(pk__in=[i for i, _loan in result.newly_overdue],
+                                                               loan__partner__isnull=False)
+            .select_related("loan__partner")}
+    for installment in rows.values():
+        loan = installment.loan
+        webhook_emit(partner=loan.partner, event="installment.overdue", payload={
+            "loan": loan.pk, "number": loan.number, "installment": installment.number,
+            "due_date": installment.due_date.isoformat(), "overdue_on": business_date.isoformat(),
+            "dpd": loan.days_past_due})
+    return len(rows)
+
+
 @transaction.atomic
-def close_chunk(*, business_date: datetime.date, lo: int, hi: int, actor=None) -> tuple[ChunkResult, int]:
-    """Close ``business_date`` for the open loans with ids ``lo``…``hi``. Returns what the
-    statement did and how many journal entries were posted; (empty, 0) when it was done already."""
-    if not loans_lock_range(lo=lo, hi=hi, business_date=business_date):
-        return ChunkResult(), 0
+def close_chunk(*, business_date: datetime.date, lo: int, hi: int, actor=None) -> tuple[ChunkResult, dict, dict]:
+    """Close ``business_date`` for the open loans with ids ``lo``…``hi``, in one transaction.
+    Returns what the statement did, the counts per phase and the seconds per phase; nothing
+    written when it was done already."""
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def lap(phase):
+        nonlocal started
+        now = time.perf_counter()
+        seconds[phase] = seconds.get(phase, 0.0) + now - started
+        started = now
+
+    locked = loans_lock_range(lo=lo, hi=hi, business_date=business_date)
+    lap("lock")
+    if not locked:
+        return ChunkResult(), {}, seconds
     result = close_chunk_sql(business_date=business_date, lo=lo, hi=hi)
+    lap("accrue")  # overdue marking, DPD, interest, penalty and statuses: one statement
     entries = _post_aggregates(result, business_date=business_date, chunk=chunk_name(lo=lo, hi=hi), actor=actor)
+    lap("ledger")
     _log_status_changes(result, business_date=business_date, actor=actor)
-    return result, entries
-
-
-@transaction.atomic
-def start_of_day_chunk(*, business_date: datetime.date, lo: int, hi: int) -> dict[str, int]:
-    """The start of ``business_date`` for loans ``lo``…``hi``: installments falling due on it move
-    pending → due. Returns counts per phase; safe to re-run (a moved installment is not pending)."""
-    return {"installments_due": installments_due_sql(business_date=business_date, lo=lo, hi=hi)}
+    webhooks = _emit_overdue(result, business_date=business_date)
+    lap("statuses")
+    counts = {"loans": result.loans, "installments": result.installments, "parts": result.parts,
+              "overdue": len(result.newly_overdue), "interest": result.interest_installments,
+              "penalty": result.penalty_installments, "status_changes": len(result.status_changes),
+              "journal_entries": entries, "webhooks": webhooks}
+    return result, counts, seconds

@@ -211,16 +211,17 @@ def installments_due_sql(*, business_date: datetime.date, lo: int, hi: int) -> i
 FEES_FALLING_DUE = """
 SELECT i.id, i.loan_id, i.number, i.fee - i.fee_paid
 FROM servicing_installment i JOIN servicing_loan l ON l.id = i.loan_id
-LEFT JOIN servicing_journalentry e ON e.reference = l.number || '/fee/' || i.number
 WHERE i.loan_id BETWEEN %(lo)s AND %(hi)s AND l.status IN ('active', 'overdue') AND i.fee > i.fee_paid
-  AND i.due_date <= %(d)s AND i.status <> 'paid' AND e.id IS NULL
+  AND i.due_date <= %(d)s AND i.status <> 'paid'
+  AND NOT EXISTS (SELECT 1 FROM servicing_journalentry e WHERE e.loan_id = l.id AND e.kind = 'fee'
+                  AND e.reference LIKE l.number || '/fee/' || i.number || '/%%')
 ORDER BY i.loan_id, i.number
 """
 
 
 def fees_falling_due_sql(*, business_date: datetime.date, lo: int, hi: int) -> list[tuple[int, int, int, Decimal]]:
     """(installment, loan, number, fee) of installments due on or before ``business_date`` whose
-    fee has not been posted as receivable yet (``<loan>/fee/<installment>``)."""
+    fee has not been posted as receivable yet (``<loan>/fee/<installment>/<funder>``)."""
     with connection.cursor() as cursor:
         cursor.execute(FEES_FALLING_DUE, {"d": business_date, "lo": lo, "hi": hi})
         return cursor.fetchall()

@@ -1,0 +1,132 @@
+"""The start of a business date (日初), for a range of loans, in one transaction: installments
+falling due move pending → due, their fees are posted as receivable, reminders are queued (3 days
+before and on the due date), loans past their version's write-off DPD get a write-off request
+for a person to approve, and the collections hand-over hooks run (``CLOSE_HANDOVER_HOOKS``).
+
+Every phase is idempotent: a status moves once, a fee's entry reference is unique, a reminder
+has a de-duplication key, one pending write-off request per loan; so a re-run writes nothing."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+
+from creditfactory.core.messaging.services import sms_send
+from creditfactory.core.messaging.templates import SmsTemplate, register_template
+from servicing.models import (
+    AccountKind, EntryKind, Installment, InstallmentStatus, Loan, LoanPart, LoanStatus, WriteOffRequest,
+    WriteOffStatus,
+)
+from servicing.services.ledger import Posting, funder_chart, ledger_post, split_by_share
+
+from .fastpath import fees_falling_due_sql, installments_due_sql
+
+__all__ = ["REMINDER_DAYS", "start_of_day_chunk"]
+
+log = logging.getLogger("servicing.close")
+OPEN = [LoanStatus.ACTIVE, LoanStatus.OVERDUE]
+REMINDER_DAYS = (3, 0)  # days before the due date a reminder goes out
+
+register_template(SmsTemplate(
+    code="repayment_reminder",
+    texts={
+        "zh-hans": "您的贷款{loan}第{installment}期应还{amount}元，还款日{due_date}，请按时还款。",
+        "en": "Loan {loan}, installment {installment}: {amount} yuan due on {due_date}. Please pay on time.",
+    },
+    description="Repayment reminder, 3 days before and on the due date (the daily close).",
+))
+
+
+def _fees(business_date: datetime.date, lo: int, hi: int) -> int:
+    """Each installment fee falling due: fee receivable on the loan and its parts, and per funder
+    the entry ``<loan>/fee/<installment>/<funder>`` (Dr fee receivable / Cr fee income)."""
+    posted = 0
+    for _installment_id, loan_id, number, fee in fees_falling_due_sql(business_date=business_date, lo=lo, hi=hi):
+        loan = Loan.objects.select_related("product_version__product").get(pk=loan_id)
+        parts = list(loan.parts.select_related("funder").order_by("-lead", "funder__code"))
+        split = split_by_share(amount=fee, shares=[(part.pk, part.share_percent) for part in parts])
+        for part in parts:
+            if not split[part.pk]:
+                continue
+            chart = funder_chart(funder=part.funder)
+            ledger_post(kind=EntryKind.FEE, reference=f"{loan.number}/fee/{number}/{part.funder.code}",
+                        business_date=business_date, loan=loan,
+                        memo=_("Fee of installment %(number)s") % {"number": number},
+                        postings=[Posting(chart[AccountKind.FEE_RECEIVABLE], debit=split[part.pk]),
+                                  Posting(chart[AccountKind.FEE_INCOME], credit=split[part.pk])])
+            LoanPart.objects.filter(pk=part.pk).update(fee_receivable=F("fee_receivable") + split[part.pk])
+        Loan.objects.filter(pk=loan_id).update(fee_receivable=F("fee_receivable") + fee)
+        posted += 1
+    return posted
+
+
+def _reminders(business_date: datetime.date, lo: int, hi: int) -> int:
+    """One text per installment 3 days before its due date and one on it (de-duplicated by key)."""
+    targets = {business_date + datetime.timedelta(days=n): n for n in REMINDER_DAYS}
+    rows = (Installment.objects.filter(loan_id__gte=lo, loan_id__lte=hi, loan__status__in=OPEN,
+                                       due_date__in=list(targets),
+                                       status__in=[InstallmentStatus.PENDING, InstallmentStatus.DUE])
+            .select_related("loan__applicant").order_by("loan_id", "number"))
+    sent = 0
+    for installment in rows:
+        loan = installment.loan
+        owed = (installment.principal - installment.principal_paid + max(installment.interest,
+                                                                          installment.interest_accrued)
+                - installment.interest_paid + installment.fee - installment.fee_paid)
+        key = f"reminder/{loan.number}/{installment.number}/{targets[installment.due_date]}"
+        try:
+            sms_send(mobile=loan.applicant.mobile, template="repayment_reminder", related=installment,
+                     dedupe_key=key, context={"loan": loan.number, "installment": installment.number,
+                                              "amount": f"{owed:.2f}", "due_date": installment.due_date.isoformat()})
+        except ValidationError as exc:  # a mobile that cannot be texted: logged, the close goes on
+            log.warning("reminder %s not sent: %s", key, exc)
+            continue
+        sent += 1
+    return sent
+
+
+def _write_off_proposals(business_date: datetime.date, lo: int, hi: int) -> int:
+    """A pending write-off request for each overdue loan whose DPD reached its version's
+    ``write_off_dpd`` and that has none pending or rejected."""
+    loans = (Loan.objects.filter(id__gte=lo, id__lte=hi, status=LoanStatus.OVERDUE,
+                                 days_past_due__gte=F("product_version__write_off_dpd"))
+             .exclude(write_off_requests__status__in=[WriteOffStatus.PENDING, WriteOffStatus.REJECTED])
+             .values_list("id", "days_past_due", "principal_outstanding", "interest_receivable",
+                          "penalty_receivable"))
+    created = WriteOffRequest.objects.bulk_create([
+        WriteOffRequest(loan_id=loan_id, proposed_on=business_date, days_past_due=dpd, principal=principal,
+                        interest=interest, penalty=penalty)
+        for loan_id, dpd, principal, interest, penalty in loans], ignore_conflicts=True)
+    return len(created)
+
+
+def _handover(business_date: datetime.date, lo: int, hi: int) -> int:
+    """The collections hand-over point: each hook in ``CLOSE_HANDOVER_HOOKS`` (dotted paths) is
+    called as ``hook(business_date=…, lo=…, hi=…)`` inside the chunk's transaction, after DPD and
+    statuses are final for the date, and returns how many rows it wrote. None by default; the
+    collections app (issue 17) registers the hook that opens and advances its cases."""
+    return sum(import_string(path)(business_date=business_date, lo=lo, hi=hi) or 0
+               for path in settings.CLOSE_HANDOVER_HOOKS)
+
+
+PHASES = (("due", lambda d, lo, hi: installments_due_sql(business_date=d, lo=lo, hi=hi)), ("fees", _fees),
+          ("reminders", _reminders), ("write_off", _write_off_proposals), ("handover", _handover))
+
+
+@transaction.atomic
+def start_of_day_chunk(*, business_date: datetime.date, lo: int, hi: int) -> tuple[dict, dict]:
+    """Run the start of ``business_date`` for loans ``lo``…``hi``. Returns (counts, seconds) per phase."""
+    counts, seconds = {}, {}
+    for name, phase in PHASES:
+        started = time.perf_counter()
+        counts[name] = phase(business_date, lo, hi)
+        seconds[name] = time.perf_counter() - started
+    return counts, seconds
