@@ -2,7 +2,7 @@
 partner's loans filtered by credit line and status. Another partner's ids answer 404."""
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -13,8 +13,9 @@ from creditfactory.core.api.schema import error_responses
 from creditfactory.partners.auth import PartnerApiMixin
 from creditfactory.partners.scoping import get_partner_object_or_404, scope_to_partner
 
-from .models import LoanStatus
-from .selectors.loans import loan_filter, loan_queryset
+from .models import InstallmentStatus, LoanStatus
+from .selectors.loans import loan_balances, loan_filter, loan_queryset
+from .services.calendar import business_date
 
 TAGS = ["loans"]
 
@@ -55,6 +56,22 @@ class LoanInstallmentSerializer(serializers.Serializer):
     fee = _money()
     payment = _money()
     remaining_principal = _money()
+    penalty = _money(source="penalty_accrued", help_text=_("Penalty interest (罚息) accrued on it so far."))
+    paid_principal = _money(source="principal_paid")
+    paid_interest = _money(source="interest_paid")
+    paid_fee = _money(source="fee_paid")
+    paid_penalty = _money(source="penalty_paid")
+    status = serializers.ChoiceField(choices=InstallmentStatus.choices, read_only=True)
+
+
+class LoanBalancesSerializer(serializers.Serializer):
+    principal_outstanding = _money(help_text=_("Principal not yet repaid."))
+    principal_overdue = _money(help_text=_("Unpaid principal of overdue installments."))
+    interest_overdue = _money(help_text=_("Unpaid interest of overdue installments."))
+    penalty_outstanding = _money(help_text=_("Penalty interest accrued and not paid."))
+    fee_outstanding = _money(help_text=_("Fees due and not paid."))
+    total_payable = _money(help_text=_("What is payable on the current business date (docs/servicing.md §4)."))
+    credit_balance = _money(help_text=_("Money paid beyond what was payable, held for the borrower."))
 
 
 class LoanOutputSerializer(serializers.Serializer):
@@ -77,8 +94,14 @@ class LoanOutputSerializer(serializers.Serializer):
     term_unit = serializers.CharField(read_only=True)
     upfront_fee = _money()
     apr_percent = _percent(allow_null=True, help_text=_("Nominal APR (IRR method), percent."))
+    dpd = serializers.IntegerField(source="days_past_due", read_only=True, help_text=_("Days past due."))
+    balances = serializers.SerializerMethodField()
     funding = LoanFundingSerializer(source="parts", many=True, read_only=True)
     installments = LoanInstallmentSerializer(many=True, read_only=True)
+
+    @extend_schema_field(LoanBalancesSerializer)
+    def get_balances(self, loan) -> dict:
+        return LoanBalancesSerializer(loan_balances(loan=loan, on=self.context.get("business_date"))).data
 
 
 class LoanListQuerySerializer(serializers.Serializer):
@@ -103,7 +126,7 @@ class LoanDetailApi(PartnerApiMixin, APIView):
     )
     def get(self, request, pk):
         loan = get_partner_object_or_404(loan_queryset(), request, pk=pk)
-        return Response(LoanOutputSerializer(loan).data)
+        return Response(LoanOutputSerializer(loan, context={"business_date": business_date()}).data)
 
 
 class LoanListApi(PartnerApiMixin, GenericAPIView):
@@ -124,4 +147,5 @@ class LoanListApi(PartnerApiMixin, GenericAPIView):
         query = LoanListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         page = self.paginate_queryset(loan_filter(self.get_queryset(), **query.filters()))
-        return self.get_paginated_response(LoanOutputSerializer(page, many=True).data)
+        return self.get_paginated_response(LoanOutputSerializer(page, many=True,
+                                                                context={"business_date": business_date()}).data)

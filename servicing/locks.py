@@ -4,7 +4,11 @@ funder quotas and the business date are taken here, so the order they are taken 
 in one place.
 
 Order: the business date row first (the daily close and ``business_date --set`` hold it while
-they run), then a credit line, then a funder's quota rows in funder id order.
+they run), then a credit line, then a funder's quota rows in funder id order. For a loan: the
+loan row (``loan_lock``), then its installment rows (``loan_installments_lock``), then the
+credit line's ``used`` (``line_repay``) — a repayment takes them in that order, so the daily
+close must take a loan's row before its installments' too (or be set-based on relative
+arithmetic that needs no read).
 """
 
 from __future__ import annotations
@@ -12,24 +16,30 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Q
-from django.db.models.functions import Now
+from django.db.models import F, Q, Value
+from django.db.models.functions import Greatest, Now
 
 from servicing.models import (
     BusinessDate,
     CreditLine,
     CreditLineChange,
+    CollectionDebit,
+    CreditBalanceRefund,
     CreditLineStatus,
     Disbursement,
     Drawdown,
     Funder,
     FunderQuotaDay,
     FundingHoldStatus,
+    Installment,
     Loan,
     LoanStatus,
+    Repayment,
 )
 
-__all__ = ["business_date_lock", "credit_line_change_lock", "credit_line_lock", "disbursement_lock",
+__all__ = ["business_date_lock", "collection_debit_lock", "credit_balance_refund_lock", "line_repay",
+           "loan_installments_lock", "loan_lock", "repayment_lock", "credit_line_change_lock", "credit_line_lock",
+           "disbursement_lock",
            "drawdown_line_hold_settle", "drawdown_lock", "funder_quota_release", "funder_quota_take", "line_draw",
            "line_hold", "line_limit_set", "line_release",
            "loans_lock_range"]
@@ -179,3 +189,44 @@ def loans_lock_range(*, lo: int, hi: int, business_date) -> list[int]:
     return list(Loan.objects.select_for_update(of=("self",)).filter(
         pending, id__gte=lo, id__lte=hi, status__in=[LoanStatus.ACTIVE, LoanStatus.OVERDUE],
         value_date__lte=business_date).order_by("id").values_list("id", flat=True))
+
+
+# --- loans and repayments -------------------------------------------------------------------------
+
+
+def loan_lock(*, loan_id: int) -> Loan:
+    """The loan's row, locked for the rest of the transaction: repayments, credit-balance
+    applications and refunds of one loan are serialised on it, and so is the daily close's
+    update of its balances."""
+    return Loan.objects.select_for_update(of=("self",)).select_related(
+        "product_version", "product_version__product", "credit_line", "partner").get(pk=loan_id)
+
+
+def loan_installments_lock(*, loan_id: int) -> list[Installment]:
+    """The loan's installments, locked, oldest first. Take ``loan_lock`` first."""
+    return list(Installment.objects.select_for_update().filter(loan_id=loan_id).order_by("number"))
+
+
+def line_repay(*, line_id: int, amount: Decimal) -> bool:
+    """Repaid principal of a revolving line is available again at once: ``used = greatest(used −
+    amount, 0)`` — relative, so a drawdown posting at the same moment is never lost. False when
+    the line is not revolving (a one-off line keeps counting what was ever drawn)."""
+    return bool(CreditLine.objects.filter(pk=line_id, revolving=True).update(
+        used=Greatest(F("used") - amount, Value(Decimal("0.00"))), updated_at=Now()))
+
+
+def repayment_lock(*, repayment_id: int) -> Repayment:
+    """A repayment row (alone), locked: one verification decision at a time."""
+    return Repayment.objects.select_for_update(of=("self",)).get(pk=repayment_id)
+
+
+def credit_balance_refund_lock(*, refund_id: int) -> CreditBalanceRefund:
+    """A refund request's row (alone), locked: one decision at a time."""
+    return CreditBalanceRefund.objects.select_for_update(of=("self",)).get(pk=refund_id)
+
+
+def collection_debit_lock(*, reference: str) -> CollectionDebit | None:
+    """The scheduled debit with this reference, locked (a callback and a replay of it are
+    serialised); None when unknown."""
+    return CollectionDebit.objects.select_for_update(of=("self",)).select_related("loan", "channel").filter(
+        reference=reference).first()

@@ -14,25 +14,27 @@ from servicing.channels.signing import callback_signature
 def sandbox_bank_callback(*, reference: str) -> dict:
     """The sandbox bank calls back for a payment it received: a signed body into the same code
     path as ``POST /api/v1/payments/callback``. Safe to run twice: the second is a replay."""
-    from servicing.channels.sandbox import FAILURES
+    from servicing.channels.sandbox import DEBIT_FAILURES, FAILURES
     from servicing.models import SandboxBankTransfer
     from servicing.services.payments import CallbackInvalid, payment_callback_receive
 
     transfer = SandboxBankTransfer.objects.select_related("channel").get(reference=reference)
-    code, message = FAILURES.get(transfer.account_suffix, ("", "")) if transfer.outcome == "failed" else ("", "")
+    failures = DEBIT_FAILURES if transfer.direction == "debit" else FAILURES
+    code, message = failures.get(transfer.account_suffix, ("", "")) if transfer.outcome == "failed" else ("", "")
+    amount = transfer.settled_amount if transfer.direction == "debit" else transfer.amount
     body = json.dumps({"reference": reference, "status": transfer.outcome, "channel_reference": transfer.bank_reference,
-                       "amount": str(transfer.amount), "failure_code": code, "failure_message": message},
+                       "amount": str(amount), "failure_code": code, "failure_message": message},
                       separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
     signature = callback_signature(secret=transfer.channel.callback_secret, timestamp=timestamp, body=body)
     try:
-        disbursement = payment_callback_receive(channel_code=transfer.channel.code, body=body, timestamp=timestamp,
+        settled = payment_callback_receive(channel_code=transfer.channel.code, body=body, timestamp=timestamp,
                                                 signature=signature)
     except CallbackInvalid as exc:  # e.g. a reference we do not know: a bank would get 400 and give up
         return {"reference": reference, "status": "rejected", "errors": exc.errors}
     SandboxBankTransfer.objects.filter(pk=transfer.pk, callback_sent_at__isnull=True).update(
         callback_sent_at=timezone.now())
-    return {"reference": reference, "status": disbursement.status}
+    return {"reference": reference, "status": settled.status}
 
 
 @shared_task(name="servicing.lines_expire", acks_late=True)

@@ -5,6 +5,7 @@ from django.urls import path
 from .api import CreditLineDetailApi, ScheduleCalculatorApi
 from .api_payments import PaymentCallbackApi
 from .api_loans import LoanDetailApi, LoanListApi
+from .api_repayments import LoanQuoteApi, LoanRepaymentApi, LoanTransactionsApi
 
 urlpatterns = [
     path("calculator/schedule", ScheduleCalculatorApi.as_view(), name="calculator-schedule"),
@@ -12,4 +13,7 @@ urlpatterns = [
     path("payments/callback", PaymentCallbackApi.as_view(), name="payments-callback"),
     path("loans", LoanListApi.as_view(), name="loan-list"),
     path("loans/<int:pk>", LoanDetailApi.as_view(), name="loan-detail"),
+    path("loans/<int:pk>/quote", LoanQuoteApi.as_view(), name="loan-quote"),
+    path("loans/<int:pk>/repayments", LoanRepaymentApi.as_view(), name="loan-repayments"),
+    path("loans/<int:pk>/transactions", LoanTransactionsApi.as_view(), name="loan-transactions"),
 ]

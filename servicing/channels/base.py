@@ -55,3 +55,9 @@ class PaymentProviderBase:
 
     def query(self, reference: str) -> QueryResult:
         raise NotImplementedError
+
+    def debit(self, order: PaymentOrder) -> SendResult:
+        """Ask the bank to debit ``order.amount`` from the borrower's ``order.account`` (代扣, under
+        the borrower's signed authorisation); the result comes by signed callback with the amount
+        collected. Same reference, same debit: never collected twice."""
+        raise NotImplementedError

@@ -7,5 +7,6 @@ from .ledger import *  # noqa: F401,F403
 from .lines import *  # noqa: F401,F403
 from .loans import *  # noqa: F401,F403
 from .payments import *  # noqa: F401,F403
+from .repayments import *  # noqa: F401,F403
 from .warnings import *  # noqa: F401,F403
 from .close import *  # noqa: F401,F403

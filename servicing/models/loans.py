@@ -106,6 +106,7 @@ class LoanPart(models.Model):
     interest_receivable = MoneyField(_("interest receivable"), default=0)
     penalty_receivable = MoneyField(_("penalty receivable"), default=0)
     fee_receivable = MoneyField(_("fee receivable"), default=0)
+    credit_balance = MoneyField(_("credit balance"), default=0)
 
     class Meta:
         verbose_name = _("loan part")

@@ -142,6 +142,9 @@ class SandboxBankTransfer(models.Model):
     amount = MoneyField(_("amount"))
     account_suffix = models.CharField(_("account (last four digits)"), max_length=4)
     outcome = models.CharField(_("outcome"), max_length=10)  # paid | failed
+    direction = models.CharField(_("direction"), max_length=8, default="payout")  # payout | debit
+    settled_amount = MoneyField(_("amount settled"), null=True, blank=True,
+                                help_text=_("A debit: what the bank collected (may be less than asked)."))
     calls_back = models.BooleanField(_("calls back"), default=True)
     received = models.PositiveIntegerField(_("times received"), default=1)
     callback_sent_at = models.DateTimeField(_("callback sent at"), null=True, blank=True)

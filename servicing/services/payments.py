@@ -224,9 +224,10 @@ def _reference_in(body: bytes) -> str:
     return data.get("reference", "") if isinstance(data, dict) and isinstance(data.get("reference"), str) else ""
 
 
-def payment_callback_receive(*, channel_code: str, body: bytes, timestamp: str, signature: str) -> Disbursement:
-    """A channel's callback (``POST /api/v1/payments/callback``), verified before anything is
-    read from it: HMAC-SHA256 of ``<timestamp>.<body>`` with the channel's secret, the timestamp
+def payment_callback_receive(*, channel_code: str, body: bytes, timestamp: str, signature: str):
+    """A channel's callback (``POST /api/v1/payments/callback``) for a disbursement — or for a
+    scheduled debit (代扣), whose reference it names: then ``amount`` says what was collected and
+    the repayment posts (``collection_callback``). Verified before anything is read from it: HMAC-SHA256 of ``<timestamp>.<body>`` with the channel's secret, the timestamp
     within ``SERVICING_CALLBACK_TOLERANCE_SECONDS`` (default 300). Refused (``CallbackRefused``)
     otherwise, with a refusal event and nothing else changed."""
     channel = PaymentChannel.objects.filter(code=channel_code).first() if channel_code else None
@@ -258,6 +259,12 @@ def payment_callback_receive(*, channel_code: str, body: bytes, timestamp: str, 
             errors[name] = [_("Must be a string.")]
     if errors:
         raise CallbackInvalid(errors)
+    from servicing.models import CollectionDebit
+
+    if CollectionDebit.objects.filter(reference=reference, channel=channel).exists():
+        from servicing.services.repayments.collection import collection_callback
+
+        return collection_callback(reference=reference, paid=status == _S.PAID, data=data, **texts)
     if not Disbursement.objects.filter(reference=reference, channel=channel).exists():
         raise CallbackInvalid({"reference": [_("No disbursement of this channel has this reference.")]})
     return disbursement_confirm(reference=reference, paid=status == _S.PAID, source="callback",

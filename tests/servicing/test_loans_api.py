@@ -42,22 +42,27 @@ def test_a_loan_with_the_issues_field_names_and_exact_figures(world):
     data = response.json()
     assert list(data) == ["id", "number", "drawdown", "credit_line", "product", "status", "principal", "value_date",
                           "maturity_date", "rate_percent", "rate_basis", "repayment_method", "term", "term_unit",
-                          "upfront_fee", "apr_percent", "funding", "installments"]
-    assert {k: v for k, v in data.items() if k not in ("funding", "installments")} == {
+                          "upfront_fee", "apr_percent", "dpd", "balances", "funding", "installments"]
+    assert data["balances"] == {"principal_outstanding": "20000.00", "principal_overdue": "0.00",
+                                "interest_overdue": "0.00", "penalty_outstanding": "0.00", "fee_outstanding": "0.00",
+                                "total_payable": "0.00", "credit_balance": "0.00"}
+    assert {k: v for k, v in data.items() if k not in ("funding", "installments", "balances")} == {
         "id": loan.pk, "number": loan.number, "drawdown": loan.drawdown_id, "credit_line": line.pk,
         "product": "EDUCATION", "status": "active", "principal": "20000.00", "value_date": "2026-12-04",
         "maturity_date": "2027-12-04", "rate_percent": "7.000000", "rate_basis": "annual",
         "repayment_method": "equal_installment", "term": 12, "term_unit": "months", "upfront_fee": "0.00",
-        "apr_percent": "6.999900"}
+        "apr_percent": "6.999900", "dpd": 0}
     assert data["funding"] == [{"funder": "bank-b", "share_percent": "70.000000", "principal": "14000.00"},
                                {"funder": "bank-a", "share_percent": "30.000000", "principal": "6000.00"}]
     assert len(data["installments"]) == 12
+    unpaid = {"penalty": "0.00", "paid_principal": "0.00", "paid_interest": "0.00", "paid_fee": "0.00",
+              "paid_penalty": "0.00", "status": "pending"}
     assert data["installments"][0] == {"number": 1, "due_date": "2027-01-04", "principal": "1613.86",
                                        "interest": "116.67", "fee": "0.00", "payment": "1730.53",
-                                       "remaining_principal": "18386.14"}
+                                       "remaining_principal": "18386.14", **unpaid}
     assert data["installments"][-1] == {"number": 12, "due_date": "2027-12-04", "principal": "1720.54",
                                         "interest": "10.04", "fee": "0.00", "payment": "1730.58",
-                                        "remaining_principal": "0.00"}
+                                        "remaining_principal": "0.00", **unpaid}
 
 
 def test_the_list_filters_by_credit_line_and_status(world):
@@ -118,4 +123,4 @@ def test_the_loans_are_in_the_openapi_schema():
     loan = document["components"]["schemas"]["LoanOutput"]["properties"]
     assert list(loan) == ["id", "number", "drawdown", "credit_line", "product", "status", "principal", "value_date",
                           "maturity_date", "rate_percent", "rate_basis", "repayment_method", "term", "term_unit",
-                          "upfront_fee", "apr_percent", "funding", "installments"]
+                          "upfront_fee", "apr_percent", "dpd", "balances", "funding", "installments"]

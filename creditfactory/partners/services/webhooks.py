@@ -49,6 +49,8 @@ EVENT_CATALOGUE: dict[str, str] = {
     "drawdown.failed": gettext_lazy("A drawdown's disbursement failed; its reservation was released."),
     "loan.booked": gettext_lazy("A loan was booked for a disbursed drawdown."),
     "installment.overdue": gettext_lazy("An installment was not paid in full at the close of its due date."),
+    "repayment.received": gettext_lazy("A repayment of a loan was posted; its allocation included."),
+    "loan.paid_off": gettext_lazy("A loan was repaid in full and closed."),
     "line.changed": gettext_lazy("A change to a credit line was decided (applied or rejected), or the line expired."),
     "webhook.test": gettext_lazy("A test event sent on request."),
 }
