@@ -28,7 +28,7 @@ from servicing.models import (
 )
 
 __all__ = ["business_date_lock", "credit_line_change_lock", "credit_line_lock", "disbursement_lock",
-           "drawdown_line_hold_settle", "drawdown_lock", "funder_quota_release", "funder_quota_take", "line_draw",
+           "drawdown_line_hold_settle", "drawdown_lock", "funder_quota_release", "funder_quota_take", "line_draw", "line_rate_set",
            "line_hold", "line_limit_set", "line_release"]
 
 
@@ -104,6 +104,13 @@ def line_limit_set(*, line_id: int, new_limit) -> bool:
         Q(pk=line_id), Q(status__in=[CreditLineStatus.ACTIVE, CreditLineStatus.FROZEN]),
         Q(used__lte=new_limit - F("held")),
     ).update(limit=new_limit, updated_at=Now()))
+
+
+def line_rate_set(*, line_id: int, new_rate) -> bool:
+    """Set the line's rate if the line is active or frozen (one conditional UPDATE; drawdowns take
+    the rate at their value date, so a change applies to later drawdowns). False otherwise."""
+    return bool(CreditLine.objects.filter(pk=line_id, status__in=[CreditLineStatus.ACTIVE, CreditLineStatus.FROZEN])
+                .update(rate_percent=new_rate, updated_at=Now()))
 
 
 class _Refused(Exception):

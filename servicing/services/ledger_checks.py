@@ -9,10 +9,10 @@
 * ``line_used`` — per credit line, ``used`` = the principal drawn by its loans less the principal
   repaid on them (a revolving line); everything ever drawn (a one-off line).
 
-Each is one aggregate SQL statement (a ``GROUP BY`` over the installments joined to the loans or
-the lines), not a loop over loans: it runs over a million loans as one sequential scan of each
-table. At most ``limit`` offending rows per check are returned, ordered by loan / line id, so the
-first one named is the first offending loan.
+Each is one aggregate statement (the loans joined to their installments and grouped by loan, the
+mismatch a ``HAVING``; the lines with two correlated sums over the loans' and installments'
+indexes), not a loop over loans. At most ``limit`` offending rows per check are returned, ordered
+by loan / line id, so the first one named is the first offending loan.
 """
 
 from __future__ import annotations
@@ -20,10 +20,13 @@ from __future__ import annotations
 import datetime
 import logging
 
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models import Case, DecimalField, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from servicing.models import LedgerCheckRun, LoanStatus
+from creditfactory.core.money import ZERO, quantize_fen
+from servicing.models import CreditLine, Installment, LedgerCheckRun, Loan, LoanStatus
 
 from .calendar import business_date as current_business_date
 from .ledger import Difference, reconcile
@@ -32,81 +35,54 @@ __all__ = ["ledger_check", "ledger_check_record", "line_used_differences", "sche
 
 logger = logging.getLogger("servicing.ledger")
 
-# Loan balance → the schedule's figure it must equal (the column of the aggregate below).
-SCHEDULE_BALANCES = ("principal_outstanding", "interest_receivable", "penalty_receivable", "fee_receivable")
+MONEY = DecimalField(max_digits=18, decimal_places=2)
+NOTHING = Value(ZERO, output_field=MONEY)
 
-_SCHEDULE_SQL = """
-WITH schedule AS (
-    SELECT loan_id,
-           SUM(principal - principal_paid) AS principal_outstanding,
-           SUM(interest_accrued - interest_paid) AS interest_receivable,
-           SUM(penalty_accrued - penalty_paid) AS penalty_receivable,
-           COALESCE(SUM(fee - fee_paid) FILTER (WHERE due_date <= %(date)s), 0.00) AS fee_receivable
-      FROM servicing_installment
-     GROUP BY loan_id
-)
-SELECT l.number,
-       l.principal_outstanding, COALESCE(s.principal_outstanding, 0.00),
-       l.interest_receivable, COALESCE(s.interest_receivable, 0.00),
-       l.penalty_receivable, COALESCE(s.penalty_receivable, 0.00),
-       l.fee_receivable, COALESCE(s.fee_receivable, 0.00)
-  FROM servicing_loan l
-  LEFT JOIN schedule s ON s.loan_id = l.id
- WHERE l.status <> %(written_off)s
-   AND (l.principal_outstanding <> COALESCE(s.principal_outstanding, 0.00)
-        OR l.interest_receivable <> COALESCE(s.interest_receivable, 0.00)
-        OR l.penalty_receivable <> COALESCE(s.penalty_receivable, 0.00)
-        OR l.fee_receivable <> COALESCE(s.fee_receivable, 0.00))
- ORDER BY l.id
- LIMIT %(limit)s
-"""
 
-_LINE_SQL = """
-WITH repaid AS (
-    SELECT loan_id, SUM(principal_paid) AS principal_paid
-      FROM servicing_installment
-     GROUP BY loan_id
-), drawn AS (
-    SELECT l.credit_line_id, SUM(l.principal) AS drawn, SUM(COALESCE(r.principal_paid, 0.00)) AS repaid
-      FROM servicing_loan l
-      LEFT JOIN repaid r ON r.loan_id = l.id
-     GROUP BY l.credit_line_id
-)
-SELECT c.id, c.revolving, c.used, COALESCE(d.drawn, 0.00), COALESCE(d.repaid, 0.00)
-  FROM servicing_creditline c
-  LEFT JOIN drawn d ON d.credit_line_id = c.id
- WHERE c.used <> CASE WHEN c.revolving THEN COALESCE(d.drawn, 0.00) - COALESCE(d.repaid, 0.00)
-                      ELSE COALESCE(d.drawn, 0.00) END
- ORDER BY c.id
- LIMIT %(limit)s
-"""
+def _sum(expression, **extra):
+    return Coalesce(Sum(expression, output_field=MONEY, **extra), NOTHING, output_field=MONEY)
 
 
 def schedule_differences(*, business_date: datetime.date | None = None, limit: int = 1000) -> list[Difference]:
     """Loans whose receivable balances differ from their schedule's unpaid amounts (one
     difference per balance that differs), the lowest loan id first."""
     on = business_date or current_business_date()
-    with connection.cursor() as cursor:
-        cursor.execute(_SCHEDULE_SQL, {"date": on, "written_off": LoanStatus.WRITTEN_OFF, "limit": limit})
-        rows = cursor.fetchall()
-    differences = []
-    for number, *figures in rows:
-        for index, name in enumerate(SCHEDULE_BALANCES):
-            actual, expected = figures[2 * index], figures[2 * index + 1]
-            if actual != expected:
-                differences.append(Difference("loan_schedule", number, expected, actual, {"balance": name}))
-    return differences
+    schedule = {
+        "principal_outstanding": _sum(F("installments__principal") - F("installments__principal_paid")),
+        "interest_receivable": _sum(F("installments__interest_accrued") - F("installments__interest_paid")),
+        "penalty_receivable": _sum(F("installments__penalty_accrued") - F("installments__penalty_paid")),
+        "fee_receivable": _sum(F("installments__fee") - F("installments__fee_paid"),
+                               filter=Q(installments__due_date__lte=on)),
+    }
+    mismatch = Q()
+    for name in schedule:
+        mismatch |= ~Q(**{name: F(f"schedule_{name}")})
+    rows = (Loan.objects.exclude(status=LoanStatus.WRITTEN_OFF)
+            .annotate(**{f"schedule_{name}": expression for name, expression in schedule.items()})
+            .filter(mismatch).order_by("id")
+            .values("number", *schedule, *(f"schedule_{name}" for name in schedule))[:limit])
+    return [Difference("loan_schedule", row["number"], quantize_fen(row[f"schedule_{name}"]), row[name],
+                       {"balance": name})
+            for row in rows for name in schedule if row[name] != row[f"schedule_{name}"]]
 
 
 def line_used_differences(*, limit: int = 1000) -> list[Difference]:
     """Credit lines whose ``used`` differs from what their loans drew (less what was repaid, for a
     revolving line), the lowest line id first. The subject is the line's number (``CL…``)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_LINE_SQL, {"limit": limit})
-        rows = cursor.fetchall()
-    return [Difference("line_used", f"CL{line_id:08d}", drawn - repaid if revolving else drawn, used,
+    drawn = (Loan.objects.filter(credit_line=OuterRef("pk")).order_by().values("credit_line")
+             .annotate(total=Sum("principal")).values("total"))
+    repaid = (Installment.objects.filter(loan__credit_line=OuterRef("pk")).order_by().values("loan__credit_line")
+              .annotate(total=Sum("principal_paid")).values("total"))
+    rows = (CreditLine.objects
+            .annotate(drawn=Coalesce(Subquery(drawn, output_field=MONEY), NOTHING, output_field=MONEY),
+                      repaid=Coalesce(Subquery(repaid, output_field=MONEY), NOTHING, output_field=MONEY))
+            .annotate(expected=Case(When(revolving=True, then=F("drawn") - F("repaid")), default=F("drawn"),
+                                    output_field=MONEY))
+            .exclude(used=F("expected")).order_by("id")
+            .values_list("pk", "revolving", "used", "drawn", "repaid", "expected")[:limit])
+    return [Difference("line_used", f"CL{line_id:08d}", quantize_fen(expected), used,
                        {"revolving": revolving, "drawn": drawn, "repaid": repaid})
-            for line_id, revolving, used, drawn, repaid in rows]
+            for line_id, revolving, used, drawn, repaid, expected in rows]
 
 
 def ledger_check(*, business_date: datetime.date | None = None) -> list[Difference]:
@@ -132,4 +108,3 @@ def ledger_check_record(*, business_date: datetime.date | None = None) -> Ledger
         differences=[{"check": d.check, "subject": d.subject, "expected": str(d.expected), "actual": str(d.actual),
                       "detail": {key: str(value) for key, value in d.detail.items()}} for d in differences[:100]],
     )
-
