@@ -25,11 +25,13 @@ from servicing.models import (
     Funder,
     FunderQuotaDay,
     FundingHoldStatus,
+    Loan,
+    LoanStatus,
 )
 
 __all__ = ["business_date_lock", "credit_line_change_lock", "credit_line_lock", "disbursement_lock",
-           "drawdown_line_hold_settle", "drawdown_lock", "funder_quota_release", "funder_quota_take", "line_draw", "line_rate_set",
-           "line_hold", "line_limit_set", "line_release"]
+           "drawdown_line_hold_settle", "drawdown_lock", "funder_quota_release", "funder_quota_take", "line_draw",
+           "line_hold", "line_limit_set", "line_rate_set", "line_release", "loans_lock_range"]
 
 
 def business_date_lock(*, date, actor=None, reason: str = "") -> tuple[BusinessDate, bool]:
@@ -166,3 +168,20 @@ def disbursement_lock(*, reference: str) -> Disbursement | None:
     and a status query confirming it at the same time are serialised); None when unknown."""
     return Disbursement.objects.select_for_update(of=("self",)).select_related("drawdown", "channel").filter(
         reference=reference).first()
+
+
+# --- the daily close ------------------------------------------------------------------------------
+
+
+def loans_lock_range(*, lo: int, hi: int, business_date) -> list[int]:
+    """The open loans with ids ``lo``…``hi`` that the close of ``business_date`` has still to do
+    (a watermark before the date), locked in id order for the rest of the transaction. A repayment
+    holding one of them makes the close wait for it (and the other way round), so the close's
+    set-based statement, run after this, sees every committed repayment and none lands during it.
+    Returns their ids."""
+    pending = (Q(closed_through__isnull=True) | Q(closed_through__lt=business_date)
+               | Q(accrued_through__isnull=True) | Q(accrued_through__lt=business_date)
+               | Q(penalty_through__isnull=True) | Q(penalty_through__lt=business_date))
+    return list(Loan.objects.select_for_update(of=("self",)).filter(
+        pending, id__gte=lo, id__lte=hi, status__in=[LoanStatus.ACTIVE, LoanStatus.OVERDUE],
+        value_date__lte=business_date).order_by("id").values_list("id", flat=True))

@@ -175,7 +175,43 @@ def _scenario(capture):
     inspection = QualityInspection.objects.create(application=make_application(branch=branch, status="approved"),
                                                   business_date=today)
     return {"users": users, "referred": referred, "returned": returned, "review": review, "signing": signing,
-            "schedule": schedule, "monday": monday, "appointment": appointment, "inspection": inspection}
+            "schedule": schedule, "monday": monday, "appointment": appointment, "inspection": inspection,
+            **_in_loan(product, branch, capture)}
+
+
+def _in_loan(product, branch, capture):
+    """An active line in the demo branch, two drawdowns waiting in the demo disbursement group's
+    review (every drawdown of the product needs one), and an open warning on the line."""
+    from servicing.models import CreditLine, Drawdown, LineWarning
+    from tests.servicing.funding_factories import make_channel, make_funder, make_rule
+    from workflows.models import DRAWDOWN_FLOW
+    from workflows.services.drawdowns import drawdown_request
+
+    make_rule("Own funds", funder=make_funder("own", kind="own", priority=10), fallback=True, priority=100)
+    make_channel()
+    node_config_ensure_defaults(product, flow=DRAWDOWN_FLOW)
+    ProcessNodeConfig.objects.filter(product=product, flow=DRAWDOWN_FLOW, node="review").update(
+        work_group=WorkGroup.objects.get(code="disbursement"))
+    type(product.current_version).objects.filter(pk=product.current_version_id).update(
+        drawdown_review_above=Decimal("0.00"))
+    origin = make_application(branch=branch, status="approved", number="CA-LINE-0001", mobile="13812340124")
+    today = timezone.localdate()
+    line = CreditLine.objects.create(
+        application=origin, applicant=origin.applicant, product_version=origin.product_version, branch=branch,
+        limit=Decimal("100000.00"), rate_percent=Decimal("7"), rate_basis="annual", grade="B", valid_from=today,
+        valid_until=today + timedelta(days=365), status="active", revolving=True)
+    waiting = []
+    for account in ("6222021234567890128", "6222021234567890136"):
+        with capture(execute=True):
+            drawdown = drawdown_request(line=line, actor=None, actor_label="system", data={
+                "amount": "20000.00", "term": 12, "term_unit": "months", "repayment_method": "equal_installment",
+                "purpose": "education", "bank_account": account, "external_reference": ""})
+        waiting.append(Drawdown.objects.get(pk=drawdown.pk))
+    assert [d.status for d in waiting] == ["reviewing", "reviewing"]
+    warning = LineWarning.objects.create(credit_line=line, source="list_entry", action="notify",
+                                         rules=[{"code": "fraud_list", "description": "On the fraud list"}],
+                                         business_date=line.valid_from)
+    return {"line": line, "drawdowns": waiting, "warning": warning}
 
 
 def _assign_review_to_reviewer(s):
@@ -235,6 +271,17 @@ def _requests(s):
         "signing:appointments:complete": (f"/signing/appointments/{appt}/complete/",
                                           {"result": "failed", "notes": "no id card"}, None),
         "signing:appointments:no_show": (f"/signing/appointments/{appt}/no-show/", {"reason": "absent"}, None),
+        # In-loan (贷中): a drawdown entered, cancelled and reviewed; a line change requested; a warning decided.
+        "lending:drawdowns:new": (f"/lending/drawdowns/new/{s['line'].pk}/", {
+            "amount": "10000.00", "term": "12", "repayment_method": "equal_installment", "purpose": "education",
+            "bank_account": "6222021234567890144"}, None),
+        "lending:drawdowns:cancel": (f"/lending/drawdowns/{s['drawdowns'][0].pk}/cancel/",
+                                     {"reason": "customer asked"}, None),
+        "lending:drawdowns:review": (f"/lending/drawdowns/{s['drawdowns'][1].pk}/review/", {"approve": "1"}, None),
+        "servicing:lines:request": (f"/servicing/lines/{s['line'].pk}/changes/", {
+            "kind": "decrease", "new_limit": "80000.00", "reason": "Income fell"}, None),
+        "servicing:warnings:decide": (f"/servicing/warnings/{s['warning'].pk}/", {"action": "lift",
+                                                                                  "note": "Cleared"}, None),
     }
 
 

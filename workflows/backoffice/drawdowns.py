@@ -135,7 +135,8 @@ class DrawdownNewView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
 
 
 class _DrawdownAction(LoginRequiredMixin, View):
-    """A POST on one drawdown the user may see; errors come back as messages on its page."""
+    """A POST on one drawdown the user may see; errors come back as messages on its page, a missing
+    permission as the 403 page (nothing is written)."""
 
     def post(self, request, pk):
         drawdown = _drawdowns(request.user).filter(pk=pk).first()
@@ -146,7 +147,7 @@ class _DrawdownAction(LoginRequiredMixin, View):
         except ValidationError as exc:
             for text in exc.messages:
                 messages.error(request, text)
-        except (DrawdownRefused, PermissionDenied) as exc:
+        except DrawdownRefused as exc:
             messages.error(request, str(exc))
         except FlowLockFailed:
             messages.error(request, _("Another request is moving this drawdown right now; retry shortly."))
