@@ -178,3 +178,16 @@ def test_the_command_and_the_beat_task(policy, settings, capsys):
     entry = settings.CELERY_BEAT_SCHEDULE["workflows.credit-growth-review"]
     assert entry["task"] == "workflows.credit_growth_review"
     assert (entry["schedule"].hour, entry["schedule"].minute) == ({1}, {0})
+
+
+def test_the_admin_edits_policies_and_shows_reviews_read_only(admin_client, policy):
+    _line("214")
+    _review()
+    assert admin_client.get("/admin/servicing/creditgrowthpolicy/").status_code == 200
+    page = admin_client.get(f"/admin/servicing/creditgrowthpolicy/{policy.pk}/change/",
+                            HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "评估周期（月）" in page and "提额比例（%）" in page
+    reviews = admin_client.get("/admin/servicing/creditlinereview/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "按时还款" in reviews
+    assert admin_client.get("/admin/servicing/creditlinereview/add/").status_code == 403
+    assert admin_client.get("/admin/servicing/ledgercheckrun/").status_code == 200
