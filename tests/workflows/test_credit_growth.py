@@ -191,3 +191,14 @@ def test_the_admin_edits_policies_and_shows_reviews_read_only(admin_client, poli
     assert "按时还款" in reviews
     assert admin_client.get("/admin/servicing/creditlinereview/add/").status_code == 403
     assert admin_client.get("/admin/servicing/ledgercheckrun/").status_code == 200
+
+
+def test_the_line_page_shows_the_reviews_change_with_its_rates(admin_client, policy):
+    line = _line("215")
+    _review()
+    page = admin_client.get(f"/servicing/lines/{line.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    change = line.growth_reviews.get().change
+    row = page[page.index(f'id="change-{change.number}"'):]
+    row = row[:row.index("</tr>")]
+    assert "55,000.00 · 年化 6.50 %" in row and "50,000.00 → 55,000.00" in row
+    assert "年化 7.00 % → 年化 6.50 %" in row and "Credit growth review of 2026-12-05" in row  # written in the language of the run
