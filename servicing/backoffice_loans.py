@@ -20,7 +20,9 @@ from creditfactory.organisations.scoping import sees_all_branches, visible_branc
 from products.models import LoanProduct
 
 from .models import Funder, LoanStatus
-from .selectors.loans import DPD_BUCKETS, LOAN_SORTS, dpd_bucket, loan_filter, loan_journal, loan_list_for
+from .selectors.loans import (
+    DPD_BUCKETS, LOAN_SORTS, dpd_bucket, loan_filter, loan_journal, loan_list_for, loan_portfolio_for,
+)
 
 VIEW_PERMISSION = "servicing.view_loan"
 PAGE_SIZE = 50
@@ -55,7 +57,7 @@ class LoanListView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         filters = self._filters()
         query = {name: value for name, value in filters.items() if value}
-        loans = loan_filter(loan_list_for(self.request.user), status=filters["status"], dpd=filters["dpd"],
+        loans = loan_filter(loan_portfolio_for(self.request.user), status=filters["status"], dpd=filters["dpd"],
                             product=filters["product"], funder=filters["funder"],
                             branch=int(filters["branch"]) if filters["branch"] else None, sort=filters["sort"])
         page = self._page_number()

@@ -6,7 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from servicing.models import Installment, JournalEntry, Loan, LoanPart
 
-__all__ = ["DPD_BUCKETS", "LOAN_SORTS", "dpd_bucket", "loan_filter", "loan_journal", "loan_queryset"]
+__all__ = ["DPD_BUCKETS", "LOAN_SORTS", "dpd_bucket", "loan_filter", "loan_journal", "loan_portfolio_for",
+           "loan_queryset"]
 
 # Days-past-due buckets of the portfolio (M0 = nothing overdue; M1 = 1–30 days, … ; M3+ = over 90).
 DPD_BUCKETS = {
@@ -42,6 +43,16 @@ def loan_queryset() -> QuerySet:
                                         "branch")
             .prefetch_related(Prefetch("parts", LoanPart.objects.select_related("funder").order_by("-lead", "id")),
                               Prefetch("installments", Installment.objects.order_by("number"))))
+
+
+def loan_portfolio_for(user) -> QuerySet:
+    """The loans ``user`` may see, for a list page: the loan's own row, its product, borrower and
+    branch, and its funding parts (not the schedule)."""
+    from creditfactory.organisations.scoping import scope_queryset
+
+    queryset = (Loan.objects.select_related("product_version__product", "applicant", "branch")
+                .prefetch_related(Prefetch("parts", LoanPart.objects.select_related("funder").order_by("-lead", "id"))))
+    return scope_queryset(queryset, user)
 
 
 def loan_filter(queryset: QuerySet, *, credit_line: int | None = None, status: str | None = None,

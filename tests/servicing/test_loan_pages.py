@@ -161,9 +161,9 @@ def test_each_portfolio_query_uses_an_index_not_a_scan_of_the_loans(admin_user, 
     the loans (and their parts): a page of a million loans reads its rows, not the table."""
     from django.db import connection
 
-    from servicing.selectors.loans import loan_filter, loan_list_for
+    from servicing.selectors.loans import loan_filter, loan_portfolio_for
 
-    queryset = loan_filter(loan_list_for(admin_user), **query)[:51]
+    queryset = loan_filter(loan_portfolio_for(admin_user), **query)[:51]
     sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
