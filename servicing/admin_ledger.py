@@ -10,7 +10,9 @@ from creditfactory.core.admin_mixins import ReadOnlyAdminMixin
 from creditfactory.core.money import format_money
 from creditfactory.organisations.scoping import BranchScopedAdminMixin
 
-from .models import Account, BusinessDate, Installment, JournalEntry, JournalLine, Loan, LoanPart, NormalSide
+from .models import (
+    Account, BusinessDate, Installment, JournalEntry, JournalLine, LedgerCheckRun, Loan, LoanPart, NormalSide,
+)
 
 
 def _all_fields_read_only(admin_class):
@@ -24,6 +26,15 @@ class BusinessDateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The business date (营业日), shown; moved by ``manage.py business_date --set`` and the close."""
 
     list_display = ("date", "changed_at", "changed_by", "reason")
+
+
+@admin.register(LedgerCheckRun)
+@_all_fields_read_only
+class LedgerCheckRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The runs of the full proof of the books (nightly, or ``ledger_check --record``)."""
+
+    list_display = ("business_date", "started_at", "finished_at", "passed", "difference_count", "first_difference")
+    list_filter = ("passed",)
 
 
 @admin.register(Account)

@@ -41,8 +41,7 @@ __all__ = ["business_date_lock", "collection_debit_lock", "credit_balance_refund
            "loan_installments_lock", "loan_lock", "repayment_lock", "credit_line_change_lock", "credit_line_lock",
            "disbursement_lock",
            "drawdown_line_hold_settle", "drawdown_lock", "funder_quota_release", "funder_quota_take", "line_draw",
-           "line_hold", "line_limit_set", "line_release",
-           "loans_lock_range"]
+           "line_hold", "line_limit_set", "line_rate_set", "line_release", "loans_lock_range"]
 
 
 def business_date_lock(*, date, actor=None, reason: str = "") -> tuple[BusinessDate, bool]:
@@ -117,6 +116,13 @@ def line_limit_set(*, line_id: int, new_limit) -> bool:
         Q(pk=line_id), Q(status__in=[CreditLineStatus.ACTIVE, CreditLineStatus.FROZEN]),
         Q(used__lte=new_limit - F("held")),
     ).update(limit=new_limit, updated_at=Now()))
+
+
+def line_rate_set(*, line_id: int, new_rate) -> bool:
+    """Set the line's rate if the line is active or frozen (one conditional UPDATE; drawdowns take
+    the rate at their value date, so a change applies to later drawdowns). False otherwise."""
+    return bool(CreditLine.objects.filter(pk=line_id, status__in=[CreditLineStatus.ACTIVE, CreditLineStatus.FROZEN])
+                .update(rate_percent=new_rate, updated_at=Now()))
 
 
 class _Refused(Exception):

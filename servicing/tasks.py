@@ -48,16 +48,15 @@ def lines_expire_task(on_date: str | None = None) -> int:
 
 @shared_task(name="servicing.ledger_check")
 def ledger_check() -> dict:
-    """The nightly proof of the books (``manage.py ledger_check``): logs every difference as an
-    error and returns them; changes nothing, so it is safe to run at any time."""
-    import logging
+    """The nightly proof of the books (``manage.py ledger_check``): records the run
+    (``LedgerCheckRun``), logs every difference as an error on ``servicing.ledger`` (the alert) and
+    returns them; changes no balance, so it is safe to run at any time."""
+    from servicing.services.ledger_checks import ledger_check_record
 
-    from servicing.services.ledger import reconcile
-
-    differences = reconcile()
-    for difference in differences:
-        logging.getLogger("servicing.ledger").error("ledger check: %s", difference)
-    return {"differences": [str(difference) for difference in differences]}
+    run = ledger_check_record()
+    return {"run": run.pk, "passed": run.passed,
+            "differences": [f"{d['check']} {d['subject']}: expected {d['expected']}, found {d['actual']}"
+                            for d in run.differences]}
 
 
 # --- the daily close --------------------------------------------------------------------------------

@@ -117,3 +117,12 @@ def warnings_monitor() -> dict:
 
     return monitor(share_percent=settings.WARNING_MONITOR_SHARE_PERCENT,
                    cadence_minutes=settings.WARNING_MONITOR_MINUTES)
+
+
+@shared_task(name="workflows.credit_growth_review", acks_late=True)
+def credit_growth_review(on_date: str | None = None) -> dict:
+    """Daily (beat, entry ``workflows.credit-growth-review``): review the credit lines whose
+    cadence has come round (``workflows.services.credit_growth``). Safe to re-run on a date."""
+    from .services.credit_growth import credit_growth_review as review
+
+    return review(business_date=date.fromisoformat(on_date) if on_date else None)

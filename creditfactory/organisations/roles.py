@@ -55,7 +55,14 @@ _BATCH_IMPORT = ("workflows.add_batchimport", "workflows.view_batchimport")
 _CONTRACT = ("workflows.record_contract_acceptance",)
 _QUALITY_INSPECTION = ("workflows.view_qualityinspection", "workflows.change_qualityinspection")
 # Booked loans and their ledger (Lending → Loans; read-only admin of the journal).
-_LOANS = ("servicing.view_loan", "servicing.view_journalentry", "servicing.view_account")
+_LOANS = ("servicing.view_loan", "servicing.view_journalentry", "servicing.view_account", "servicing.view_ledgercheckrun")
+# Post-loan (贷后): offline repayments (maker-checker: two people of the role), the credit growth
+# reviews of lines (read).
+_POST_LOAN = ("servicing.view_repayment", "servicing.register_repayment", "servicing.verify_repayment",
+              "servicing.view_creditlinereview", "servicing.view_creditgrowthpolicy")
+# Credit growth policies (额度动态调整) are product configuration.
+_GROWTH_CONFIG = ("servicing.view_creditgrowthpolicy", "servicing.add_creditgrowthpolicy",
+                  "servicing.change_creditgrowthpolicy")
 # In-loan (贷中): entering and cancelling drawdowns for a branch customer, asking for a line change.
 _DRAWDOWN_ENTRY = ("servicing.view_creditline", "servicing.view_drawdown", "servicing.enter_drawdown",
                    "servicing.cancel_drawdown", "servicing.view_creditlinechange", "servicing.add_creditlinechange",
@@ -75,7 +82,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "credit_approver": (*_READ_REFERENCE, *_VIEW_DECISIONS, *_DECIDING, *_QUALITY_INSPECTION),
     "disbursement_reviewer": (*_READ_REFERENCE, *_DISBURSEMENT_REVIEW),
     "post_loan_manager": (*_READ_REFERENCE, "workflows.view_creditapplication", "servicing.view_creditline", *_LOANS,
-                          *_LINE_CARE),
+                          *_LINE_CARE, *_POST_LOAN),
     "collector": ("organisations.view_branch", "organisations.view_workgroup"),
     "risk_policy_admin": (*_READ_REFERENCE, *_RISK_CONFIG),
     "product_admin": (
@@ -84,6 +91,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "products.change_loanproduct",
         "products.publish_loanproduct",
         *_FLOW_CONFIG,
+        *_GROWTH_CONFIG,
     ),
     "auditor": (
         "core.view_statetransition",

@@ -3,6 +3,7 @@
 from .calendar import *  # noqa: F401,F403
 from .drawdowns import *  # noqa: F401,F403
 from .funding import *  # noqa: F401,F403
+from .growth import *  # noqa: F401,F403
 from .ledger import *  # noqa: F401,F403
 from .lines import *  # noqa: F401,F403
 from .loans import *  # noqa: F401,F403

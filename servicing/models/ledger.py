@@ -17,7 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from creditfactory.core.fields import MoneyField
 
-__all__ = ["Account", "AccountKind", "EntryKind", "JournalEntry", "JournalLine", "ACCOUNT_NUMBERS", "NormalSide"]
+__all__ = ["Account", "AccountKind", "EntryKind", "JournalEntry", "JournalLine", "ACCOUNT_NUMBERS", "LedgerCheckRun",
+           "NormalSide"]
 
 
 class AccountKind(models.TextChoices):
@@ -153,3 +154,24 @@ class JournalLine(models.Model):
 
     def __str__(self):
         return self.account.number
+
+
+class LedgerCheckRun(models.Model):
+    """One run of the full proof of the books (``servicing.services.ledger_checks``): the nightly
+    task records each, so the back office and admin show when the books last agreed."""
+
+    business_date = models.DateField(_("business date"))
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"))
+    passed = models.BooleanField(_("passed"))
+    difference_count = models.PositiveIntegerField(_("differences"), default=0)
+    first_difference = models.CharField(_("first difference"), max_length=500, blank=True)
+    differences = models.JSONField(_("differences (the first hundred)"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("ledger check run")
+        verbose_name_plural = _("ledger check runs")
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self):
+        return f"{self.business_date:%Y-%m-%d} {self.started_at:%H:%M}"

@@ -102,6 +102,7 @@ class CreditLineChangeKind(models.TextChoices):
     FREEZE = "freeze", _("Freeze (冻结)")
     UNFREEZE = "unfreeze", _("Unfreeze (解冻)")
     TERMINATE = "terminate", _("Terminate (中止)")
+    RATE = "rate", _("Change the rate (调价)")
 
 
 class CreditLineChangeSource(models.TextChoices):
@@ -133,6 +134,9 @@ class CreditLineChange(TimeStampedModel):
                                     related_name="changes")
     kind = models.CharField(_("kind"), max_length=12, choices=CreditLineChangeKind.choices)
     new_limit = MoneyField(_("new limit"), null=True, blank=True)
+    new_rate_percent = PercentField(_("new rate (%)"), null=True, blank=True,
+                                    help_text=_("In the line's rate basis; with an increase, a decrease or a rate "
+                                                "change (credit growth lowers it with a limit increase)."))
     reason = models.CharField(_("reason"), max_length=500)
     source = models.CharField(_("requested by"), max_length=8, choices=CreditLineChangeSource.choices)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("requested by (staff)"), null=True,
@@ -143,6 +147,8 @@ class CreditLineChange(TimeStampedModel):
                               default=CreditLineChangeStatus.REQUESTED, db_index=True)
     limit_before = MoneyField(_("limit before"), null=True, blank=True)
     limit_after = MoneyField(_("limit after"), null=True, blank=True)
+    rate_before = PercentField(_("rate before (%)"), null=True, blank=True)
+    rate_after = PercentField(_("rate after (%)"), null=True, blank=True)
     status_before = models.CharField(_("line status before"), max_length=12, choices=CreditLineStatus.choices,
                                      blank=True)
     status_after = models.CharField(_("line status after"), max_length=12, choices=CreditLineStatus.choices,
@@ -163,6 +169,8 @@ class CreditLineChange(TimeStampedModel):
             models.CheckConstraint(
                 condition=~Q(kind__in=["increase", "decrease"]) | Q(new_limit__gt=0),
                 name="servicing_change_limit_needs_new_limit"),
+            models.CheckConstraint(condition=~Q(kind="rate") | Q(new_rate_percent__gt=0),
+                                   name="servicing_change_rate_needs_new_rate"),
         ]
 
     def __str__(self):

@@ -86,7 +86,17 @@ class Loan(TimeStampedModel):
                                    & Q(penalty_receivable__gte=0) & Q(fee_receivable__gte=0)
                                    & Q(credit_balance__gte=0), name="servicing_loan_balances_positive"),
         ]
-        indexes = [models.Index(fields=["status", "id"], name="servicing_loan_status_id")]
+        indexes = [
+            models.Index(fields=["status", "id"], name="servicing_loan_status_id"),
+            # The portfolio list's sorts and filters (servicing.selectors.loans.LOAN_SORTS): an
+            # index each, so a page of a million-loan portfolio reads only its rows.
+            models.Index(fields=["value_date", "id"], name="servicing_loan_value_date"),
+            models.Index(fields=["days_past_due", "id"], name="servicing_loan_dpd"),
+            models.Index(fields=["principal_outstanding", "id"], name="servicing_loan_outstanding"),
+            models.Index(fields=["maturity_date", "id"], name="servicing_loan_maturity"),
+            models.Index(fields=["branch", "value_date", "id"], name="servicing_loan_branch_date"),
+            models.Index(fields=["product_version", "value_date", "id"], name="servicing_loan_version_date"),
+        ]
 
     def __str__(self):
         return self.number
@@ -113,6 +123,7 @@ class LoanPart(models.Model):
         verbose_name_plural = _("loan parts")
         ordering = ["loan", "-lead", "funder__code"]
         constraints = [models.UniqueConstraint(fields=["loan", "funder"], name="servicing_loan_part_unique")]
+        indexes = [models.Index(fields=["funder", "loan"], name="servicing_loan_part_funder")]
 
     def __str__(self):
         share = f"{self.share_percent.normalize():f}"

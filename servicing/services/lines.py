@@ -28,7 +28,7 @@ from creditfactory.core.texts import stored_text
 from creditfactory.partners.services.webhooks import webhook_emit
 
 from products.engine.dates import add_months
-from servicing.locks import credit_line_change_lock, credit_line_lock, line_limit_set
+from servicing.locks import credit_line_change_lock, credit_line_lock, line_limit_set, line_rate_set
 from servicing.models import (
     CHANGE_MACHINE, LINE_MACHINE, CreditLine, CreditLineChange, CreditLineChangeKind, CreditLineChangeSource,
     CreditLineChangeStatus, CreditLineStatus,
@@ -47,8 +47,10 @@ LIMIT_KINDS = frozenset({K.INCREASE, K.DECREASE})
 # The line status each kind of change needs, and the one it moves the line to (limit changes keep it).
 _NEEDS = {
     K.INCREASE: {L.ACTIVE, L.FROZEN}, K.DECREASE: {L.ACTIVE, L.FROZEN}, K.FREEZE: {L.ACTIVE},
-    K.UNFREEZE: {L.FROZEN}, K.TERMINATE: {L.ACTIVE, L.FROZEN},
+    K.UNFREEZE: {L.FROZEN}, K.TERMINATE: {L.ACTIVE, L.FROZEN}, K.RATE: {L.ACTIVE, L.FROZEN},
 }
+# The kinds that may carry a new rate (a rate change needs one).
+RATE_KINDS = frozenset({K.INCREASE, K.DECREASE, K.RATE})
 _MOVES_TO = {K.FREEZE: L.FROZEN, K.UNFREEZE: L.ACTIVE, K.TERMINATE: L.TERMINATED}
 
 
@@ -115,6 +117,7 @@ def line_payload(line: CreditLine, **extra) -> dict:
         "credit_line": {
             "id": line.pk, "status": line.status, "limit": f"{line.limit:.2f}", "used": f"{line.used:.2f}",
             "held": f"{line.held:.2f}", "available": f"{line.available:.2f}",
+            "rate_percent": f"{line.rate_percent.normalize():f}", "rate_basis": line.rate_basis,
             "valid_until": line.valid_until.isoformat(),
         },
         **extra,
@@ -129,7 +132,13 @@ def _change_payload(change: CreditLineChange) -> dict:
         "limit_before": None if change.limit_before is None else f"{change.limit_before:.2f}",
         "limit_after": None if change.limit_after is None else f"{change.limit_after:.2f}",
         "status_before": change.status_before, "status_after": change.status_after,
+        "new_rate_percent": _rate(change.new_rate_percent), "rate_before": _rate(change.rate_before),
+        "rate_after": _rate(change.rate_after),
     }
+
+
+def _rate(value) -> str | None:
+    return None if value is None else f"{Decimal(value).normalize():f}"
 
 
 def _emit(line: CreditLine, change: CreditLineChange | None = None, **extra) -> None:
@@ -148,8 +157,25 @@ def _refused_below_drawn(line: CreditLine, new_limit: Decimal) -> ValidationErro
         code="below_used")]})
 
 
-def _validate(line: CreditLine, *, kind: str, new_limit, reason: str) -> Decimal | None:
-    """The change's new limit (fen), or ValidationError naming the field: what the line allows now."""
+def _validate_rate(line: CreditLine, *, kind: str, new_rate, errors: dict) -> Decimal | None:
+    if new_rate is None:
+        if kind == K.RATE:
+            errors["new_rate_percent"] = [_("Give the new rate.")]
+        return None
+    if kind not in RATE_KINDS:
+        errors["new_rate_percent"] = [_("Only an increase, a decrease or a rate change takes a new rate.")]
+        return None
+    new_rate = Decimal(new_rate)
+    if new_rate <= 0:
+        errors["new_rate_percent"] = [_("The new rate must be more than zero.")]
+    elif kind == K.RATE and new_rate == line.rate_percent:
+        errors["new_rate_percent"] = [_("The line's rate is %(rate)s %% already.") % {"rate": _rate(new_rate)}]
+    return new_rate
+
+
+def _validate(line: CreditLine, *, kind: str, new_limit, reason: str, new_rate=None) -> tuple:
+    """The change's new limit (fen) and new rate, or ValidationError naming the field: what the
+    line allows now."""
     errors: dict[str, list] = {}
     if kind not in K.values:
         raise ValidationError({"kind": [_("Choose one of: %(kinds)s.") % {"kinds": ", ".join(K.values)}]})
@@ -172,27 +198,29 @@ def _validate(line: CreditLine, *, kind: str, new_limit, reason: str) -> Decimal
                 errors.update(_refused_below_drawn(line, new_limit).message_dict)
     elif new_limit is not None:
         errors["new_limit"] = [_("Only an increase or a decrease takes a new limit.")]
+    new_rate = _validate_rate(line, kind=kind, new_rate=new_rate, errors=errors)
     if line.status not in _NEEDS[kind]:
         errors["status"] = [ValidationError(
             _("A %(status)s line cannot be changed this way (%(kind)s).")
             % {"status": _status_label(line.status), "kind": K(kind).label}, code="illegal_transition")]
     if errors:
         raise ValidationError(errors)
-    return new_limit if kind in LIMIT_KINDS else None
+    return (new_limit if kind in LIMIT_KINDS else None), new_rate
 
 
 @transaction.atomic
 def line_change_request(*, line: CreditLine, kind: str, reason: str, source: str, new_limit=None, actor=None,
-                        partner=None, warning=None) -> CreditLineChange:
+                        partner=None, warning=None, new_rate_percent=None) -> CreditLineChange:
     """Record a requested change of ``line``, checked against the line now (ValidationError naming
     the field otherwise: ``kind``, ``new_limit`` — with the figures when below what is drawn —,
     ``reason``, ``status``). It is decided later by ``line_change_apply`` / ``line_change_reject``."""
     if source not in CreditLineChangeSource.values:
         raise ValueError(f"Unknown change source {source!r}.")
     line = credit_line_lock(line_id=line.pk)
-    new_limit = _validate(line, kind=kind, new_limit=new_limit, reason=reason)
+    new_limit, new_rate = _validate(line, kind=kind, new_limit=new_limit, reason=reason, new_rate=new_rate_percent)
     change = CreditLineChange.objects.create(
         number=f"LC-{uuid.uuid4().hex[:12].upper()}", credit_line=line, kind=kind, new_limit=new_limit,
+        new_rate_percent=new_rate, rate_before=line.rate_percent,
         reason=reason.strip()[:500], source=source, requested_by=_actor_user(actor), partner=partner,
         business_date=business_date(), warning=warning, limit_before=line.limit, status_before=line.status,
     )
@@ -244,12 +272,20 @@ def line_change_apply(*, change: CreditLineChange, actor=None, actor_label: str 
         line.limit = change.new_limit
         record_transition(line, field="limit", from_state=f"{before_limit:.2f}", to_state=f"{line.limit:.2f}",
                           reason=why, **who)
-    else:
+    elif change.kind != K.RATE:
         change_state(line, to_state=_MOVES_TO[change.kind], machine=LINE_MACHINE, reason=why, **who)
+    before_rate = line.rate_percent
+    if change.new_rate_percent is not None and change.new_rate_percent != before_rate:
+        line_rate_set(line_id=line.pk, new_rate=change.new_rate_percent)  # the line is locked and active/frozen
+        line.rate_percent = change.new_rate_percent
+        record_transition(line, field="rate_percent", from_state=_rate(before_rate),
+                          to_state=_rate(line.rate_percent), reason=why, **who)
     change.limit_before, change.limit_after = before_limit, line.limit
     change.status_before, change.status_after = before_status, line.status
+    change.rate_before, change.rate_after = before_rate, line.rate_percent
     _decide(change, to_state=CreditLineChangeStatus.APPLIED, note=note, **who,
-            extra_update_fields=["limit_before", "limit_after", "status_before", "status_after"])
+            extra_update_fields=["limit_before", "limit_after", "status_before", "status_after", "rate_before",
+                                 "rate_after"])
     _emit(line, change)
     return change
 

@@ -145,7 +145,8 @@ def test_the_partner_hears_line_changed(officer):
     [event] = WebhookEvent.objects.filter(partner=partner, event="line.changed")
     assert event.payload["credit_line"] == {
         "id": line.pk, "status": "active", "limit": "40000.00", "used": "1000.00", "held": "0.00",
-        "available": "39000.00", "valid_until": line.valid_until.isoformat()}
+        "available": "39000.00", "rate_percent": "7", "rate_basis": "annual",
+        "valid_until": line.valid_until.isoformat()}
     assert (event.payload["change"]["kind"], event.payload["change"]["status"], event.payload["change"]["limit_before"],
             event.payload["change"]["limit_after"]) == ("decrease", "applied", "50000.00", "40000.00")
 
@@ -197,3 +198,22 @@ def test_a_decrease_and_a_concurrent_hold_never_leave_used_and_held_above_the_li
     assert line.used + line.held <= line.limit
     assert (line.limit, line.held) in ((Decimal("50000.00"), Decimal("20000.00")),
                                        (Decimal("30000.00"), Decimal("0.00")))
+
+
+def test_a_rate_change_is_applied_with_the_rate_before_and_after(officer):
+    line = make_line(limit="50000.00")
+    with pytest.raises(ValidationError) as refused:
+        line_change_request(line=line, kind="rate", reason="Review", source="system")
+    assert refused.value.message_dict["new_rate_percent"] == ["Give the new rate."]
+    with pytest.raises(ValidationError) as refused:
+        line_change_request(line=line, kind="freeze", reason="Review", source="system", new_rate_percent="6")
+    assert refused.value.message_dict["new_rate_percent"] == [
+        "Only an increase, a decrease or a rate change takes a new rate."]
+    change = line_change_apply(change=line_change_request(line=line, kind="rate", reason="Review", source="system",
+                                                          new_rate_percent="6.25"))
+    line.refresh_from_db()
+    assert (line.rate_percent, line.limit) == (Decimal("6.25"), Decimal("50000.00"))
+    assert (change.status, change.rate_before, change.rate_after, change.limit_after) == (
+        "applied", Decimal("7"), Decimal("6.25"), Decimal("50000.00"))
+    [move] = transitions_for(line).filter(field="rate_percent")
+    assert (move.from_state, move.to_state, move.reason) == ("7", "6.25", "Review")

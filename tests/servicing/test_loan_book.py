@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from creditfactory.core.state import transitions_for
-from servicing.models import Installment, JournalEntry, JournalLine, Loan, LoanPart
+from servicing.models import CreditLine, Installment, JournalEntry, JournalLine, Loan, LoanPart
 from servicing.services.calendar import business_date_set
 from servicing.services.ledger import account_balance, funder_account, reconcile
 from servicing.services.loans import LoanBookingError, loan_book
@@ -132,6 +132,7 @@ def test_ledger_check_passes_on_booked_loans_and_exits_1_naming_the_difference(c
     monkeypatch.setattr(base.connections, "close_all", lambda: None)  # the test's transaction stays open
 
     loan = loan_book(drawdown=make_drawdown(line=make_line()))
+    CreditLine.objects.filter(pk=loan.credit_line_id).update(used=loan.principal)  # the flow's line_draw
     execute_from_command_line(["manage.py", "ledger_check"])
     assert "Ledger check passed" in capsys.readouterr().out
     LoanPart.objects.filter(loan=loan).update(interest_receivable=D("3.50"))
@@ -194,10 +195,12 @@ def test_the_ledger_check_task_returns_the_differences():
     from servicing.tasks import ledger_check
 
     loan = loan_book(drawdown=make_drawdown(line=make_line()))
-    assert ledger_check.apply().get() == {"differences": []}
+    CreditLine.objects.filter(pk=loan.credit_line_id).update(used=loan.principal)  # the flow's line_draw
+    assert ledger_check.apply().get()["differences"] == []
     Loan.objects.filter(pk=loan.pk).update(fee_receivable=D("1.00"))
-    assert ledger_check.apply().get() == {
-        "differences": [f"loan_parts {loan.number}: expected 1.00, found 0.00"]}
+    assert ledger_check.apply().get()["differences"] == [
+        f"loan_parts {loan.number}: expected 1.00, found 0.00",
+        f"loan_schedule {loan.number}: expected 0.00, found 1.00"]
 
 
 def test_the_ledger_check_runs_nightly(settings):

@@ -11,8 +11,13 @@ from creditfactory.core import forms as cf_forms
 from servicing.models import CreditLineChangeKind
 
 
+# A rate change (调价) is the credit growth review's (workflows.services.credit_growth), not requested here.
+REQUESTABLE_KINDS = [(value, label) for value, label in CreditLineChangeKind.choices
+                     if value != CreditLineChangeKind.RATE]
+
+
 class LineChangeForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Change"), choices=CreditLineChangeKind.choices)
+    kind = forms.ChoiceField(label=_("Change"), choices=REQUESTABLE_KINDS)
     new_limit = cf_forms.DecimalField(label=_("New limit (CNY)"), max_digits=14, decimal_places=2, required=False,
                                    min_value=Decimal("0.01"), help_text=_("For an increase or a decrease."))
     reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))

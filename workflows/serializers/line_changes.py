@@ -9,8 +9,13 @@ from creditfactory.core.api import fields
 from servicing.models import CreditLineChange, CreditLineChangeKind
 
 
+# A rate change (调价) is the credit growth review's (workflows.services.credit_growth), not requested here.
+REQUESTABLE_KINDS = [(value, label) for value, label in CreditLineChangeKind.choices
+                     if value != CreditLineChangeKind.RATE]
+
+
 class LineChangeInputSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=CreditLineChangeKind.choices)
+    kind = serializers.ChoiceField(choices=REQUESTABLE_KINDS)
     new_limit = fields.DecimalField(
         max_digits=14, decimal_places=2, min_value=Decimal("0.01"), required=False, allow_null=True,
         help_text=_("CNY, e.g. \"60000.00\": required for an increase or a decrease, absent otherwise."))

@@ -44,11 +44,11 @@ def _flow():
 
 @transaction.atomic
 def line_change_submit(*, line, kind: str, reason: str, source: str, new_limit=None, actor=None,
-                       actor_label: str = "", partner=None, warning=None) -> CreditLineChange:
+                       actor_label: str = "", partner=None, warning=None, new_rate_percent=None) -> CreditLineChange:
     """Request a change of ``line`` and run it through the line change flow. ValidationError
     (naming the field) when the line does not allow it now; nothing is written then."""
     change = line_change_request(line=line, kind=kind, new_limit=new_limit, reason=reason, source=source,
-                                 actor=actor, partner=partner, warning=warning)
+                                 actor=actor, partner=partner, warning=warning, new_rate_percent=new_rate_percent)
     _flow().start.run(change=change, actor=actor, actor_label=actor_label or (partner.name if partner else ""))
     change.refresh_from_db()
     return change
