@@ -219,12 +219,12 @@ def main() -> None:
         warm = submit_all(port, key, lines, list(range(args.warmup)), run, clients=args.clients, rate=0)
         wait_booked([row[0] for row in warm], timeout=180)
 
-        cpu_before, machine_before = base.cpu_by_role(processes), base.machine_cpu()
+        cpu_before, machine_before = base.cpu_by_role(processes, name), base.machine_cpu()
         load_before = os.getloadavg()
         indexes = list(range(args.warmup, args.warmup + args.n))
         submitted = submit_all(port, key, lines, indexes, run, clients=args.clients, rate=args.rate)
         booked = wait_booked([row[0] for row in submitted], timeout=max(180, args.n))
-        cpu_after, machine_after = base.cpu_by_role(processes), base.machine_cpu()
+        cpu_after, machine_after = base.cpu_by_role(processes, name), base.machine_cpu()
         load_after = os.getloadavg()
         per = {role: (cpu_after[role] - cpu_before[role]) * 1000 / args.n for role in cpu_after}
         busy = (machine_after["busy"] - machine_before["busy"]) * 1000 / args.n
@@ -246,6 +246,9 @@ def main() -> None:
               f"{per['postgres']:.0f} ms, Redis {per['redis']:.1f} ms — {total:.0f} ms in all; load generator "
               f"{per['load generator']:.0f} ms; the rest of the machine "
               f"{max(busy - total - per['load generator'], 0):.0f} ms")
+        own = sum(per[role] for role in ("web", "worker", "postgres (database)", "redis"))
+        print(f"  PostgreSQL backends of {name} alone: {per['postgres (database)']:.0f} ms — gunicorn + worker + "
+              f"these + Redis {own:.0f} ms per drawdown (≤ {2000 / own:.1f} booked/s on 2 CPUs)")
         if args.contended:
             contended(port, key)
     finally:

@@ -269,14 +269,16 @@ def _stat(pid: int) -> tuple[int, float, float] | None:
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
 
 
-def cpu_by_role(processes: list[subprocess.Popen]) -> dict[str, float]:
+def cpu_by_role(processes: list[subprocess.Popen], database: str | None = None) -> dict[str, float]:
     """CPU seconds used so far by the web server, the worker (each with its children) and
     PostgreSQL: every server process (backends, WAL writer, checkpointer) and, through the
     postmaster's children times, the backends that exited during the run: nothing else uses the
-    database server while the benchmark runs."""
+    database server while the benchmark runs. With ``database``, also ``"postgres (database)"``:
+    the backends connected to that database alone (live ones: a backend that exited during the
+    run is not counted) — the figure that holds when other databases of the server are busy."""
     # The web server first, then the worker processes.
     roots = {process.pid: "web" if index == 0 else "worker" for index, process in enumerate(processes)}
-    totals = {"web": 0.0, "worker": 0.0, "postgres": 0.0, "redis": 0.0}
+    totals = {"web": 0.0, "worker": 0.0, "postgres": 0.0, "redis": 0.0, "postgres (database)": 0.0}
     pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
     for pid in pids:
         stat = _stat(pid)
@@ -292,6 +294,11 @@ def cpu_by_role(processes: list[subprocess.Popen]) -> dict[str, float]:
                 continue
             if command.startswith("postgres: "):
                 role = "postgres"  # a backend or one of the server's own processes
+                words = command.split()  # postgres: [<cluster>:] <user> <database> <client> <state>
+                if words[1].endswith(":"):
+                    words = words[1:]
+                if database is not None and len(words) > 2 and words[2] == database:
+                    totals["postgres (database)"] += seconds
             elif command.split(" ", 1)[0].endswith("/postgres"):
                 role = "postgres"
                 seconds += reaped  # the postmaster: backends that have exited since it started

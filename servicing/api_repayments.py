@@ -208,7 +208,9 @@ class LoanTransactionsApi(PartnerApiMixin, GenericAPIView):
     serializer_class = TransactionSerializer
 
     @extend_schema(operation_id="loans_transactions", responses={200: TransactionSerializer(many=True),
-                                                                 **error_responses(401, 404, 429)}, tags=TAGS)
+                                                                 **error_responses(401, 404, 429)}, tags=TAGS,
+                   description="The loan's money events in value-date order, paginated: the disbursement, each "
+                   "repayment with its allocation, credit balance applied to a falling-due installment, refunds.")
     def get(self, request, pk):
         loan = get_partner_object_or_404(loan_queryset(), request, pk=pk)
         page = self.paginate_queryset(_transactions(loan))

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest, Now
 
+from servicing.fastpath import LOCKED_DISBURSEMENT, LOCKED_DRAWDOWN
 from servicing.models import (
     BusinessDate,
     CreditLine,
@@ -92,8 +93,10 @@ def drawdown_line_hold_settle(*, drawdown_id: int, to_status: str) -> bool:
 def drawdown_lock(*, drawdown_id: int) -> Drawdown:
     """The drawdown row, locked for the rest of the transaction (status moves of one drawdown
     are serialised on it)."""
-    return Drawdown.objects.select_for_update(of=("self",)).select_related(
-        "credit_line", "product_version", "partner").get(pk=drawdown_id)
+    drawdown = LOCKED_DRAWDOWN.get(drawdown_id)  # one prebuilt statement (servicing.fastpath)
+    if drawdown is None:
+        raise Drawdown.DoesNotExist(f"No drawdown {drawdown_id}.")
+    return drawdown
 # --- credit lines ---------------------------------------------------------------------------------
 
 
@@ -176,8 +179,7 @@ def funder_quota_release(*, funder_id: int, day, amount: Decimal) -> bool:
 def disbursement_lock(*, reference: str) -> Disbursement | None:
     """The disbursement with this reference, locked for the rest of the transaction (a callback
     and a status query confirming it at the same time are serialised); None when unknown."""
-    return Disbursement.objects.select_for_update(of=("self",)).select_related("drawdown", "channel").filter(
-        reference=reference).first()
+    return LOCKED_DISBURSEMENT.get(reference)  # one prebuilt statement (servicing.fastpath)
 
 
 # --- the daily close ------------------------------------------------------------------------------

@@ -18,7 +18,11 @@ def sandbox_bank_callback(*, reference: str) -> dict:
     from servicing.models import SandboxBankTransfer
     from servicing.services.payments import CallbackInvalid, payment_callback_receive
 
-    transfer = SandboxBankTransfer.objects.select_related("channel").get(reference=reference)
+    from servicing.fastpath import SANDBOX_TRANSFER
+
+    transfer = SANDBOX_TRANSFER.get(reference)  # with its channel, one prebuilt statement
+    if transfer is None:
+        raise SandboxBankTransfer.DoesNotExist(f"No sandbox transfer {reference}.")
     failures = DEBIT_FAILURES if transfer.direction == "debit" else FAILURES
     code, message = failures.get(transfer.account_suffix, ("", "")) if transfer.outcome == "failed" else ("", "")
     amount = transfer.settled_amount if transfer.direction == "debit" else transfer.amount

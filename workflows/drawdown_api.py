@@ -35,7 +35,7 @@ from creditfactory.partners.idempotency import idempotent
 from creditfactory.partners.scoping import get_partner_object_or_404, scope_to_partner
 from products.choices import RepaymentMethod, TermUnit
 from servicing.api import credit_line_queryset
-from servicing.models import Drawdown, DrawdownStatus
+from servicing.models import Drawdown, DrawdownFunding, DrawdownStatus
 from servicing.services.drawdowns import DrawdownRefused
 
 from .selectors.drawdowns import drawdown_queryset
@@ -133,6 +133,15 @@ def _represent(drawdown) -> dict:
     return DrawdownOutputSerializer(drawdown_queryset().select_related("loan").get(pk=drawdown.pk)).data
 
 
+def _represent_created(drawdown) -> dict:
+    """The 201 body of a drawdown this request created, from the service's own instance: in the
+    creating transaction it has no funding and no loan yet (its flow's first job is sent on
+    commit), so nothing is read again."""
+    Drawdown.loan.related.set_cached_value(drawdown, None)
+    drawdown._prefetched_objects_cache = {"funding": DrawdownFunding.objects.none()}
+    return DrawdownOutputSerializer(drawdown).data
+
+
 def _actor(request) -> dict:
     return {"actor": None, "actor_label": request.user.actor_label}
 
@@ -167,7 +176,7 @@ class CreditLineDrawdownApi(PartnerApiMixin, APIView):
             message = _("A drawdown with this reference exists already.")
             raise Conflict(error_body("conflict", message, {"external_reference": [message]})) from None
         location = reverse("api:drawdown-detail", kwargs={"pk": drawdown.pk})
-        return Response(_represent(drawdown), status=http.HTTP_201_CREATED, headers={"Location": location})
+        return Response(_represent_created(drawdown), status=http.HTTP_201_CREATED, headers={"Location": location})
 
 
 class DrawdownListApi(PartnerApiMixin, GenericAPIView):

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from servicing.models import Drawdown, DrawdownStatus
+from servicing.fastpath import DRAWDOWN_TO_PAY
+from servicing.models import DrawdownStatus
 from servicing.services.payments import disbursement_send
 
 __all__ = ["drawdown_disbursement_send"]
@@ -20,7 +21,7 @@ __all__ = ["drawdown_disbursement_send"]
 
 @shared_task(name="workflows.drawdown_disbursement_send", acks_late=True, ignore_result=True)
 def drawdown_disbursement_send(drawdown_id: int) -> str:
-    drawdown = Drawdown.objects.select_related("applicant").filter(pk=drawdown_id).first()
+    drawdown = DRAWDOWN_TO_PAY.get(drawdown_id)  # with its applicant, one prebuilt statement
     if drawdown is None or drawdown.status != DrawdownStatus.DISBURSING:
         return "skipped"
     return disbursement_send(drawdown=drawdown).status

@@ -1,7 +1,12 @@
-"""Celery plumbing shared by every app: enqueue after commit, and a diagnostic ping task."""
+"""Celery plumbing shared by every app: enqueue after commit, run a follow-up task in the worker
+after commit, and a diagnostic ping task."""
 
-from celery import shared_task
+import logging
+
+from celery import current_task, shared_task
 from django.db import connection, transaction
+
+logger = logging.getLogger(__name__)
 
 
 def enqueue_on_commit(task, *args, **kwargs):
@@ -9,6 +14,38 @@ def enqueue_on_commit(task, *args, **kwargs):
     so a worker never sees a task for rows it cannot read yet."""
     options = kwargs.pop("_options", {})
     transaction.on_commit(lambda: task.apply_async(args=args, kwargs=kwargs, **options))
+
+
+def in_worker_task() -> bool:
+    """Whether this code runs inside a task executed by a Celery worker (not eager, not a web
+    request, not a management command)."""
+    task = current_task._get_current_object()
+    if task is None:
+        return False
+    request = task.request
+    return not request.is_eager and not request.called_directly
+
+
+def follow_up_on_commit(task, *args, **kwargs):
+    """Run ``task`` once the surrounding transaction commits (immediately if there is none): in a
+    Celery worker's task, right there in the same process (a chain of steps without a broker
+    round trip and a task's handling each); anywhere else — a web request, eager Celery — as
+    ``enqueue_on_commit``. ``task`` must be safe to run again, as any acks-late task: should it
+    raise in line, it is enqueued to run again on a worker; a worker killed after the commit
+    loses it as it loses an unsent message, so the caller's sweep must cover that (as it covers
+    a lost message)."""
+    if not in_worker_task():
+        enqueue_on_commit(task, *args, **kwargs)
+        return
+
+    def run():
+        try:
+            task(*args, **kwargs)
+        except Exception:  # noqa: BLE001 - handed to a worker to run again
+            logger.exception("follow-up task %s failed in line; enqueued", task.name)
+            task.apply_async(args=args, kwargs=kwargs)
+
+    transaction.on_commit(run)
 
 
 @shared_task(name="core.ping", acks_late=True)

@@ -31,7 +31,6 @@ from creditfactory.core.numbers import parse_int
 from creditfactory.core.pii import mask_bank_account
 from creditfactory.core.texts import stored_text
 from creditfactory.core.state import change_state, record_transition
-from creditfactory.core.texts import stored_text
 from creditfactory.core.validators import text_problem
 from risk.validators import normalise_bank_account
 from servicing.locks import drawdown_line_hold_settle, drawdown_lock, line_draw, line_hold, line_release

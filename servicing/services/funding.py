@@ -22,9 +22,10 @@ from django.utils import timezone
 
 from creditfactory.core.state import StateMachine, change_state_where, record_transition
 from servicing import routing as policy
+from servicing.fastpath import routing_state
 from servicing.locks import funder_quota_release, funder_quota_take
 from servicing.models import (
-    CoLendingPair, DrawdownFunding, Funder, FunderQuotaDay, FundingHoldStatus, RoutingRule,
+    CoLendingPair, DrawdownFunding, Funder, FundingHoldStatus, RoutingRule,
 )
 
 from .calendar import business_date
@@ -74,7 +75,25 @@ def route_sample_of(drawdown) -> policy.RouteSample:
         term=drawdown.term, grade=drawdown.credit_line.grade, region=drawdown.applicant.province)
 
 
-def _rules() -> list[RoutingRule]:
+# The routing configuration read last, by its fingerprint (``servicing.fastpath.routing_state``):
+# rules, pairs, shares and funders change rarely and are read on every drawdown.
+_RULES_CACHE: dict[str, list[RoutingRule]] = {}
+
+
+def _rules(fingerprint: str | None = None) -> list[RoutingRule]:
+    """The active rules by priority with their funders, pairs, shares and products — the list
+    read last while the configuration's ``fingerprint`` is unchanged (the funders' volatile
+    ``total_used`` is not part of it: routing reads it afresh)."""
+    if fingerprint is not None and fingerprint in _RULES_CACHE:
+        return _RULES_CACHE[fingerprint]
+    rules = _rules_read()
+    if fingerprint is not None:
+        _RULES_CACHE.clear()
+        _RULES_CACHE[fingerprint] = rules
+    return rules
+
+
+def _rules_read() -> list[RoutingRule]:
     rules = list(RoutingRule.objects.filter(active=True).select_related("funder", "pair")
                  .prefetch_related("products", "pair__shares__funder__products", "funder__products"))
 
@@ -95,12 +114,12 @@ def _rule_view(rule: RoutingRule) -> policy.RuleView:
         grades=tuple(rule.grades or ()), regions=tuple(str(r) for r in rule.regions or ()))
 
 
-def _funder_view(funder: Funder, day_used: dict) -> policy.FunderView:
+def _funder_view(funder: Funder, day_used: dict, total_used: dict) -> policy.FunderView:
     return policy.FunderView(
         id=funder.pk, code=funder.code, name=funder.name, active=funder.active,
         product_ids=frozenset(p.pk for p in funder.products.all()), active_from=funder.active_from,
         active_until=funder.active_until, daily_quota=funder.daily_quota, total_quota=funder.total_quota,
-        total_used=funder.total_used, day_used=day_used.get(funder.pk, Decimal("0")))
+        total_used=total_used.get(funder.pk, funder.total_used), day_used=day_used.get(funder.pk, Decimal("0")))
 
 
 def _targets(rule: RoutingRule) -> list[tuple[Funder, Decimal, Decimal]]:
@@ -113,8 +132,8 @@ def _targets(rule: RoutingRule) -> list[tuple[Funder, Decimal, Decimal]]:
 
 
 def _route(*, sample: policy.RouteSample, day: datetime.date, local_time: datetime.time, take) -> RoutingOutcome:
-    rules = _rules()
-    day_used = dict(FunderQuotaDay.objects.filter(business_date=day).values_list("funder_id", "used"))
+    fingerprint, total_used, day_used = routing_state(day=day)
+    rules = _rules(fingerprint)
     considered: list[dict] = []
     if not rules:
         considered.append(policy.explain("no_rules"))
@@ -135,7 +154,7 @@ def _route(*, sample: policy.RouteSample, day: datetime.date, local_time: dateti
             continue
         amounts = ledger_split_by_share(amount=sample.amount, shares=[(f.pk, pct) for f, pct, _r in targets])
         blocked = [reason for funder, _pct, _rate in targets if (reason := policy.funder_unavailable(
-            _funder_view(funder, day_used), sample=sample, amount=amounts[funder.pk], local_time=local_time))]
+            _funder_view(funder, day_used, total_used), sample=sample, amount=amounts[funder.pk], local_time=local_time))]
         if blocked:
             considered.extend(blocked)
             continue
@@ -182,10 +201,12 @@ def funding_route(*, drawdown, now: datetime.datetime | None = None) -> RoutingO
     drawdown that already holds (or posted) its funding gets that funding back, nothing is
     taken twice. Writes ``drawdown.routing`` (the explanation) and, when funded, one held
     ``DrawdownFunding`` per funder. Does not move the drawdown's status (the flow does)."""
-    rows = list(drawdown.funding.select_related("funder").exclude(hold_status=_H.RELEASED))
+    rows = list(drawdown.funding.select_related("funder"))
+    live = [row for row in rows if row.hold_status != _H.RELEASED]
+    if live:
+        return _outcome_of_existing(drawdown, live)
     if rows:
-        return _outcome_of_existing(drawdown, rows)
-    drawdown.funding.filter(hold_status=_H.RELEASED).delete()  # an earlier, released routing
+        drawdown.funding.filter(hold_status=_H.RELEASED).delete()  # an earlier, released routing
     day = business_date()
     outcome = _route(sample=route_sample_of(drawdown), day=day, local_time=_local_time(now),
                      take=lambda funder, amount: funder_quota_take(funder_id=funder.pk, day=day, amount=amount))

@@ -22,8 +22,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from creditfactory.core.state import change_state, record_transition
+from creditfactory.core.tasks import follow_up_on_commit
 from servicing.channels import ChannelTimeout, ChannelUnavailable, PaymentOrder, provider_for
 from servicing.channels.signing import signature_valid
+from servicing.fastpath import CHANNEL_BY_CODE, DISBURSEMENT_OF_DRAWDOWN
 from servicing.locks import disbursement_lock
 from servicing.models import (
     DISBURSEMENT_MACHINE, Disbursement, DisbursementEvent, DisbursementEventKind, DisbursementStatus, PaymentChannel,
@@ -77,7 +79,7 @@ def _event(disbursement, kind: str, *, result: str = "", payload: dict | None = 
 
 
 def _prepare(drawdown) -> Disbursement:
-    existing = Disbursement.objects.filter(drawdown=drawdown).select_related("channel").first()
+    existing = DISBURSEMENT_OF_DRAWDOWN.get(drawdown.pk)  # with its channel, one prebuilt statement
     if existing is not None:
         return existing
     try:
@@ -88,6 +90,7 @@ def _prepare(drawdown) -> Disbursement:
             record_transition(disbursement, from_state="", to_state=_S.PREPARED, actor_label="system")
     except IntegrityError:  # a concurrent send prepared it first
         return Disbursement.objects.select_related("channel").get(drawdown=drawdown)
+    disbursement.prepared_now = True  # no event can exist yet: ``disbursement_send`` skips looking
     return disbursement
 
 
@@ -102,7 +105,7 @@ def disbursement_send(*, drawdown) -> Disbursement:
     disbursement = _prepare(drawdown)
     if disbursement.status in SETTLED:
         return disbursement
-    if disbursement.events.filter(kind=_K.SENT).exists():
+    if not getattr(disbursement, "prepared_now", False) and disbursement.events.filter(kind=_K.SENT).exists():
         return disbursement  # accepted already: wait for the callback or query
     provider = provider_for(disbursement.channel)
     order = PaymentOrder(reference=disbursement.reference, amount=disbursement.amount,
@@ -142,10 +145,14 @@ def _mark_sent(disbursement, *, channel_reference: str) -> None:
     locked.channel_reference = channel_reference or locked.channel_reference
     change_state(locked, to_state=_S.SENT, machine=DISBURSEMENT_MACHINE, actor_label="system",
                  extra_update_fields=["sent_at", "cost", "channel_reference"])
-    disbursement.refresh_from_db()
+    for field in ("status", "sent_at", "cost", "channel_reference", "updated_at"):  # as refresh_from_db would
+        setattr(disbursement, field, getattr(locked, field))
 
 
 def _dispatch_settled(drawdown_id: int) -> None:
+    """After the commit of a settlement: the flow's task, run in line when the settlement was a
+    worker's (the sandbox bank's callback task, a status query of the sweep), queued otherwise (a
+    callback over HTTP). Lost (a worker killed in between), the disbursement sweep settles it."""
     from celery import current_app
 
     name = getattr(settings, "SERVICING_DISBURSEMENT_SETTLED_TASK", DEFAULT_SETTLED_TASK)
@@ -153,7 +160,7 @@ def _dispatch_settled(drawdown_id: int) -> None:
     if task is None:
         logger.warning("disbursement of drawdown %s settled; task %s is not registered", drawdown_id, name)
         return
-    task.apply_async(kwargs={"drawdown_id": drawdown_id})
+    follow_up_on_commit(task, drawdown_id=drawdown_id)
 
 
 def _settle(disbursement, *, paid: bool, channel_reference: str, failure_code: str, failure_message: str,
@@ -230,7 +237,7 @@ def payment_callback_receive(*, channel_code: str, body: bytes, timestamp: str, 
     the repayment posts (``collection_callback``). Verified before anything is read from it: HMAC-SHA256 of ``<timestamp>.<body>`` with the channel's secret, the timestamp
     within ``SERVICING_CALLBACK_TOLERANCE_SECONDS`` (default 300). Refused (``CallbackRefused``)
     otherwise, with a refusal event and nothing else changed."""
-    channel = PaymentChannel.objects.filter(code=channel_code).first() if channel_code else None
+    channel = CHANNEL_BY_CODE.get(channel_code) if channel_code else None
     if channel is None or not signature_valid(secret=channel.callback_secret, timestamp=timestamp, body=body,
                                               signature=signature):
         raise _refuse(channel_code=channel_code, reason="signature", reference=_reference_in(body))

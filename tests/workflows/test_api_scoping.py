@@ -50,6 +50,10 @@ ENDPOINTS = [
     ScopedEndpoint("GET", "/api/v1/credit-lines/{line}/changes"),
     ScopedEndpoint("POST", "/api/v1/credit-lines/{line}/changes", {"kind": "freeze", "reason": "not mine"}),
     ScopedEndpoint("GET", "/api/v1/loans/{loan}"),
+    ScopedEndpoint("GET", "/api/v1/loans/{loan}/quote?kind=payoff"),
+    ScopedEndpoint("GET", "/api/v1/loans/{loan}/transactions"),
+    ScopedEndpoint("POST", "/api/v1/loans/{loan}/repayments",
+                   {"amount": "100.00", "kind": "regular", "reference": "NOT-MINE-1"}),
     # The partner platform's own object routes, so that the matrix covers every partner route.
     ScopedEndpoint("GET", "/api/v1/webhooks/{webhook}"),
     ScopedEndpoint("POST", "/api/v1/webhooks/{webhook}/ping"),

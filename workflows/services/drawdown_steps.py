@@ -28,7 +28,7 @@ from django.utils.translation import gettext_noop
 
 from creditfactory.core.texts import stored_text
 from creditfactory.core.state import change_state, change_state_where
-from creditfactory.core.tasks import enqueue_on_commit
+from creditfactory.core.tasks import follow_up_on_commit
 from creditfactory.partners.services.webhooks import webhook_emit
 from risk.requests import DrawdownCheckRequest
 from risk.services.inloan import drawdown_check
@@ -41,6 +41,7 @@ from servicing.services.loans import loan_book
 
 from ..drawdown_jobs import drawdown_disbursement_send
 from ..fastpath import process_data_save
+from ..locks import round_cached
 from ..models.configuration import DRAWDOWN_FLOW
 from ..selectors.drawdowns import four_eyes_excluded, review_config, review_work_group
 from .configuration import node_config_snapshot
@@ -68,7 +69,8 @@ def _optional(module: str, name: str):
 
 def drawdown_payload(drawdown: Drawdown) -> dict:
     """What the partner's webhooks carry: the drawdown as ``GET /api/v1/drawdowns/{id}`` names it."""
-    loan_id = getattr(getattr(drawdown, "loan", None), "pk", None) if _has_loan(drawdown) else None
+    # Only a disbursed drawdown has a loan (booked in the round that disburses it).
+    loan_id = drawdown.loan.pk if drawdown.status == S.DISBURSED and _has_loan(drawdown) else None
     return {"id": drawdown.pk, "number": drawdown.number, "status": drawdown.status,
             "amount": f"{drawdown.amount:.2f}", "credit_line": drawdown.credit_line_id,
             "external_reference": drawdown.external_reference, "loan": loan_id,
@@ -89,7 +91,10 @@ def emit(drawdown: Drawdown, *, event: str) -> None:
 
 
 def _drawdown(process) -> Drawdown:
-    return drawdown_lock(drawdown_id=process.data["drawdown_id"])
+    """The drawdown's row, locked; read once per locked round (``workflows.locks.round_cached``):
+    the round's later steps get the same instance, which holds the round's own changes."""
+    drawdown_id = process.data["drawdown_id"]
+    return round_cached(("drawdown", drawdown_id), lambda: drawdown_lock(drawdown_id=drawdown_id))
 
 
 def _actor(process):
@@ -233,14 +238,17 @@ def step_disburse(activation) -> None:
     """Disbursing: once this round commits (the flow then waits at ``settle``), the task
     ``workflows.drawdown_disbursement_send`` asks the channel to pay — outside the process lock,
     and safe to run again (one disbursement per drawdown, its reference the channel's idempotency
-    key). The confirmation resumes ``settle``; the status-query beat job covers a lost one."""
+    key). On a worker (the in-loan check job's round) it runs right after the commit in the same
+    task (``follow_up_on_commit``); from a web request (the reviewer's approval) it is queued.
+    The confirmation resumes ``settle``; the disbursement sweep (beat) sends one never sent and
+    queries one whose confirmation is overdue."""
     process = activation.process
     drawdown = _drawdown(process)
     if drawdown.status == S.REVIEWING:
         _approved(drawdown, process=process)
     _move(drawdown, to_state=S.DISBURSING, reason=stored_text(gettext_noop("Disbursement sent to the payment channel.")),
           process=process)
-    enqueue_on_commit(drawdown_disbursement_send, drawdown.pk)
+    follow_up_on_commit(drawdown_disbursement_send, drawdown.pk)
 
 
 def step_book(activation) -> None:
@@ -252,10 +260,10 @@ def step_book(activation) -> None:
         return
     drawdown_line_post(drawdown=drawdown)
     funding_post(drawdown=drawdown, reason=stored_text(gettext_noop("Disbursement confirmed.")))
-    drawdown.value_date = business_date()
-    drawdown.save(update_fields=["value_date", "updated_at"])
+    drawdown.value_date = business_date()  # saved with the move below, in this transaction
     loan = loan_book(drawdown=drawdown)
-    _move(drawdown, to_state=S.DISBURSED, reason=stored_text(gettext_noop("Paid out; loan booked.")), process=process)
+    _move(drawdown, to_state=S.DISBURSED, reason=stored_text(gettext_noop("Paid out; loan booked.")), process=process,
+          extra_update_fields=("value_date",))
     emit(drawdown, event="drawdown.disbursed")
     if drawdown.partner_id:
         webhook_emit(partner=drawdown.partner, event="loan.booked",

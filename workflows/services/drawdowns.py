@@ -138,29 +138,32 @@ def drawdown_review(*, drawdown: Drawdown, actor, action: str, reason: str = "")
 def drawdown_settled(*, drawdown_id: int) -> bool:
     """The disbursement of ``drawdown_id`` is paid or failed (the payment channel's confirmation):
     the flow books the loan or fails the drawdown. True when this call moved the flow; False when
-    there was nothing to do (already settled, or not confirmed yet) — a replay changes nothing."""
-    drawdown = Drawdown.objects.filter(pk=drawdown_id).first()
-    if drawdown is None:
-        return False
-    process = drawdown_process(drawdown)
+    there was nothing to do (already settled, or not confirmed yet) — a replay changes nothing.
+
+    The waiting ``settle`` task is resumed in this locked round, as ``Handle.run`` would resume
+    it (start, then execute), without taking the lock a second time and reading the task again."""
+    process = drawdown_process(Drawdown(pk=drawdown_id))
     if process is None:
         return False
-    with DrawdownFlow.lock(process.pk), transaction.atomic():
+    # The lock's own transaction (viewflow's lock is an atomic block): no savepoint inside it.
+    with DrawdownFlow.lock(process.pk), transaction.atomic(savepoint=False):
         task = drawdown_open_task(process, name="settle")
         if task is None:
             return False
-        disbursement = getattr(Drawdown.objects.select_related("disbursement").get(pk=drawdown_id),
-                               "disbursement", None)
-        if disbursement is None or disbursement.status not in ("paid", "failed"):
+        disbursement = (Disbursement.objects.filter(drawdown_id=drawdown_id)
+                        .values("status", "failure_code", "failure_message").first())
+        if disbursement is None or disbursement["status"] not in (DisbursementStatus.PAID, DisbursementStatus.FAILED):
             return False
         process = task.process
-        process.data["settled"] = disbursement.status
-        if disbursement.status == "failed":
-            process.data["failure"] = {"code": disbursement.failure_code or "disbursement_failed",
-                                       "message": disbursement.failure_message}
+        process.data["settled"] = disbursement["status"]
+        if disbursement["status"] == DisbursementStatus.FAILED:
+            process.data["failure"] = {"code": disbursement["failure_code"] or "disbursement_failed",
+                                       "message": disbursement["failure_message"]}
         process.data["actor"] = {"id": None, "label": "system"}
         process_data_save(process)
-        task.flow_task.run(task)
+        activation = task.flow_task.activation_class(task)
+        activation.run(None)
+        activation.execute()
     return True
 
 

@@ -1,0 +1,98 @@
+"""The servicing app's prebuilt statements: reads of the measured drawdown path
+(``bench/drawdown.py``, docs/benchmarks.md) that replace several ORM queries with one.
+
+As ``workflows.fastpath``: each is built once per process, has a test proving it reads what the
+ORM would (``tests/servicing/test_fastpath.py``), and new code uses the ORM unless a benchmark
+shows the need.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+
+from django.db import connection
+
+from creditfactory.core.rows import RowReader
+from products.models import LoanProduct
+
+from .models import (
+    CoLendingPair,
+    CoLendingShare,
+    Disbursement,
+    Drawdown,
+    Funder,
+    FunderQuotaDay,
+    PaymentChannel,
+    RoutingRule,
+    SandboxBankTransfer,
+)
+
+__all__ = ["CHANNEL_BY_CODE", "DISBURSEMENT_OF_DRAWDOWN", "DRAWDOWN_TO_PAY", "LOCKED_DISBURSEMENT", "LOCKED_DRAWDOWN",
+           "SANDBOX_TRANSFER", "routing_state"]
+
+# --- reads by key (``creditfactory.core.rows``) ----------------------------------------------------------
+
+# The drawdown the flow's steps move, its row alone locked, with the line, product version, product
+# and partner they read (``servicing.locks.drawdown_lock``).
+LOCKED_DRAWDOWN = RowReader(Drawdown, related=("credit_line", "product_version__product", "partner"), lock=True)
+# The drawdown the disbursement task pays, with the borrower the payment order names.
+DRAWDOWN_TO_PAY = RowReader(Drawdown, related=("applicant",))
+# A drawdown's disbursement (one at most) with its channel, and a disbursement by reference, locked
+# (``servicing.locks.disbursement_lock``).
+DISBURSEMENT_OF_DRAWDOWN = RowReader(Disbursement, related=("channel",), by="drawdown")
+LOCKED_DISBURSEMENT = RowReader(Disbursement, related=("drawdown", "channel"), by="reference", lock=True)
+# The sandbox bank's transfer it calls back for, and the channel a callback names.
+SANDBOX_TRANSFER = RowReader(SandboxBankTransfer, related=("channel",), by="reference")
+CHANNEL_BY_CODE = RowReader(PaymentChannel, by="code")
+
+
+def _rows_text(model, *, alias: str, exclude: tuple[str, ...] = ()) -> str:
+    """Every row of ``model``'s table as JSON text, in id order (``exclude``: volatile columns)."""
+    quote = connection.ops.quote_name
+    row = f"to_jsonb({alias})" + "".join(f" - '{column}'" for column in exclude)
+    return (f"(SELECT string_agg(({row})::text, ',' ORDER BY {alias}.{quote(model._meta.pk.column)}) "
+            f"FROM {quote(model._meta.db_table)} {alias})")
+
+
+@lru_cache(maxsize=None)
+def _routing_state_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    funder, quota = Funder._meta, FunderQuotaDay._meta
+    parts = [
+        _rows_text(RoutingRule, alias="r"),
+        _rows_text(RoutingRule.products.through, alias="rp"),
+        _rows_text(CoLendingPair, alias="p"),
+        _rows_text(CoLendingShare, alias="s"),
+        _rows_text(Funder, alias="f2", exclude=(funder.get_field("total_used").column,)),
+        _rows_text(Funder.products.through, alias="fp"),
+        f"(SELECT string_agg(l.id || ':' || l.{quote('code')}, ',' ORDER BY l.id) "
+        f"FROM {quote(LoanProduct._meta.db_table)} l)",
+    ]
+    fingerprint = "md5(concat_ws('|', " + ", ".join(parts) + "))"
+    return (
+        f"SELECT f.{quote(funder.pk.column)}, f.{quote(funder.get_field('total_used').column)}, "
+        f"q.{quote(quota.get_field('used').column)}, {fingerprint} "
+        f"FROM {quote(funder.db_table)} f LEFT JOIN {quote(quota.db_table)} q "
+        f"ON q.{quote(quota.get_field('funder').column)} = f.{quote(funder.pk.column)} "
+        f"AND q.{quote(quota.get_field('business_date').column)} = %s"
+    )
+
+
+def routing_state(*, day) -> tuple[str | None, dict[int, Decimal], dict[int, Decimal]]:
+    """What routing reads afresh on every drawdown, in one statement: a fingerprint of the routing
+    configuration (every routing rule, its products, co-lending pair and share, funder but for its
+    ``total_used``, funder product, and the products' codes — it changes whenever any of them
+    does), each funder's ``total_used`` and its quota used on ``day``. The fingerprint is None
+    when there is no funder."""
+    if connection.vendor != "postgresql":  # the embedded SQLite default: no fingerprint, no cache
+        total_used = dict(Funder.objects.values_list("pk", "total_used"))
+        day_used = dict(FunderQuotaDay.objects.filter(business_date=day).values_list("funder_id", "used"))
+        return None, total_used, day_used
+    with connection.cursor() as cursor:
+        cursor.execute(_routing_state_sql(connection.vendor), [day])
+        rows = cursor.fetchall()
+    fingerprint = rows[0][3] if rows else None
+    total_used = {row[0]: row[1] for row in rows}
+    day_used = {row[0]: row[2] for row in rows if row[2] is not None}
+    return fingerprint, total_used, day_used

@@ -1,0 +1,135 @@
+"""The servicing app's prebuilt statements (``servicing.fastpath``) read what the ORM reads, and
+routing's cached configuration follows every change of it."""
+
+from decimal import Decimal
+
+import pytest
+
+from products.models import LoanProduct
+from servicing.fastpath import routing_state
+from servicing.locks import funder_quota_take
+from servicing.models import CoLendingShare, Funder, RoutingRule
+from servicing.services import business_date
+from servicing.services.funding import funding_route
+from tests.factories import make_product
+from tests.servicing.funding_factories import english, make_drawdown, make_funder, make_pair, make_rule  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def _fingerprint():
+    return routing_state(day=business_date())[0]
+
+
+def test_routing_state_reads_each_funders_total_and_day_quota_used():
+    day = business_date()
+    own = make_funder("own", total_quota="100000.00", daily_quota="50000.00")
+    bank = make_funder("bank")
+    assert funder_quota_take(funder_id=own.pk, day=day, amount=Decimal("1234.56"))
+    fingerprint, total_used, day_used = routing_state(day=day)
+    assert len(fingerprint) == 32
+    assert total_used == {own.pk: Decimal("1234.56"), bank.pk: Decimal("0.00")}
+    assert day_used == {own.pk: Decimal("1234.56")}
+    assert routing_state(day=day.replace(year=day.year + 1))[2] == {}
+
+
+def test_no_funder_no_fingerprint():
+    assert routing_state(day=business_date()) == (None, {}, {})
+
+
+def test_the_fingerprint_changes_with_every_part_of_the_configuration_but_not_with_quota_used():
+    product = LoanProduct.objects.filter(code="EDUCATION").first() or make_product("EDUCATION")
+    own, bank = make_funder("own"), make_funder("bank")
+    pair = make_pair("pair", [(own, "30"), (bank, "70")])
+    rule = make_rule("Own", funder=own)
+    seen = [_fingerprint()]
+
+    def changed():
+        seen.append(_fingerprint())
+        return seen[-1] != seen[-2]
+
+    assert funder_quota_take(funder_id=own.pk, day=business_date(), amount=Decimal("10.00"))
+    assert not changed()
+    RoutingRule.objects.filter(pk=rule.pk).update(amount_min=Decimal("5.00"))  # no save(): no updated_at
+    assert changed()
+    rule.products.add(product)
+    assert changed()
+    Funder.objects.filter(pk=bank.pk).update(active=False)
+    assert changed()
+    own.products.add(product)
+    assert changed()
+    CoLendingShare.objects.filter(pair=pair, funder=own).update(share_percent=Decimal("40"))
+    assert changed()
+    pair.active = False
+    pair.save()
+    assert changed()
+    LoanProduct.objects.filter(pk=product.pk).update(code="EDUCATION2")
+    assert changed()
+
+
+def test_routing_follows_a_rule_changed_by_a_queryset_update(english):
+    own, bank = make_funder("own", priority=10), make_funder("bank", priority=20)
+    rule = make_rule("Own funds", funder=own, priority=1)
+    make_rule("Bank", funder=bank, priority=2)
+    first = funding_route(drawdown=make_drawdown())
+    assert first.funder == own
+    RoutingRule.objects.filter(pk=rule.pk).update(active=False)
+    second = funding_route(drawdown=make_drawdown())
+    assert second.funder == bank
+
+
+def test_routing_reads_the_total_quota_used_afresh(english):
+    own = make_funder("own", priority=10, total_quota="30000.00")
+    bank = make_funder("bank", priority=20)
+    make_rule("Own funds", funder=own, priority=1)
+    make_rule("Bank", funder=bank, priority=2)
+    assert funding_route(drawdown=make_drawdown(amount=Decimal("20000.00"))).funder == own
+    outcome = funding_route(drawdown=make_drawdown(amount=Decimal("20000.00")))
+    assert outcome.funder == bank
+    # The own funds were skipped for their total quota (read afresh), not lost to a race.
+    codes = [line["code"] for line in outcome.considered]
+    assert "funder_total_quota" in codes and "funder_quota_taken" not in codes
+
+
+def _values(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_prebuilt_reads_give_what_the_orm_gives():
+    from django.db import transaction
+
+    from servicing.fastpath import (
+        CHANNEL_BY_CODE, DISBURSEMENT_OF_DRAWDOWN, DRAWDOWN_TO_PAY, LOCKED_DISBURSEMENT, LOCKED_DRAWDOWN,
+        SANDBOX_TRANSFER,
+    )
+    from servicing.models import Disbursement, Drawdown, PaymentChannel, SandboxBankTransfer
+    from tests.servicing.funding_factories import make_channel
+
+    drawdown = make_drawdown(reasons=[{"code": "x", "text": "为什么"}], routing={"funded": True})
+    channel = make_channel()
+    disbursement = Disbursement.objects.create(drawdown=drawdown, channel=channel, reference="PAY-1",
+                                               amount=Decimal("20000.00"))
+    transfer = SandboxBankTransfer.objects.create(channel=channel, reference="PAY-1", bank_reference="SBX-PAY-1",
+                                                  amount=Decimal("20000.00"), account_suffix="0128", outcome="paid",
+                                                  calls_back=True)
+    with transaction.atomic():
+        locked = LOCKED_DRAWDOWN.get(drawdown.pk)
+        orm = Drawdown.objects.select_related("credit_line", "product_version__product", "partner").get(
+            pk=drawdown.pk)
+        assert _values(locked) == _values(orm)
+        assert _values(locked.credit_line) == _values(orm.credit_line)
+        assert _values(locked.product_version.product) == _values(orm.product_version.product)
+        assert locked.partner is None and locked.bank_account == "6222021234567890128"
+        paid = DRAWDOWN_TO_PAY.get(drawdown.pk)
+        assert _values(paid.applicant) == _values(Drawdown.objects.select_related("applicant").get(
+            pk=drawdown.pk).applicant)
+        assert paid.applicant.name == drawdown.applicant.name
+        assert _values(DISBURSEMENT_OF_DRAWDOWN.get(drawdown.pk)) == _values(disbursement)
+        assert DISBURSEMENT_OF_DRAWDOWN.get(drawdown.pk).channel.callback_secret == "test-secret-123"
+        found = LOCKED_DISBURSEMENT.get("PAY-1")
+        assert (found.pk, found.drawdown.pk, found.channel.code) == (disbursement.pk, drawdown.pk, "sandbox")
+        assert LOCKED_DISBURSEMENT.get("PAY-unknown") is None
+        assert _values(SANDBOX_TRANSFER.get("PAY-1")) == _values(SandboxBankTransfer.objects.get(pk=transfer.pk))
+        assert _values(CHANNEL_BY_CODE.get("sandbox")) == _values(PaymentChannel.objects.get(code="sandbox"))
+        assert LOCKED_DRAWDOWN.get(drawdown.pk + 1000) is None
