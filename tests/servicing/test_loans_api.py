@@ -124,3 +124,24 @@ def test_the_loans_are_in_the_openapi_schema():
     assert list(loan) == ["id", "number", "drawdown", "credit_line", "product", "status", "principal", "value_date",
                           "maturity_date", "rate_percent", "rate_basis", "repayment_method", "term", "term_unit",
                           "upfront_fee", "apr_percent", "dpd", "balances", "funding", "installments"]
+
+
+def test_the_written_out_installment_matches_the_generic_rendering(world):
+    """``LoanInstallmentSerializer.to_representation`` is written out for speed (bench/loan_get.py):
+    it must render what DRF's field machinery would, field for field, paid and unpaid parts."""
+    from rest_framework import serializers as drf
+
+    from servicing.api_loans import LoanInstallmentSerializer
+    from servicing.models import Installment
+
+    loan = world["loan"]
+    Installment.objects.filter(loan=loan, number=1).update(principal_paid=D("1613.86"), interest_paid=D("0.05"),
+                                                          penalty_accrued=D("3.10"), status="overdue")
+    serializer = LoanInstallmentSerializer()
+    rows = list(Installment.objects.filter(loan=loan).order_by("number"))
+    generic = [drf.Serializer.to_representation(serializer, i) for i in rows]
+    assert [serializer.to_representation(i) for i in rows] == [dict(row) for row in generic]
+    assert serializer.to_representation(rows[0]) == {
+        "number": 1, "due_date": "2027-01-04", "principal": "1613.86", "interest": "116.67", "fee": "0.00",
+        "payment": "1730.53", "remaining_principal": "18386.14", "penalty": "3.10", "paid_principal": "1613.86",
+        "paid_interest": "0.05", "paid_fee": "0.00", "paid_penalty": "0.00", "status": "overdue"}
