@@ -27,7 +27,7 @@ from creditfactory.partners.idempotency import idempotent
 from creditfactory.partners.scoping import get_partner_object_or_404
 
 from .api_loans import LoanOutputSerializer
-from .models import CreditBalanceRefund, RefundStatus, Repayment, RepaymentKind, RepaymentSource, RepaymentStatus
+from .models import CreditBalanceRefund, Loan, RefundStatus, Repayment, RepaymentKind, RepaymentSource, RepaymentStatus
 from .selectors.loans import loan_queryset
 from .services.calendar import business_date
 from .services.repayments import RepaymentRefused, loan_quote, repayment_post
@@ -186,7 +186,8 @@ class LoanRepaymentApi(PartnerApiMixin, APIView):
     )
     @idempotent(required=True)
     def post(self, request, pk):
-        loan = get_partner_object_or_404(loan_queryset(), request, pk=pk)
+        # The loan's own row only: the service locks and reads it again with its schedule.
+        loan = get_partner_object_or_404(Loan.objects.only("pk", "partner_id"), request, pk=pk)
         serializer = RepaymentInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
