@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from creditfactory.core.money import ZERO, MoneyError, money_context, quantize_fen, to_decimal
-from creditfactory.core.rows import save_fields
 from creditfactory.core.state import record_transition
 from creditfactory.core.texts import stored_text
 from creditfactory.partners.services.webhooks import webhook_emit
@@ -36,9 +35,6 @@ from .schedule import schedule_recompute
 
 __all__ = ["repayment_number", "repayment_post"]
 
-# What a repayment may change on an installment (paid parts, status; the schedule's figures when recomputed).
-_INSTALLMENT_FIELDS = ("principal", "interest", "fee", "payment", "remaining_principal", "interest_accrued",
-                       "principal_paid", "interest_paid", "fee_paid", "penalty_paid", "status", "settled_on")
 _FIELDS = {"principal": "principal_paid", "interest": "interest_paid", "fee": "fee_paid", "penalty": "penalty_paid"}
 _BALANCE = {"principal": "principal_outstanding", "interest": "interest_receivable", "fee": "fee_receivable",
             "penalty": "penalty_receivable"}
@@ -180,15 +176,10 @@ class _Work:
                 self.changed.add(i.number)
 
     def save_installments(self) -> None:
-        """The changed installments: one prebuilt UPDATE each (``creditfactory.core.rows``) — a
-        repayment changes one or two, and building a CASE per column per row costs more than a
-        few plain statements (bench/repayments.py); many rows (a payoff) go in one bulk UPDATE."""
         rows = [i for i in self.installments if i.number in self.changed]
-        if len(rows) > 4:  # a payoff or a recomputed schedule of a long loan: one statement
-            Installment.objects.bulk_update(rows, _INSTALLMENT_FIELDS)
-            return
-        for i in rows:
-            save_fields(i, _INSTALLMENT_FIELDS)
+        Installment.objects.bulk_update(rows, ["principal", "interest", "fee", "payment", "remaining_principal",
+                                               "interest_accrued", "principal_paid", "interest_paid", "fee_paid",
+                                               "penalty_paid", "status", "settled_on"])
 
 
 def _loan_after(work: _Work, *, actor) -> None:
