@@ -21,6 +21,7 @@ from workflows.backoffice.batch import BatchImportViewset
 from workflows.backoffice.lines import LinesViewset, WarningsViewset
 from workflows.backoffice.dashboard import DashboardViewset
 from workflows.backoffice.drawdowns import DrawdownViewset
+from workflows.backoffice.economics import EconomicsViewset
 from workflows.backoffice.quality import QualityViewset
 from workflows.backoffice.queues import CreditFlowViewset, CreditWorkflowApp
 from workflows.backoffice.signing import SigningViewset
@@ -55,7 +56,7 @@ class ToolsApp(BackOfficeApp):
     title = _("Tools")
     icon = "calculate"
     app_name = "tools"
-    viewsets = [CalculatorViewset()]
+    viewsets = [CalculatorViewset(), EconomicsViewset()]
 
 
 class OrganisationApp(BackOfficeApp):

@@ -76,6 +76,11 @@ _LINE_CARE = ("servicing.view_drawdown", "servicing.cancel_drawdown", "servicing
 
 # role code → permission strings "app_label.codename". Missing permissions are skipped, so a
 # role may name models of an app that a later migration creates.
+# Unit economics (单笔信贷结构核算) and the pricing simulator; the costs and loss rates they use.
+_UNIT_ECONOMICS = ("workflows.view_unit_economics", "workflows.view_acquisitioncost", "workflows.add_acquisitioncost",
+                   "workflows.change_acquisitioncost", "workflows.view_expectedlossrate",
+                   "workflows.add_expectedlossrate", "workflows.change_expectedlossrate")
+
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "customer_manager": (*_READ_REFERENCE, *_ORIGINATION, *_BATCH_IMPORT, *_CONTRACT, *_DRAWDOWN_ENTRY),
     "credit_reviewer": (*_READ_REFERENCE, *_VIEW_DECISIONS, *_DECIDING),
@@ -92,10 +97,12 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "products.publish_loanproduct",
         *_FLOW_CONFIG,
         *_GROWTH_CONFIG,
+        *_UNIT_ECONOMICS,
     ),
     "auditor": (
         "core.view_statetransition",
         "organisations.view_all_branches",
+        "workflows.view_unit_economics",
     ),
 }
 
