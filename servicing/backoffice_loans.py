@@ -25,13 +25,15 @@ from creditfactory.organisations.models import Branch
 from creditfactory.organisations.scoping import sees_all_branches, visible_branches
 from products.models import LoanProduct
 
-from .forms import OfflineRepaymentForm, PrepaymentQuoteForm, RefundRequestForm, refused_onto
-from .models import Funder, LoanStatus, RepaymentKind
+from .forms import OfflineRepaymentForm, PrepaymentQuoteForm, RefundRequestForm, WriteOffProposalForm, refused_onto
+from .models import Funder, LoanStatus, RepaymentKind, WriteOffStatus
 from .selectors.loans import (
     DPD_BUCKETS, LOAN_SORTS, dpd_bucket, loan_filter, loan_journal, loan_list_for, loan_portfolio_for, loan_refunds,
     loan_repayments, loan_transactions,
 )
 from .services.calendar import business_date
+from .services.close.write_off import PROPOSE_PERMISSION as PROPOSE_WRITE_OFF_PERMISSION
+from .services.close.write_off import write_off_propose
 from .services.repayments import (
     RepaymentRefused, credit_balance_refund_request, loan_quote, offline_repayment_register,
 )
@@ -135,7 +137,7 @@ class LoanDetailView(LoginRequiredMixin, PermissionRequiredMixin, View):
         return {"quote_today": today, "payoff": payoff, "payoff_refused": payoff_refused, "quote_form": quote_form,
                 "prepayment": prepayment}
 
-    def render_page(self, request, loan, *, repayment_form=None, refund_form=None, status=200):
+    def render_page(self, request, loan, *, repayment_form=None, refund_form=None, write_off_form=None, status=200):
         installments = list(loan.installments.all())
         for row in installments:
             row.principal_unpaid = row.principal - row.principal_paid
@@ -148,6 +150,9 @@ class LoanDetailView(LoginRequiredMixin, PermissionRequiredMixin, View):
         user, is_open = request.user, loan.status in OPEN
         may_register = is_open and user.has_perm(REGISTER_PERMISSION)
         may_refund = loan.credit_balance > 0 and user.has_perm(REQUEST_REFUND_PERMISSION)
+        write_offs = list(loan.write_off_requests.select_related("proposed_by", "decided_by").order_by("-id")[:20])
+        may_propose = (is_open and user.has_perm(PROPOSE_WRITE_OFF_PERMISSION)
+                       and not any(w.status == WriteOffStatus.PENDING for w in write_offs))
         return render(request, self.template_name, {
             "loan": loan, "parts": list(loan.parts.all()), "installments": installments,
             "totals": {name: sum(getattr(row, name) for row in installments) for name in names},
@@ -156,6 +161,7 @@ class LoanDetailView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "repayments": list(loan_repayments(loan=loan)[:100]), "refunds": list(loan_refunds(loan=loan)[:100]),
             "repayment_form": (repayment_form or OfflineRepaymentForm()) if may_register else None,
             "refund_form": (refund_form or RefundRequestForm()) if may_refund else None,
+            "write_offs": write_offs, "write_off_form": (write_off_form or WriteOffProposalForm()) if may_propose else None,
             "may_verify": user.has_perm(VERIFY_PERMISSION), "may_approve_refund": user.has_perm(APPROVE_REFUND_PERMISSION),
             **self._quotes(loan),
         }, status=status)
@@ -207,6 +213,26 @@ class LoanRefundRequestView(LoanDetailView):
         return self.render_page(request, loan, refund_form=form, status=422)
 
 
+class LoanWriteOffProposeView(LoanDetailView):
+    """Propose writing the loan off (核销) before the close would: someone else approves it."""
+
+    def post(self, request, pk):
+        loan = self.loan(request, pk)
+        if not request.user.has_perm(PROPOSE_WRITE_OFF_PERMISSION):
+            raise PermissionDenied
+        form = WriteOffProposalForm(request.POST)
+        if form.is_valid():
+            try:
+                write_off_propose(loan=loan, actor=request.user, note=form.cleaned_data["note"])
+            except RepaymentRefused as exc:
+                refused_onto(form, exc)
+            else:
+                messages.success(request, _("Write-off of loan %(loan)s proposed: it is decided by someone else.")
+                                 % {"loan": loan.number})
+                return see_other(reverse("lending:loans:detail", args=[loan.pk]))
+        return self.render_page(request, loan, write_off_form=form, status=422)
+
+
 class LoanViewset(AppMenuMixin, Viewset):
     title = gettext_lazy("Loans")
     icon = "account_balance_wallet"
@@ -215,6 +241,7 @@ class LoanViewset(AppMenuMixin, Viewset):
     detail_path = path("<int:pk>/", LoanDetailView.as_view(), name="detail")
     register_path = path("<int:pk>/repayments/", LoanRepaymentRegisterView.as_view(), name="register")
     refund_path = path("<int:pk>/refunds/", LoanRefundRequestView.as_view(), name="refund")
+    write_off_path = path("<int:pk>/write-off/", LoanWriteOffProposeView.as_view(), name="write_off")
 
     def has_view_permission(self, user, obj=None):
         return user.has_perm(VIEW_PERMISSION)

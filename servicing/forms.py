@@ -13,7 +13,7 @@ from creditfactory.core import forms as cf_forms
 from .models import RepaymentKind
 
 __all__ = ["OfflineRepaymentForm", "PrepaymentQuoteForm", "ReasonForm", "RefundRequestForm", "WriteOffDecisionForm",
-           "refused_onto"]
+           "WriteOffProposalForm", "refused_onto"]
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0.01")}
 
@@ -55,6 +55,10 @@ class ReasonForm(forms.Form):
 class RefundRequestForm(forms.Form):
     amount = cf_forms.DecimalField(label=_("Amount to refund (CNY)"), **MONEY)
     reason = cf_forms.TextField(label=_("Reason"), max_length=255)
+
+
+class WriteOffProposalForm(forms.Form):
+    note = cf_forms.TextField(label=_("Why the loan should be written off"), max_length=500)
 
 
 class WriteOffDecisionForm(forms.Form):

@@ -99,6 +99,7 @@ ALLOWED: dict[str, object] = {
     # repayments and credit-balance refunds (maker-checker within the role), the daily close, write-off approval.
     "lending:loans:register": {"post_loan_manager"},
     "lending:loans:refund": {"post_loan_manager"},
+    "lending:loans:write_off": {"post_loan_manager"},
     "lending:verification:repayment_verify": {"post_loan_manager"},
     "lending:verification:repayment_reject": {"post_loan_manager"},
     "lending:verification:refund_approve": {"post_loan_manager"},
@@ -324,6 +325,7 @@ def _requests(s):
             "amount": "20.00", "kind": "regular", "reference": "TRANSFER-2"}, None),
         "lending:loans:refund": (f"/lending/loans/{s['loan'].pk}/refunds/", {"amount": "5.00", "reason": "Asked"},
                                  None),
+        "lending:loans:write_off": (f"/lending/loans/{s['loan'].pk}/write-off/", {"note": "Borrower deceased"}, None),
         "lending:verification:repayment_verify": (f"/lending/verification/repayments/{s['transfer'].pk}/verify/",
                                                   {}, None),
         "lending:verification:repayment_reject": (f"/lending/verification/repayments/{s['transfer'].pk}/reject/",

@@ -204,3 +204,62 @@ def test_the_close_run_admin_shows_its_chunks(admin_client, loan):
     page = admin_client.get(f"/admin/servicing/closerun/{run.pk}/change/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Close-of-day chunks" in page and "Start of the next day" in page
     assert "100 %" in admin_client.get("/admin/servicing/closerun/").content.decode()
+
+
+def test_a_running_close_shows_its_progress(client, manager, loan):
+    run = CloseRun.objects.create(business_date=VALUE, chunks_total=4, chunks_done=1)
+    for seq in range(1, 5):
+        CloseChunk.objects.create(run=run, stage="close", seq=seq, lo=seq, hi=seq,
+                                  status="done" if seq == 1 else "pending",
+                                  counts={"loans": 3} if seq == 1 else {}, seconds={"accrue": 0.25} if seq == 1 else {})
+    client.force_login(manager)
+    listing = client.get("/lending/close/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<progress max="100" value="25">' in listing and "1 / 4" in listing and "Resume the close" in listing
+    detail = client.get(f"/lending/close/{run.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<td>Close of the date</td><td class=\"num\">4</td><td class=\"num\">1</td><td class=\"num\">0</td>" \
+           "<td class=\"num\">3</td>" in detail
+    assert '<td class="num">0.25</td>' in detail
+    confirm = client.get("/lending/close/run/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "The close of 2026-12-04 is unfinished" in confirm
+
+
+def test_a_post_loan_manager_proposes_a_write_off_on_the_loan_page(client, manager, loan):
+    close_through(DUE1 + datetime.timedelta(days=5))
+    approver = _staff("approver", loan, "credit_approver")
+    client.force_login(manager)
+    blank = client.post(f"/lending/loans/{loan.pk}/write-off/", {"note": ""})
+    assert blank.status_code == 422 and not WriteOffRequest.objects.exists()
+    assert client.post(f"/lending/loans/{loan.pk}/write-off/", {"note": "Borrower deceased"}).status_code == 303
+    proposal = WriteOffRequest.objects.get()
+    assert (proposal.status, proposal.proposed_by, proposal.days_past_due, proposal.principal) == (
+        "pending", manager, 6, D("20000.00"))
+    page = client.get(f"/lending/loans/{loan.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Borrower deceased" in page and 'id="write-off-form"' not in page  # one pending at a time
+    client.force_login(approver)
+    assert client.post(f"/lending/verification/write-offs/{proposal.pk}/", {"action": "approve"}).status_code == 303
+    loan.refresh_from_db()
+    assert loan.status == "written_off" and ledger_check() == []
+
+
+def test_a_co_lent_loan_is_written_off_part_by_part():
+    from servicing.models import LoanPart
+    from tests.servicing.repayment_factories import make_funders
+
+    business_date_set(date=VALUE, reason="test")
+    a, b = make_funders()
+    loan = make_loan(funders=[(a, D(30)), (b, D(70))])
+    close_through(DUE1 + datetime.timedelta(days=5))
+    loan.refresh_from_db()
+    request = WriteOffRequest.objects.create(loan=loan, proposed_on=business_date(), days_past_due=6)
+    approver = _staff("approver", loan, "credit_approver")
+    write_off_approve(request=request, actor=approver)
+    entries = {e.reference: sorted((line.account.number, line.debit, line.credit) for line in e.lines.all())
+               for e in JournalEntry.objects.filter(kind="write_off")}
+    assert sorted(entries) == [f"{loan.number}/write-off/bank-a", f"{loan.number}/write-off/bank-b"]
+    a_lines = entries[f"{loan.number}/write-off/bank-a"]
+    b_lines = entries[f"{loan.number}/write-off/bank-b"]
+    assert a_lines[0] == ("bank-a-1301", D("0"), D("6000.00")) and b_lines[0] == ("bank-b-1301", D("0"), D("14000.00"))
+    assert sum(line[1] for line in a_lines + b_lines) == D("20140.25")
+    assert all(part.principal_outstanding == 0 and part.interest_receivable == 0 and part.penalty_receivable == 0
+               for part in LoanPart.objects.filter(loan=loan))
+    assert reconcile() == [] and ledger_check() == []

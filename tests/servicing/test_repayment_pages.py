@@ -281,3 +281,27 @@ def test_a_refund_rejected_moves_no_money(client, maker, checker, loan):
     loan.refresh_from_db()
     assert (refund.status, loan.credit_balance) == ("rejected", D("69.47"))
     assert not JournalEntry.objects.filter(kind="refund").exists()
+
+
+def test_a_revolving_loan_quotes_its_payoff_and_offers_no_prepayment(client):
+    product = make_product("FLEX", product_type="revolving_line", amount_min=D("1000.00"), amount_max=D("5000.00"),
+                           term_unit="days", term_min=30, term_max=90, rate_basis="daily",
+                           rate_min_percent=D("0.03"), rate_default_percent=D("0.05"), rate_max_percent=D("0.05"),
+                           repayment_methods=["revolving"], purposes=["education"], apr_cap_percent=D("36"))
+    business_date_set(date=VALUE, reason="test")
+    flex = make_loan(product=product, amount=D("3000.00"), term=30, method="revolving", rate_percent=D("0.05"))
+    close_through(datetime.date(2026, 12, 13))  # 10 days × round(3000.00 × 0.05 %) = 15.00
+    client.force_login(_officer("flex-officer", flex))
+    html = _page(client, flex).content.decode()
+    assert 'id="prepayment-quote-form"' not in html
+    assert "3,015.00" in html  # payoff = 3,000.00 principal + 15.00 interest, no fee
+
+
+def test_a_product_without_early_repayment_says_so_on_the_loan_page(client, maker, loan):
+    from products.models import ProductVersion
+
+    ProductVersion.objects.filter(pk=loan.product_version_id).update(prepayment_allowed=False)
+    client.force_login(maker)
+    html = _page(client, loan).content.decode()
+    assert "The product does not allow early repayment." in html and 'id="prepayment-quote-form"' not in html
+    assert "1,730.53" in html  # what is due today is still quoted
