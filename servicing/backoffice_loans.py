@@ -1,7 +1,11 @@
 """Back-office pages of loans (贷款): the portfolio list (filter by status, DPD bucket, product,
 funder, branch; sortable; paginated without counting the portfolio) and one loan — terms,
 sub-ledger balances, funding parts, the schedule with what is paid and unpaid of each component,
-and the loan's journal entries with their lines. Branch-scoped.
+today's quote (the API's ``loan_quote``: due today, payoff, a prepayment of a chosen principal),
+its transactions, repayments, refunds and write-offs, and its journal entries with their lines.
+On it, an officer registers a bank transfer (线下还款), requests a credit-balance refund or
+proposes a write-off; a second person decides each in the verification queue
+(``servicing.backoffice_queue``). Branch-scoped; a refused form re-renders with HTTP 422.
 
 Every filter and sort of the list is an indexed condition (``servicing.selectors.loans``): a page
 of a million-loan portfolio reads its own rows, not the table; pages go by "next" and "previous"
