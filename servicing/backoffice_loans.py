@@ -165,8 +165,10 @@ class LoanDetailView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "repayments": list(loan_repayments(loan=loan)[:100]), "refunds": list(loan_refunds(loan=loan)[:100]),
             "repayment_form": (repayment_form or OfflineRepaymentForm()) if may_register else None,
             "refund_form": (refund_form or RefundRequestForm()) if may_refund else None,
-            "write_offs": write_offs, "write_off_form": (write_off_form or WriteOffProposalForm()) if may_propose else None,
-            "may_verify": user.has_perm(VERIFY_PERMISSION), "may_approve_refund": user.has_perm(APPROVE_REFUND_PERMISSION),
+            "write_offs": write_offs,
+            "write_off_form": (write_off_form or WriteOffProposalForm()) if may_propose else None,
+            "may_verify": user.has_perm(VERIFY_PERMISSION),
+            "may_approve_refund": user.has_perm(APPROVE_REFUND_PERMISSION),
             **self._quotes(loan),
         }, status=status)
 

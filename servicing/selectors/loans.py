@@ -9,8 +9,8 @@ from servicing.models import (
     RepaymentStatus,
 )
 
-__all__ = ["DPD_BUCKETS", "LOAN_SORTS", "TRANSACTION_TYPES", "dpd_bucket", "loan_balances", "loan_filter", "loan_journal",
-           "loan_portfolio_for", "loan_queryset", "loan_refunds", "loan_repayments", "loan_transactions"]
+__all__ = ["DPD_BUCKETS", "LOAN_SORTS", "TRANSACTION_TYPES", "dpd_bucket", "loan_balances", "loan_filter",
+           "loan_journal", "loan_portfolio_for", "loan_queryset", "loan_refunds", "loan_repayments", "loan_transactions"]
 
 # Days-past-due buckets of the portfolio (M0 = nothing overdue; M1 = 1–30 days, … ; M3+ = over 90).
 DPD_BUCKETS = {
