@@ -305,3 +305,28 @@ def test_a_product_without_early_repayment_says_so_on_the_loan_page(client, make
     html = _page(client, loan).content.decode()
     assert "The product does not allow early repayment." in html and 'id="prepayment-quote-form"' not in html
     assert "1,730.53" in html  # what is due today is still quoted
+
+
+def test_the_queue_reads_a_fixed_number_of_queries_however_long(client, maker, checker, loan):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/lending/verification/").status_code == 200
+        return len(captured)
+
+    offline_repayment_register(loan=loan, amount="1730.53", reference="Q-1", actor=maker)
+    client.force_login(checker)
+    one = queries()
+    for n in range(2, 6):
+        offline_repayment_register(loan=loan, amount="1730.53", reference=f"Q-{n}", actor=maker)
+    assert queries() == one
+    assert '<span id="count-repayments">5</span>' in client.get("/lending/verification/").content.decode()
+
+
+def test_the_queue_in_chinese(client, maker, checker, loan):
+    offline_repayment_register(loan=loan, amount="1730.53", reference="ZH-1", actor=maker)
+    client.force_login(checker)
+    html = client.get("/lending/verification/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "复核队列" in html and "待复核的线下还款" in html and "复核并入账" in html and "正常还款" in html
