@@ -4,6 +4,7 @@ chunks inline (progress, counts and seconds per phase, failures with the loan), 
 requests, repayments and credit-balance refunds."""
 
 from django.contrib import admin
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from creditfactory.core.admin_mixins import ReadOnlyAdminMixin
@@ -38,7 +39,8 @@ class CloseRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("progress"))
     def progress(self, obj):
-        return f"{run_progress(obj)} %"
+        percent = run_progress(obj)
+        return format_html('<progress max="100" value="{}"></progress> {} %', percent, percent)
 
 
 @admin.register(WriteOffRequest)
