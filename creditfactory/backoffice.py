@@ -5,6 +5,7 @@ workflow inbox, queue and archive of later issues sit beside our own pages.
 """
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
@@ -15,7 +16,9 @@ from creditfactory.home import HomeViewset
 from creditfactory.organisations.backoffice import OrganisationViewset
 from risk.backoffice import DecisionViewset
 from servicing.backoffice import CalculatorViewset
+from servicing.backoffice_close import CloseRunsViewset
 from servicing.backoffice_loans import LoanViewset
+from servicing.backoffice_queue import VerificationViewset
 from workflows.backoffice.applications import ApplicationViewset, SlaViewset
 from workflows.backoffice.batch import BatchImportViewset
 from workflows.backoffice.lines import LinesViewset, WarningsViewset
@@ -28,9 +31,28 @@ from workflows.backoffice.signing import SigningViewset
 from workflows.flows import CreditApplicationFlow
 
 
+class _AppIndexView(RedirectView):
+    """An application's ``/``: its first page this user may open (viewflow's would send everyone
+    to the first page, a 403 for a role that may open only a later one)."""
+
+    app = None
+
+    def get_redirect_url(self, *args, **kwargs):
+        children = list(self.app.menu_items())
+        user = self.request.user
+        for child in children:
+            if not user.is_authenticated or child.has_view_permission(user):
+                return child.reverse("index")
+        raise PermissionDenied
+
+
 class BackOfficeApp(Application):
     """An application of the sidebar shown only to users who may open one of its pages: a role
     never sees a section that would answer 403 (each page's viewset says who may open it)."""
+
+    @property
+    def index_path(self):
+        return path("", _AppIndexView.as_view(app=self), name="index")
 
     def has_view_permission(self, user, obj=None):
         if not user.is_authenticated:
@@ -91,7 +113,7 @@ class LendingApp(BackOfficeApp):
     title = _("Lending")
     icon = "payments"
     app_name = "lending"
-    viewsets = [DrawdownViewset(), LoanViewset()]
+    viewsets = [DrawdownViewset(), LoanViewset(), VerificationViewset(), CloseRunsViewset()]
 
 
 class _LandingView(RedirectView):
