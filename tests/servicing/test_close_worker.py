@@ -36,10 +36,14 @@ from servicing.services.repayments.posting import repayment_post
 from servicing.services.repayments.quotes import loan_quote
 from servicing.tasks import close_day_task
 from tests.servicing.repayment_factories import make_funders, make_loan
-from tests.test_e2e_drawdown import workers  # noqa: F401 - the fixture
-from tests.test_e2e_origination import redis_url, wait_for  # noqa: F401 - the fixture
+from tests import test_e2e_drawdown, test_e2e_origination
+from tests.test_e2e_origination import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+# the fixtures that start workers (a private queue on TEST_REDIS_URL)
+redis_url = test_e2e_origination.redis_url
+workers = test_e2e_drawdown.workers
 
 D = Decimal
 DAY = datetime.date(2027, 3, 10)
@@ -123,7 +127,7 @@ class _RollBack(Exception):
 
 
 def test_a_close_on_the_worker_books_what_the_conventions_say_and_a_re_run_changes_nothing(
-        workers, portfolio, capsys):  # noqa: F811
+        workers, portfolio, capsys):
     loans = portfolio
     before = {loan.pk: loan.interest_receivable for loan in Loan.objects.all()}
     worker = workers()
@@ -195,7 +199,7 @@ def _waiting_on_a_lock() -> bool:
 
 
 def test_a_worker_killed_mid_close_is_resumed_by_the_next_one_with_the_books_of_a_clean_close(
-        workers, portfolio):  # noqa: F811
+        workers, portfolio):
     loans = portfolio
     clean = _clean_close()
     # the second chunk's first loan is held: the worker commits chunk 1, takes chunk 2 and waits
@@ -225,7 +229,7 @@ def test_a_worker_killed_mid_close_is_resumed_by_the_next_one_with_the_books_of_
     assert ledger_check() == []
 
 
-def test_a_repayment_racing_the_close_is_not_lost(workers, portfolio):  # noqa: F811
+def test_a_repayment_racing_the_close_is_not_lost(workers, portfolio):
     loans = portfolio
     loan = loans[0]  # overdue: three installments due and unpaid
     quote = loan_quote(loan=loan, kind="regular")
