@@ -1,4 +1,5 @@
-"""In-loan warnings (贷中风险预警): a hit of the in-loan warning rule set on a line's borrower,
+"""In-loan warnings (贷中风险预警): a hit of the in-loan warning rule set on a line's borrower
+(or, raised by the daily close, of the post-loan monitoring rule set on a loan: ``loan`` set),
 with the handling the rule configured, waiting in a work group's queue for a person to confirm or
 lift it. The automatic part of the handling (stop pending drawdowns, freeze, reduce the limit)
 is applied when the warning is raised; lifting it undoes what can be undone (unfreeze)."""
@@ -23,6 +24,7 @@ class WarningSource(models.TextChoices):
     MONITORING = "monitoring", _("Monitoring job")
     LIST_ENTRY = "list_entry", _("New list entry")
     DRAWDOWN_CHECK = "drawdown_check", _("Drawdown check")
+    POST_LOAN = "post_loan", _("Post-loan monitoring (daily close)")
 
 
 class WarningStatus(models.TextChoices):
@@ -34,6 +36,8 @@ class WarningStatus(models.TextChoices):
 class LineWarning(TimeStampedModel):
     credit_line = models.ForeignKey("servicing.CreditLine", verbose_name=_("credit line"), on_delete=models.PROTECT,
                                     related_name="warnings")
+    loan = models.ForeignKey("servicing.Loan", verbose_name=_("loan"), on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="warnings", help_text=_("The loan a post-loan monitoring warning is about."))
     source = models.CharField(_("source"), max_length=16, choices=WarningSource.choices)
     action = models.CharField(_("handling"), max_length=16, choices=WarningAction.choices)
     rules = models.JSONField(_("rules hit"), default=list, help_text=_("Reason codes and descriptions."))

@@ -1,10 +1,12 @@
 """The start of a business date (日初), for a range of loans, in one transaction: installments
 falling due move pending → due, their fees are posted as receivable, reminders are queued (3 days
 before and on the due date), loans past their version's write-off DPD get a write-off request
-for a person to approve, and the collections hand-over hooks run (``CLOSE_HANDOVER_HOOKS``).
+for a person to approve, the post-loan monitoring rules raise warnings (``monitoring``), and the
+collections hand-over hooks run (``CLOSE_HANDOVER_HOOKS``).
 
 Every phase is idempotent: a status moves once, a fee's entry reference is unique, a reminder
-has a de-duplication key, one pending write-off request per loan; so a re-run writes nothing."""
+has a de-duplication key, one pending write-off request per loan, one open post-loan warning per loan; so a re-run writes
+nothing."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from servicing.models import (
 from servicing.services.ledger import Posting, funder_chart, ledger_post, split_by_share
 
 from .fastpath import fees_falling_due_sql, installments_due_sql
+from .monitoring import post_loan_monitoring
 
 __all__ = ["REMINDER_DAYS", "start_of_day_chunk"]
 
@@ -118,7 +121,8 @@ def _handover(business_date: datetime.date, lo: int, hi: int) -> int:
 
 
 PHASES = (("due", lambda d, lo, hi: installments_due_sql(business_date=d, lo=lo, hi=hi)), ("fees", _fees),
-          ("reminders", _reminders), ("write_off", _write_off_proposals), ("handover", _handover))
+          ("reminders", _reminders), ("write_off", _write_off_proposals), ("monitoring", post_loan_monitoring),
+          ("handover", _handover))
 
 
 @transaction.atomic
