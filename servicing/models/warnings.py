@@ -55,6 +55,13 @@ class LineWarning(TimeStampedModel):
         verbose_name_plural = _("in-loan warnings")
         ordering = ["-created_at", "-id"]
         permissions = [("handle_linewarning", _("Can confirm or lift in-loan warnings"))]
+        constraints = [
+            # the daily close's post-loan monitoring: one open (or confirmed) warning per line, which
+            # chunks closing the line's loans at the same time cannot both raise
+            models.UniqueConstraint(fields=["credit_line"], condition=models.Q(source="post_loan",
+                                                                               status__in=["open", "confirmed"]),
+                                    name="servicing_linewarning_one_post_loan"),
+        ]
 
     def __str__(self):
         return f"{self.get_action_display()} · {self.credit_line}"

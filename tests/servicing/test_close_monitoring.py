@@ -16,6 +16,8 @@ from servicing.models import CreditLine, LineWarning
 from servicing.services.calendar import business_date, business_date_set
 from servicing.services.close import close_date, close_day
 from tests.risk.policy_factories import make_policy, make_rule_sets
+from servicing.services.loans import loan_book
+from tests.servicing.factories import make_drawdown
 from tests.servicing.repayment_factories import make_loan
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +76,17 @@ def test_a_warning_whose_rule_freezes_is_handled_as_an_in_loan_warning():
         late, "freeze", ["PL_SEVERE", "PL_LATE"])
     assert CreditLine.objects.get(pk=late.credit_line_id).status == "frozen"
     assert CreditLine.objects.get(pk=current.credit_line_id).status == "active"
+
+
+def test_two_late_loans_of_one_line_raise_one_warning_naming_the_first():
+    late, _current = _loans()
+    second = loan_book(drawdown=make_drawdown(line=late.credit_line, amount=D("5000.00"), term=6,
+                                              value_date=datetime.date(2027, 1, 10)))  # due 02-10 unpaid
+    _post_loan_policy(late.product_version.product)
+    [result] = close_day()
+    assert result["monitoring"] == 1
+    assert list(LineWarning.objects.values_list("credit_line_id", "loan_id")) == [(late.credit_line_id, late.pk)]
+    assert second.credit_line_id == late.credit_line_id
 
 
 def test_without_a_post_loan_rule_set_nothing_is_evaluated():

@@ -24,7 +24,7 @@ from decimal import Decimal
 from django.db import connection
 
 __all__ = ["ChunkResult", "chunk_bounds_sql", "close_chunk_sql", "fees_falling_due_sql", "installments_due_sql",
-           "monitoring_features_sql", "monitoring_loans_sql"]
+           "monitoring_features_sql", "monitoring_loans_sql", "warnings_insert_sql"]
 
 # The loans of the range that still have work for date D (any watermark before D).
 _PENDING = """
@@ -271,13 +271,25 @@ GROUP BY c.product_id, b.max_dpd, b.repaid
 """
 
 MONITORING_LOANS = _MONITORED + """
-SELECT c.id, c.number, c.credit_line_id, c.product_id, b.max_dpd, b.repaid
+SELECT DISTINCT ON (c.credit_line_id) c.id, c.number, c.credit_line_id, c.product_id, b.max_dpd, b.repaid
 FROM c JOIN b ON b.applicant_id = c.applicant_id
 WHERE (c.product_id, b.max_dpd, b.repaid) IN (
           SELECT * FROM unnest(%(t_product)s::bigint[], %(t_dpd)s::integer[], %(t_repaid)s::bigint[]))
-  AND NOT EXISTS (SELECT 1 FROM servicing_linewarning w WHERE w.loan_id = c.id AND w.source = 'post_loan'
-                  AND w.status IN ('open', 'confirmed'))
-ORDER BY c.id
+  AND NOT EXISTS (SELECT 1 FROM servicing_linewarning w WHERE w.credit_line_id = c.credit_line_id
+                  AND w.source = 'post_loan' AND w.status IN ('open', 'confirmed'))
+ORDER BY c.credit_line_id, c.id
+"""
+
+# One open post-loan warning per line (the partial unique index): a line another chunk raised one
+# for meanwhile is skipped, not an error.
+WARNINGS_INSERT = """
+INSERT INTO servicing_linewarning (created_at, updated_at, credit_line_id, loan_id, source, action, rules,
+                                   check_reference, status, business_date, note)
+SELECT now(), now(), w.line, w.loan, 'post_loan', w.action, w.rules::jsonb, w.reference, 'open', %(d)s, ''
+FROM unnest(%(lines)s::bigint[], %(loans)s::bigint[], %(actions)s::text[], %(rules)s::text[],
+            %(references)s::text[]) AS w(line, loan, action, rules, reference)
+ON CONFLICT DO NOTHING
+RETURNING id, loan_id, action, rules
 """
 
 
@@ -291,9 +303,21 @@ def monitoring_features_sql(*, lo: int, hi: int, products: list[int]) -> list[tu
 def monitoring_loans_sql(*, lo: int, hi: int, products: list[int],
                          tuples: list[tuple[int, int, int]]) -> list[tuple[int, str, int, int, int, int]]:
     """(loan, number, line, product, worst DPD, repaid) of the range's loans whose features are one
-    of ``tuples`` and that have no open or confirmed post-loan warning, in id order."""
+    of ``tuples``, the first of each line, for the lines with no open or confirmed post-loan warning."""
     with connection.cursor() as cursor:
         cursor.execute(MONITORING_LOANS, {"lo": lo, "hi": hi, "products": products,
                                           "t_product": [t[0] for t in tuples], "t_dpd": [t[1] for t in tuples],
                                           "t_repaid": [t[2] for t in tuples]})
+        return cursor.fetchall()
+
+
+def warnings_insert_sql(*, business_date: datetime.date, rows: list[tuple[int, int, str, str, str]]) -> list[tuple]:
+    """Insert post-loan warnings ``(line, loan, action, rules JSON, reference)``, skipping a line
+    that has an open one; returns (id, loan, action, rules) of those inserted."""
+    if not rows:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(WARNINGS_INSERT, {"d": business_date, "lines": [r[0] for r in rows],
+                                         "loans": [r[1] for r in rows], "actions": [r[2] for r in rows],
+                                         "rules": [r[3] for r in rows], "references": [r[4] for r in rows]})
         return cursor.fetchall()

@@ -4,20 +4,23 @@ The risk app's ``post_loan_monitoring`` rule sets of each product (the demo seed
 ``POST_LOAN_STD``) are evaluated on the features the close computes set-based from its books
 (``fastpath.monitoring_features_sql``: the borrower's worst DPD over their open loans, loans
 repaid): once per distinct (product, features) tuple of the range, not once per loan. Only the
-loans of the tuples that hit, and that have no open or confirmed post-loan warning, are read
-(``monitoring_loans_sql``); each gets one warning — an in-loan warning (``LineWarning``) on its
-line with ``loan`` set and source ``post_loan``, its opening recorded as a state transition, in
-the work group's queue like the others; a handling other than notify is applied by
-``CLOSE_WARNING_HANDLER`` (workflows' ``warning_handle``, a layer above).
+loans of the tuples that hit, on lines with no open or confirmed post-loan warning, are read
+(``monitoring_loans_sql``); each such line gets one warning — an in-loan warning
+(``LineWarning``) with ``loan`` set (the first loan of the line that hit) and source
+``post_loan``, its opening recorded as a state transition, in the work group's queue like the
+others; a handling other than notify is applied by ``CLOSE_WARNING_HANDLER`` (workflows'
+``warning_handle``, a layer above).
 
-Idempotent: a loan with an open (or confirmed) post-loan warning gets no other, so a re-run of
-the date — or the next date while the borrower is still late — raises nothing twice; once the
-warning is lifted, a new hit raises a new one. The reference ``PL<date>-<loan number>`` names the
-close that raised it."""
+Idempotent and race-free: a line has at most one open (or confirmed) post-loan warning — a
+partial unique index, the insert skipping a line another chunk raised one for meanwhile — so a
+re-run of the date, or the next date while the borrower is still late, raises nothing twice;
+once the warning is lifted, a new hit raises a new one. The reference ``PL<date>-<loan number>``
+names the close that raised it."""
 
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 
 from django.conf import settings
@@ -28,9 +31,9 @@ from creditfactory.core.models import StateTransition
 from products.models import LoanProduct
 from risk.selectors import PolicyNotReady
 from risk.services.postloan import post_loan_hits, post_loan_rule_sets
-from servicing.models import LineWarning, WarningAction, WarningSource, WarningStatus
+from servicing.models import LineWarning, WarningAction, WarningStatus
 
-from .fastpath import monitoring_features_sql, monitoring_loans_sql
+from .fastpath import monitoring_features_sql, monitoring_loans_sql, warnings_insert_sql
 
 __all__ = ["post_loan_monitoring"]
 
@@ -51,9 +54,14 @@ def _rule_sets() -> dict[int, tuple]:
     return found
 
 
+def _reason(rules) -> str:
+    rules = json.loads(rules) if isinstance(rules, str) else rules
+    return "; ".join(rule["description"] or rule["code"] for rule in rules)[:500]
+
+
 def post_loan_monitoring(business_date: datetime.date, lo: int, hi: int) -> int:
     """Evaluate the post-loan rule sets for the open loans ``lo``…``hi`` on ``business_date`` (the
-    day starting, DPD as its close left them) and raise a warning for each loan that hits.
+    day starting, DPD as its close left them) and raise a warning for each line whose loan hits.
     Returns the warnings raised."""
     rule_sets = _rule_sets()
     if not rule_sets:
@@ -69,21 +77,20 @@ def post_loan_monitoring(business_date: datetime.date, lo: int, hi: int) -> int:
     if not results:
         return 0
     loans = monitoring_loans_sql(lo=lo, hi=hi, products=products, tuples=list(results))
-    warnings = LineWarning.objects.bulk_create([
-        LineWarning(credit_line_id=line_id, loan_id=loan_id, source=WarningSource.POST_LOAN,
-                    action=results[(product_id, max_dpd, repaid)].action or WarningAction.NOTIFY,
-                    rules=results[(product_id, max_dpd, repaid)].rules,
-                    check_reference=f"PL{business_date:%Y%m%d}-{number}"[:40], business_date=business_date)
+    inserted = warnings_insert_sql(business_date=business_date, rows=[
+        (line_id, loan_id, results[(product_id, max_dpd, repaid)].action or WarningAction.NOTIFY,
+         json.dumps(results[(product_id, max_dpd, repaid)].rules, ensure_ascii=False),
+         f"PL{business_date:%Y%m%d}-{number}"[:40])
         for loan_id, number, line_id, product_id, max_dpd, repaid in loans])
     content_type = ContentType.objects.get_for_model(LineWarning)
     StateTransition.objects.bulk_create([
-        StateTransition(content_type=content_type, object_id=str(warning.pk), field="status", from_state="",
+        StateTransition(content_type=content_type, object_id=str(warning_id), field="status", from_state="",
                         to_state=WarningStatus.OPEN, actor_label="rule",
-                        reason="; ".join(rule["description"] or rule["code"] for rule in warning.rules)[:500])
-        for warning in warnings])
-    handle = None
-    for warning in warnings:
-        if warning.action != WarningAction.NOTIFY and settings.CLOSE_WARNING_HANDLER:
-            handle = handle or import_string(settings.CLOSE_WARNING_HANDLER)
+                        reason=_reason(rules))
+        for warning_id, _loan, _action, rules in inserted])
+    handled = [warning_id for warning_id, _loan, action, _rules in inserted if action != WarningAction.NOTIFY]
+    if handled and settings.CLOSE_WARNING_HANDLER:
+        handle = import_string(settings.CLOSE_WARNING_HANDLER)
+        for warning in LineWarning.objects.filter(pk__in=handled).select_related("credit_line").order_by("pk"):
             handle(warning=warning)
-    return len(warnings)
+    return len(inserted)
