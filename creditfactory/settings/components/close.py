@@ -14,7 +14,7 @@ from ..env import env_int
 CLOSE_CHUNK_SIZE = env_int("CLOSE_CHUNK_SIZE", 5000)
 CLOSE_HOUR = env_int("CLOSE_HOUR", 0)
 CLOSE_MINUTE = env_int("CLOSE_MINUTE", 5)
-CLOSE_HANDOVER_HOOKS: list[str] = []
+CLOSE_HANDOVER_HOOKS: list[str] = ["collection.services.collection_close_phase"]
 
 CLOSE_BEAT_SCHEDULE = {
     "servicing.close-day": {

@@ -1,0 +1,43 @@
+"""Factories for collections: work groups, agencies and published strategies (the demo's shape
+by default: 1–7 days SMS reminders, 8–30 calls by a work group, from 31 days an agency)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from collection.models import Agency, Bucket, CollectionStrategy, StrategyAction
+from collection.services import strategy_publish
+from creditfactory.organisations.models import Branch, WorkGroup
+from tests.factories import make_branch
+
+
+def make_work_group(code: str = "collectors", *, members=(), lead=None, policy: str = "claim") -> WorkGroup:
+    branch = Branch.objects.filter(code="hq").first() or make_branch("hq", name="Head office")
+    group, _created = WorkGroup.objects.get_or_create(code=code, defaults={"name": code.title(), "branch": branch,
+                                                                           "policy": policy, "lead": lead})
+    if members:
+        group.members.add(*members)
+    return group
+
+
+def make_agency(code: str = "AGENCY1", *, commission=Decimal("15.00"), partner=None) -> Agency:
+    agency, _created = Agency.objects.get_or_create(code=code, defaults={
+        "name": code.title(), "commission_percent": commission, "partner": partner})
+    return agency
+
+
+def make_strategy(*, product=None, code: str = "DEFAULT", actions=None, publish: bool = True) -> CollectionStrategy:
+    """``actions``: [(bucket code, from DPD, kind, {field: value})]; default the demo's ladder."""
+    if actions is None:
+        actions = [("M1", 1, "sms", {"template": "collection_reminder", "cadence_days": 2}),
+                   ("M1", 8, "call", {"work_group": make_work_group(), "cadence_days": 1}),
+                   ("M2", 31, "agency", {"agency": make_agency()})]
+    strategy = CollectionStrategy.objects.create(code=code, name=code.title(), product=product)
+    buckets = {bucket.code: bucket for bucket in Bucket.objects.all()}
+    for order, (bucket, from_dpd, kind, extra) in enumerate(actions, start=1):
+        StrategyAction.objects.create(strategy=strategy, bucket=buckets[bucket], from_dpd=from_dpd, order=order,
+                                      kind=kind, **extra)
+    if publish:
+        strategy_publish(strategy=strategy, actor=None)
+        strategy.refresh_from_db()
+    return strategy
