@@ -63,6 +63,9 @@ class CollectionCase(TimeStampedModel):
         verbose_name = _("collection case")
         verbose_name_plural = _("collection cases")
         ordering = ["-opened_on", "-id"]
+        permissions = [("work_on_cases", _("Can work on collection cases (contacts, promises)")),
+                       ("reassign_collectioncase", _("Can reassign collection cases")),
+                       ("view_collection_figures", _("Can view collection figures"))]
         constraints = [models.UniqueConstraint(fields=["loan"], condition=Q(status="open"),
                                                name="collections_one_open_case_per_loan")]
         indexes = [models.Index(fields=["status", "bucket"], name="collections_case_status_bucket"),
@@ -310,3 +313,4 @@ class HardshipHold(TimeStampedModel):
         verbose_name = _("hardship hold")
         verbose_name_plural = _("hardship holds")
         ordering = ["-created_at", "-id"]
+        permissions = [("approve_hardshiphold", _("Can approve hardship holds"))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from collection.models import Agency, Bucket, CollectionStrategy, StrategyAction
+from collection.models import Agency, Bucket, CollectionCase, CollectionStrategy, StrategyAction
 from collection.services import strategy_publish
 from creditfactory.organisations.models import Branch, WorkGroup
 from tests.factories import make_branch
@@ -41,3 +41,17 @@ def make_strategy(*, product=None, code: str = "DEFAULT", actions=None, publish:
         strategy_publish(strategy=strategy, actor=None)
         strategy.refresh_from_db()
     return strategy
+
+
+def make_case(loan=None, *, bucket: str = "M1", step: int = 0, opened_on=None, work_group=None, agency=None,
+              collector=None, strategy=None) -> CollectionCase:
+    """An open case as the close leaves it (the close itself is tested in test_close.py)."""
+    from servicing.services.calendar import business_date
+    from tests.servicing.repayment_factories import make_loan
+
+    loan = loan or make_loan()
+    version = strategy.current_version if strategy else None
+    return CollectionCase.objects.create(loan=loan, bucket=bucket, step=step, opened_on=opened_on or business_date(),
+                                         step_since=opened_on or business_date(), dpd_at_open=1,
+                                         strategy_version=version, work_group=work_group, agency=agency,
+                                         collector=collector)

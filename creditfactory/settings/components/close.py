@@ -5,6 +5,8 @@ CLOSE_HOUR / CLOSE_MINUTE: local time of the nightly close (Celery beat entry
 ``servicing.close-day``): it closes every business date up to yesterday, in order.
 CLOSE_HANDOVER_HOOKS: dotted paths of functions called at the start of each day for each chunk
 of loans (``hook(business_date=…, lo=…, hi=…)``), e.g. the collections app's case opening.
+COLLECTION_REMINDER_HOUR: local hour the collections' automated reminders go out (within the
+compliance policy's contact hours; beat entry ``collection.reminders``).
 """
 
 from celery.schedules import crontab
@@ -16,9 +18,15 @@ CLOSE_HOUR = env_int("CLOSE_HOUR", 0)
 CLOSE_MINUTE = env_int("CLOSE_MINUTE", 5)
 CLOSE_HANDOVER_HOOKS: list[str] = ["collection.services.collection_close_phase"]
 
+COLLECTION_REMINDER_HOUR = env_int("COLLECTION_REMINDER_HOUR", 10)
+
 CLOSE_BEAT_SCHEDULE = {
     "servicing.close-day": {
         "task": "servicing.close_day",
         "schedule": crontab(hour=CLOSE_HOUR, minute=CLOSE_MINUTE),
+    },
+    "collection.reminders": {
+        "task": "collection.send_reminders",
+        "schedule": crontab(hour=COLLECTION_REMINDER_HOUR, minute=0),
     },
 }
