@@ -5,6 +5,8 @@ CLOSE_HOUR / CLOSE_MINUTE: local time of the nightly close (Celery beat entry
 ``servicing.close-day``): it closes every business date up to yesterday, in order.
 CLOSE_HANDOVER_HOOKS: dotted paths of functions called at the start of each day for each chunk
 of loans (``hook(business_date=…, lo=…, hi=…)``), e.g. the collections app's case opening.
+LOAN_REPRESENTATION_EXTRAS: {key: dotted path of a serializer-field factory} added to the loan API's
+representation by apps above servicing (servicing cannot import them), e.g. "collection".
 COLLECTION_REMINDER_HOUR: local hour the collections' automated reminders go out (within the
 compliance policy's contact hours; beat entry ``collection.reminders``).
 """
@@ -18,6 +20,7 @@ CLOSE_HOUR = env_int("CLOSE_HOUR", 0)
 CLOSE_MINUTE = env_int("CLOSE_MINUTE", 5)
 CLOSE_HANDOVER_HOOKS: list[str] = ["collection.services.collection_close_phase"]
 
+LOAN_REPRESENTATION_EXTRAS: dict[str, str] = {"collection": "collection.api.loan_collection_field"}
 COLLECTION_REMINDER_HOUR = env_int("COLLECTION_REMINDER_HOUR", 10)
 
 CLOSE_BEAT_SCHEDULE = {
