@@ -7,16 +7,19 @@ from decimal import Decimal
 
 from collection.models import Agency, Bucket, CollectionCase, CollectionStrategy, StrategyAction
 from collection.services import strategy_publish
+from creditfactory.organisations import services as org_services
 from creditfactory.organisations.models import Branch, WorkGroup
 from tests.factories import make_branch
 
 
 def make_work_group(code: str = "collectors", *, members=(), lead=None, policy: str = "claim") -> WorkGroup:
-    branch = Branch.objects.filter(code="hq").first() or make_branch("hq", name="Head office")
-    group, _created = WorkGroup.objects.get_or_create(code=code, defaults={"name": code.title(), "branch": branch,
-                                                                           "policy": policy, "lead": lead})
-    if members:
-        group.members.add(*members)
+    group = WorkGroup.objects.filter(code=code).first()
+    if group is None:
+        branch = Branch.objects.filter(code="hq").first() or make_branch("hq", name="Head office")
+        group = org_services.work_group_create(code=code, name=code.title(), branch=branch, policy=policy,
+                                               lead=lead)
+    for member in members:
+        org_services.work_group_add_member(work_group=group, user=member)
     return group
 
 
