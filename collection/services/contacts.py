@@ -41,6 +41,10 @@ class ContactRefused(Exception):
         self.rule = rule
         super().__init__(message)
 
+    @property
+    def rule_label(self) -> str:
+        return str(ComplianceRule(self.rule).label)
+
 
 def compliance_policy() -> CompliancePolicy:
     return CompliancePolicy.objects.order_by("id").first() or CompliancePolicy()

@@ -119,7 +119,7 @@ def still_human(process) -> bool:
 
 
 def case_url(case_id: int) -> str:
-    return reverse("collection-case", args=[case_id])
+    return reverse("collection:cases:detail", args=[case_id])
 
 
 def collection_task_reassign(*, case: CollectionCase, to_user, actor) -> CollectionCase:
