@@ -107,3 +107,17 @@ def test_a_case_of_another_branch_answers_404(client):
     outsider.user_permissions.add(Permission.objects.get(codename="view_collectioncase"))
     client.force_login(outsider)
     assert client.get(f"/collection/cases/{case.pk}/").status_code == 404
+
+
+def test_the_pages_speak_chinese(client):
+    case = make_case()
+    li = _collector(case.loan, "li", "work_on_cases", "view_collection_figures")
+    client.force_login(li)
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(f"/collection/cases/{case.pk}/").content.decode()
+    assert "记录联系或承诺还款" in page and "登记的紧急联系人" in page and "逾期阶段" in page
+    response = client.post(f"/collection/cases/{case.pk}/", {
+        "action": "record", "channel": "call", "party": "other", "result": "reached"})
+    assert "只能联系借款人本人及其登记的紧急联系人。" in response.content.decode()
+    assert "各逾期阶段回收率" in client.get("/collection/figures/").content.decode()
+    assert "催收工作台" in client.get("/collection/cases/").content.decode()
