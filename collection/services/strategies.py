@@ -44,7 +44,7 @@ def strategy_version_for(product) -> StrategyVersion | None:
     return None
 
 
-def step_for(version: StrategyVersion, dpd: int) -> StrategyStep | None:
+def step_for(version: StrategyVersion, *, dpd: int) -> StrategyStep | None:
     """The action in force at ``dpd``: the last one (in order) whose ``from_dpd`` it reached."""
     return version.steps.filter(from_dpd__lte=dpd).order_by("-seq").first()
 

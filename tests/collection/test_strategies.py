@@ -46,10 +46,10 @@ def test_the_step_in_force_is_the_last_action_whose_dpd_is_reached():
     version = make_strategy().current_version
     assert [(s.seq, s.bucket, s.from_dpd, s.kind) for s in version.steps.all()] == [
         (0, "M1", 1, "sms"), (1, "M1", 8, "call"), (2, "M2", 31, "agency")]
-    assert [step_for(version, dpd).kind for dpd in (1, 7, 8, 30, 31, 120)] == [
+    assert [step_for(version, dpd=dpd).kind for dpd in (1, 7, 8, 30, 31, 120)] == [
         "sms", "sms", "call", "call", "agency", "agency"]
-    assert step_for(version, 0) is None
-    agency_step = step_for(version, 31)
+    assert step_for(version, dpd=0) is None
+    agency_step = step_for(version, dpd=31)
     assert (agency_step.agency.code, agency_step.commission_percent) == ("AGENCY1", Decimal("15"))
 
 
