@@ -137,3 +137,27 @@ def test_a_partner_loan_s_stage_changes_are_sent_as_webhooks():
               for e in WebhookEvent.objects.filter(partner=partner, event="collection.stage_changed").order_by("id")]
     assert events == [("open", None, "M1", 1), ("open", "M1", "M2", 31)]
     assert loan.collection_cases.count() == 1
+
+
+def test_a_chunk_killed_mid_way_leaves_nothing_and_its_re_run_opens_the_case_once():
+    make_strategy()
+    loan = make_loan()
+    close_day(until=DUE - datetime.timedelta(days=1))
+    # The close of the due date, its start-of-day chunk dying after the hand-over wrote its rows:
+    # the chunk's transaction is rolled back whole (as when a worker is killed before commit).
+    from django.db import transaction
+
+    from collection.services import collection_close_phase
+    from servicing.services.close import close_day as close
+
+    Loan.objects.filter(pk=loan.pk).update(status="overdue", days_past_due=1, closed_through=DUE)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert collection_close_phase(business_date=DUE + datetime.timedelta(days=1), lo=loan.pk, hi=loan.pk) == 2
+        raise RuntimeError("worker killed")
+    assert not CollectionCase.objects.exists()
+    Loan.objects.filter(pk=loan.pk).update(status="active", days_past_due=0,
+                                           closed_through=DUE - datetime.timedelta(days=1))
+    close()
+    close_date(business_date=DUE)
+    assert list(CollectionCase.objects.values_list("loan_id", "status", "opened_on")) == [
+        (loan.pk, "open", DUE + datetime.timedelta(days=1))]
