@@ -5,19 +5,25 @@ any other partner, or another agency's case, answers 404."""
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework import status as http
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from creditfactory.core.api.errors import UnprocessableEntity, error_body
 from creditfactory.core.api.schema import error_responses
 from creditfactory.partners.auth import PartnerApiMixin, request_partner
+from creditfactory.partners.idempotency import idempotent
 
-from .models import Agency, CaseStatus, Classification
+from .models import Agency, CaseStatus, Classification, ContactChannel, ContactParty, ContactResult, EmergencyContact
 from .selectors import agency_cases, loan_collection_summaries
+from .services.contacts import ContactRefused, contact_record
 
 TAGS = ["collection"]
 
@@ -90,3 +96,69 @@ class AgencyCaseDetailApi(PartnerApiMixin, APIView):
         if case is None:
             raise Http404
         return Response(AgencyCaseSerializer(case).data)
+
+
+class AgencyContactInputSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=ContactChannel.choices)
+    party = serializers.ChoiceField(choices=ContactParty.choices, default=ContactParty.BORROWER)
+    emergency_contact = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+                                                 help_text=_("The borrower's registered emergency contact (id)."))
+    result = serializers.ChoiceField(choices=ContactResult.choices)
+    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    at = serializers.DateTimeField(required=False, help_text=_("When the contact took place; default now."))
+    promise_amount = serializers.DecimalField(max_digits=18, decimal_places=2, required=False, allow_null=True,
+                                              help_text=_("A promise to pay made in the contact (CNY)."))
+    promise_due_on = serializers.DateField(required=False, allow_null=True)
+
+
+class AgencyContactSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    case = serializers.IntegerField(source="case_id", read_only=True)
+    channel = serializers.CharField(read_only=True)
+    party = serializers.CharField(read_only=True)
+    result = serializers.CharField(read_only=True)
+    at = serializers.DateTimeField(read_only=True)
+    promise = serializers.SerializerMethodField()
+
+    def get_promise(self, contact) -> dict | None:
+        promise = contact.promises.first()
+        if promise is None:
+            return None
+        return {"id": promise.pk, "amount": f"{promise.amount:.2f}", "due_on": promise.due_on.isoformat(),
+                "status": promise.status}
+
+
+class AgencyContactApi(PartnerApiMixin, APIView):
+    """An agency reports a contact (and a promise to pay made in it) on one of its cases. The
+    compliance rules hold for agencies too: a contact breaking one answers 422 naming the rule
+    (``errors.rule``), and the refusal is logged."""
+
+    @extend_schema(operation_id="collection_cases_contacts_create", request=AgencyContactInputSerializer,
+                   responses={201: AgencyContactSerializer, **error_responses(400, 401, 404, 409, 422, 429)},
+                   tags=TAGS)
+    @idempotent
+    def post(self, request, pk):
+        agency = _agency(request)
+        case = agency_cases(agency).filter(pk=pk).first()
+        if case is None:
+            raise Http404
+        serializer = AgencyContactInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        emergency = None
+        if data.get("emergency_contact"):
+            emergency = EmergencyContact.objects.filter(pk=data["emergency_contact"]).first()
+        try:
+            contact = contact_record(case=case, agency=agency, channel=data["channel"], party=data["party"],
+                                     emergency_contact=emergency, result=data["result"], notes=data["notes"],
+                                     at=data.get("at"), promise_amount=data.get("promise_amount"),
+                                     promise_due_on=data.get("promise_due_on"))
+        except ContactRefused as exc:
+            # Answered, not raised: the refusal's log row commits with the request.
+            return Response(error_body("contact_refused", str(exc), {"rule": [exc.rule]}),
+                            status=http.HTTP_422_UNPROCESSABLE_ENTITY)
+        except PermissionDenied:
+            raise Http404 from None
+        except DjangoValidationError as exc:
+            raise UnprocessableEntity(error_body("invalid", " ".join(exc.messages), exc.message_dict)) from None
+        return Response(AgencyContactSerializer(contact).data, status=http.HTTP_201_CREATED)

@@ -61,3 +61,34 @@ def test_an_agency_sees_only_its_own_cases():
     CollectionCase.objects.filter(pk=mine.pk).update(agency=second)  # moved to the other agency
     assert first_client.get(f"/api/v1/collection/cases/{mine.pk}").status_code == 404
     assert first_client.get("/api/v1/collection/cases").json()["results"] == []
+
+
+def test_an_agency_reports_a_contact_and_a_promise_and_the_rules_hold_for_it():
+    from collection.models import ComplianceRefusal, Contact, Promise
+
+    partner, other_partner = make_partner("AG1"), make_partner("AG2")
+    agency = make_agency("A1", partner=partner)
+    make_agency("A2", partner=other_partner)
+    case = make_case(agency=agency)
+    client = partner_client(issue_key(partner))
+    url = f"/api/v1/collection/cases/{case.pk}/contacts"
+    ten = "2026-12-04T10:00:00+08:00"
+    response = client.post(url, {"channel": "call", "result": "reached", "at": ten, "promise_amount": "500.00",
+                                 "promise_due_on": "2026-12-08"}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    promise = Promise.objects.get()
+    assert (body["case"], body["result"], body["promise"]) == (
+        case.pk, "promised", {"id": promise.pk, "amount": "500.00", "due_on": "2026-12-08", "status": "pending"})
+    assert (promise.agency, Contact.objects.get().agency) == (agency, agency)
+    late = client.post(url, {"channel": "call", "result": "reached", "at": "2026-12-04T22:00:00+08:00"},
+                       format="json", HTTP_IDEMPOTENCY_KEY="k2")
+    assert (late.status_code, late.json()["code"], late.json()["errors"]) == (
+        422, "contact_refused", {"rule": ["contact_hours"]})
+    assert ComplianceRefusal.objects.get().agency == agency
+    other = partner_client(issue_key(other_partner)).post(url, {"channel": "call", "result": "reached", "at": ten},
+                                                          format="json", HTTP_IDEMPOTENCY_KEY="k3")
+    assert other.status_code == 404
+    bad = client.post(url, {"channel": "fax", "result": "reached"}, format="json", HTTP_IDEMPOTENCY_KEY="k4")
+    assert (bad.status_code, list(bad.json()["errors"])) == (400, ["channel"])
+    assert Contact.objects.count() == 1

@@ -33,6 +33,7 @@ ROUTES = {
     ("get", "/api/v1/loans/{id}/transactions"): {"200", "401", "404", "429"},
     ("get", "/api/v1/collection/cases"): {"200", "401", "404", "429"},
     ("get", "/api/v1/collection/cases/{id}"): {"200", "401", "404", "429"},
+    ("post", "/api/v1/collection/cases/{id}/contacts"): {"201", "400", "401", "404", "409", "422", "429"},
 }
 
 

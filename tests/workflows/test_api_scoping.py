@@ -61,6 +61,7 @@ ENDPOINTS = [
     ScopedEndpoint("DELETE", "/api/v1/webhooks/{webhook}"),
     # A collection agency's case (the agency is a partner of a kind).
     ScopedEndpoint("GET", "/api/v1/collection/cases/{case}"),
+    ScopedEndpoint("POST", "/api/v1/collection/cases/{case}/contacts", {"channel": "call", "result": "reached"}),
 ]
 
 
