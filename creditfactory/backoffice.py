@@ -21,6 +21,7 @@ from servicing.backoffice_loans import LoanViewset
 from servicing.backoffice_queue import VerificationViewset
 from workflows.backoffice.applications import ApplicationViewset, SlaViewset
 from workflows.backoffice.batch import BatchImportViewset
+from workflows.backoffice.collection import CollectionViewset, FiguresViewset
 from workflows.backoffice.lines import LinesViewset, WarningsViewset
 from workflows.backoffice.dashboard import DashboardViewset
 from workflows.backoffice.drawdowns import DrawdownViewset
@@ -72,6 +73,13 @@ class ServicingApp(BackOfficeApp):
     icon = "credit_score"
     app_name = "servicing"
     viewsets = [LinesViewset(), WarningsViewset()]
+
+
+class CollectionApp(BackOfficeApp):
+    title = _("Collections (催收)")
+    icon = "support_agent"
+    app_name = "collection"
+    viewsets = [CollectionViewset(), FiguresViewset()]
 
 
 class ToolsApp(BackOfficeApp):
@@ -146,8 +154,8 @@ class BackOfficeSite(Site):
 site = BackOfficeSite(
     title=_("CreditFactory"),
     viewsets=[CreditWorkflowApp(flow_viewsets=[CreditFlowViewset(CreditApplicationFlow, icon="account_balance")]),
-              HomeApp(), OriginationApp(), LendingApp(), ServicingApp(), SigningApp(), RiskApp(), OrganisationApp(),
-              ToolsApp()],
+              HomeApp(), OriginationApp(), LendingApp(), ServicingApp(), CollectionApp(), SigningApp(), RiskApp(),
+              OrganisationApp(), ToolsApp()],
 )
 site.primary_color = "#1f4e79"
 site.secondary_color = "#c0392b"

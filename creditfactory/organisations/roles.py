@@ -88,6 +88,13 @@ _LINE_CARE = ("servicing.view_drawdown", "servicing.cancel_drawdown", "servicing
 _UNIT_ECONOMICS = ("workflows.view_unit_economics", "workflows.view_acquisitioncost", "workflows.add_acquisitioncost",
                    "workflows.change_acquisitioncost", "workflows.view_expectedlossrate",
                    "workflows.add_expectedlossrate", "workflows.change_expectedlossrate")
+# Collections (催收): collectors work their work groups' cases (the case page checks membership);
+# post-loan managers lead: reassign, decide hardship requests, work any case, read the figures.
+_COLLECTING = ("collections.view_collectioncase", "collections.view_contact", "collections.view_promise",
+               "collections.view_hardshiphold")
+_COLLECTION_LEAD = ("collections.work_on_cases", "collections.reassign_collectioncase",
+                    "collections.approve_hardshiphold", "collections.view_collection_figures",
+                    "collections.view_compliancerefusal", "collections.view_agency")
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "customer_manager": (*_READ_REFERENCE, *_ORIGINATION, *_BATCH_IMPORT, *_CONTRACT, *_DRAWDOWN_ENTRY),
@@ -95,8 +102,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "credit_approver": (*_READ_REFERENCE, *_VIEW_DECISIONS, *_DECIDING, *_QUALITY_INSPECTION, *_WRITE_OFF_APPROVAL),
     "disbursement_reviewer": (*_READ_REFERENCE, *_DISBURSEMENT_REVIEW),
     "post_loan_manager": (*_READ_REFERENCE, "workflows.view_creditapplication", "servicing.view_creditline", *_LOANS,
-                          *_LINE_CARE, *_POST_LOAN, *_POST_LOAN_OFFICE),
-    "collector": ("organisations.view_branch", "organisations.view_workgroup"),
+                          *_LINE_CARE, *_POST_LOAN, *_POST_LOAN_OFFICE, *_COLLECTING, *_COLLECTION_LEAD),
+    "collector": ("organisations.view_branch", "organisations.view_workgroup", *_COLLECTING),
     "risk_policy_admin": (*_READ_REFERENCE, *_RISK_CONFIG),
     "product_admin": (
         *_READ_REFERENCE,

@@ -106,6 +106,8 @@ ALLOWED: dict[str, object] = {
     "lending:verification:refund_reject": {"post_loan_manager"},
     "lending:verification:write_off_decide": {"credit_approver"},
     "lending:close:start": {"post_loan_manager"},
+    # the case page's one form (a contact or a promise): collectors of the case's work group, the lead
+    "collection:cases:detail": {"collector", "post_loan_manager"},
 }
 
 
