@@ -21,6 +21,7 @@ from workflows.backoffice.batch import BatchImportViewset
 from workflows.backoffice.lines import LinesViewset, WarningsViewset
 from workflows.backoffice.dashboard import DashboardViewset
 from workflows.backoffice.drawdowns import DrawdownViewset
+from workflows.backoffice.instruments import DashboardMenuViewset, PortfolioDashboardView
 from workflows.backoffice.quality import QualityViewset
 from workflows.backoffice.queues import CreditFlowViewset, CreditWorkflowApp
 from workflows.backoffice.signing import SigningViewset
@@ -93,6 +94,19 @@ class LendingApp(BackOfficeApp):
     viewsets = [DrawdownViewset(), LoanViewset()]
 
 
+class InstrumentsApp(BackOfficeApp):
+    """The managers' instruments: the data dashboard is the section's own page, ``/dashboard/``."""
+
+    title = _("Instruments")
+    icon = "insights"
+    app_name = "dashboard"
+    viewsets = [DashboardMenuViewset()]
+
+    @property
+    def index_path(self):
+        return path("", PortfolioDashboardView.as_view(), name="index")
+
+
 class _LandingView(RedirectView):
     """``/``: where a user starts, never a 403."""
 
@@ -123,7 +137,7 @@ class BackOfficeSite(Site):
 site = BackOfficeSite(
     title=_("CreditFactory"),
     viewsets=[CreditWorkflowApp(flow_viewsets=[CreditFlowViewset(CreditApplicationFlow, icon="account_balance")]),
-              HomeApp(), OriginationApp(), LendingApp(), ServicingApp(), SigningApp(), RiskApp(), OrganisationApp(),
+              HomeApp(), InstrumentsApp(), OriginationApp(), LendingApp(), ServicingApp(), SigningApp(), RiskApp(), OrganisationApp(),
               ToolsApp()],
 )
 site.primary_color = "#1f4e79"
