@@ -21,6 +21,7 @@ from workflows.backoffice.batch import BatchImportViewset
 from workflows.backoffice.lines import LinesViewset, WarningsViewset
 from workflows.backoffice.dashboard import DashboardViewset
 from workflows.backoffice.drawdowns import DrawdownViewset
+from workflows.backoffice.cockpit import CockpitMenuViewset
 from workflows.backoffice.instruments import DashboardMenuViewset, PortfolioDashboardView
 from workflows.backoffice.quality import QualityViewset
 from workflows.backoffice.queues import CreditFlowViewset, CreditWorkflowApp
@@ -100,7 +101,7 @@ class InstrumentsApp(BackOfficeApp):
     title = _("Instruments")
     icon = "insights"
     app_name = "dashboard"
-    viewsets = [DashboardMenuViewset()]
+    viewsets = [DashboardMenuViewset(), CockpitMenuViewset()]
 
     @property
     def index_path(self):

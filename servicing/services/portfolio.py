@@ -25,7 +25,7 @@ _DIMENSIONS = {"product_ref": F("loan__product_version__product"), "branch_ref":
                "partner_ref": F("loan__partner"), "funder_ref": F("funder")}
 
 
-def months_between(first: datetime.date, later: datetime.date) -> int:
+def months_between(first: datetime.date, *, later: datetime.date) -> int:
     return (later.year - first.year) * 12 + later.month - first.month
 
 
@@ -66,7 +66,7 @@ def portfolio_snapshot(*, business_date: datetime.date) -> dict[str, int]:
                          dpd30_outstanding=Sum("principal_outstanding", filter=bad, default=0)))
     VintageCell.objects.filter(month=month).delete()
     cells = VintageCell.objects.bulk_create([
-        VintageCell(cohort=row["cohort"], month=month, months_on_book=months_between(row["cohort"], month),
+        VintageCell(cohort=row["cohort"], month=month, months_on_book=months_between(row["cohort"], later=month),
                     **_dims(row), loans=row["loans"], disbursed=row["disbursed"],
                     dpd30_outstanding=row["dpd30_outstanding"], business_date=business_date)
         for row in cohorts])

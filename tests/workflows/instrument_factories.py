@@ -13,6 +13,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from creditfactory.organisations.roles import role_group
+from creditfactory.organisations.models import Branch
 from products.models import LoanProduct
 from servicing.models import Funder, FunderQuotaDay, Loan, LoanPart
 from servicing.services.calendar import business_date_set
@@ -63,8 +64,8 @@ def _loan(*, line, amount, value_date, outstanding, dpd=0, status="active", fund
 
 def build_portfolio() -> Portfolio:
     business_date_set(date=DAY, reason="test")
-    hq = make_branch("hq", name="Head office")
-    education = make_product("EDUCATION")
+    hq = Branch.objects.filter(code="hq").first() or make_branch("hq", name="Head office")
+    education = LoanProduct.objects.filter(code="EDUCATION").first() or make_product("EDUCATION")
     cash = make_product("CASH", name="Cash loan")
     manager = make_staff("manager", hq)
     manager.groups.add(role_group("manager"))

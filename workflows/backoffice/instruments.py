@@ -50,7 +50,7 @@ class PortfolioDashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
         else:
             filters = default_filters()
             status = 400 if form.is_bound else 200
-        figures = dashboard_figures(request.user, filters)
+        figures = dashboard_figures(request.user, filters=filters)
         return render(request, self.template_name, {"form": form, **figures, **dashboard_charts(figures)},
                       status=status)
 

@@ -34,8 +34,8 @@ from servicing.services.calendar import business_date
 
 from ..models import ApplicationStatus, ApprovalMode, Channel, CreditApplication, TaskSla
 
-__all__ = ["OWN_CHANNEL", "DashboardFilters", "dashboard_figures", "percent", "portfolio_series",
-           "sla_breaches"]
+__all__ = ["OWN_CHANNEL", "DashboardFilters", "dashboard_figures", "day_bounds", "funder_quota", "percent",
+           "portfolio_series", "sla_breaches"]
 
 OWN_CHANNEL = "own"  # the channel filter's value for the lender's own channels (no partner)
 ZERO = Decimal("0.00")
@@ -63,14 +63,14 @@ class PercentileCont(Aggregate):
         super().__init__(expression, fraction=float(fraction), **extra)
 
 
-def percent(part, whole, *, places: str = "0.1") -> Decimal | None:
+def percent(part, *, whole, places: str = "0.1") -> Decimal | None:
     """``part`` as a percentage of ``whole``, half up; None when there is no whole."""
     if not whole:
         return None
     return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal(places), rounding=ROUND_HALF_UP)
 
 
-def _bounds(first: datetime.date, last: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+def day_bounds(first: datetime.date, *, last: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
     zone = timezone.get_default_timezone()
     return (datetime.datetime.combine(first, datetime.time.min, tzinfo=zone),
             datetime.datetime.combine(last + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone))
@@ -102,10 +102,10 @@ def _minutes(value) -> Decimal | None:
 
 def _origination(user, f: DashboardFilters) -> dict:
     applications = _applications(user, f)
-    start, end = _bounds(f.start, f.end)
+    start, end = day_bounds(f.start, last=f.end)
     in_range = applications.filter(created_at__gte=start, created_at__lt=end)
-    day_start, _day_end = _bounds(f.end, f.end)
-    month_start, _month_end = _bounds(f.end.replace(day=1), f.end)
+    day_start, _day_end = day_bounds(f.end, last=f.end)
+    month_start, _month_end = day_bounds(f.end.replace(day=1), last=f.end)
 
     def breakdown(field, labels):
         rows = (applications.filter(created_at__gte=min(start, month_start), created_at__lt=end)
@@ -125,7 +125,8 @@ def _origination(user, f: DashboardFilters) -> dict:
     manual = Q(approval_mode__in=[ApprovalMode.REVIEW, ApprovalMode.APPROVAL]) | Q(reviewed_by__isnull=False)
     large = Q(amount__gt=settings.DASHBOARD_LARGE_LOAN)
     counts = in_range.aggregate(
-        total=Count("id"), decided=Count("id", filter=decided), approved=Count("id", filter=Q(approved_at__isnull=False)),
+        total=Count("id"), decided=Count("id", filter=decided),
+        approved=Count("id", filter=Q(approved_at__isnull=False)),
         straight=Count("id", filter=Q(approved_at__isnull=False, approval_mode=ApprovalMode.STRAIGHT_THROUGH)),
         large=Count("id", filter=large & decided), large_manual=Count("id", filter=large & decided & manual))
     target = datetime.timedelta(minutes=settings.DASHBOARD_APPROVAL_TARGET_MINUTES)
@@ -141,14 +142,14 @@ def _origination(user, f: DashboardFilters) -> dict:
         "applications_range": counts["total"],
         "applications_by_product": by_product, "applications_by_channel": by_channel,
         "decided": counts["decided"], "approved": counts["approved"],
-        "approval_rate": percent(counts["approved"], counts["decided"]),
+        "approval_rate": percent(counts["approved"], whole=counts["decided"]),
         "straight_through": counts["straight"],
-        "straight_through_rate": percent(counts["straight"], counts["approved"]),
+        "straight_through_rate": percent(counts["straight"], whole=counts["approved"]),
         "approval_p50_minutes": _minutes(durations["p50"]), "approval_p90_minutes": _minutes(durations["p90"]),
         "approval_target_minutes": settings.DASHBOARD_APPROVAL_TARGET_MINUTES,
-        "approval_within_target_rate": percent(durations["within"], durations["timed"]),
+        "approval_within_target_rate": percent(durations["within"], whole=durations["timed"]),
         "large_decided": counts["large"], "large_manual": counts["large_manual"],
-        "large_manual_rate": percent(counts["large_manual"], counts["large"]),
+        "large_manual_rate": percent(counts["large_manual"], whole=counts["large"]),
         "large_manual_target": settings.DASHBOARD_LARGE_MANUAL_TARGET,
         "large_loan_amount": settings.DASHBOARD_LARGE_LOAN,
     }
@@ -182,7 +183,7 @@ def _disbursement(user, f: DashboardFilters) -> dict:
     repeat = loans.aggregate(loans=Count("id"), repeat=Count("id", filter=Exists(earlier)))
     return {
         "disbursed_count": totals["count"], "disbursed_amount": totals["amount"] or ZERO,
-        "repeat_loans": repeat["repeat"], "repeat_rate": percent(repeat["repeat"], repeat["loans"]),
+        "repeat_loans": repeat["repeat"], "repeat_rate": percent(repeat["repeat"], whole=repeat["loans"]),
         "repeat_target": settings.DASHBOARD_REPEAT_TARGET,
     }
 
@@ -206,15 +207,15 @@ def _portfolio(user, f: DashboardFilters) -> dict:
     sums = {"loans": Sum("loans"), "outstanding": Sum("outstanding", default=ZERO),
             "m1": Sum("m1_outstanding", default=ZERO), "m3": Sum("m3_outstanding", default=ZERO)}
     totals = day.aggregate(**sums)
-    by_product = [dict(row, m1_rate=percent(row["m1"], row["outstanding"]))
+    by_product = [dict(row, m1_rate=percent(row["m1"], whole=row["outstanding"]))
                   for row in day.values("product_id", "product__name").order_by("product__name").annotate(**sums)]
-    by_funder = [dict(row, m1_rate=percent(row["m1"], row["outstanding"]))
+    by_funder = [dict(row, m1_rate=percent(row["m1"], whole=row["outstanding"]))
                  for row in day.values("funder_id", "funder__name").order_by("funder__name").annotate(**sums)]
     return {
         "portfolio_as_of": as_of, "open_loans": totals["loans"] or 0, "outstanding": totals["outstanding"],
         "m1_outstanding": totals["m1"], "m3_outstanding": totals["m3"],
-        "m1_rate": percent(totals["m1"], totals["outstanding"], places="0.01"),
-        "m3_rate": percent(totals["m3"], totals["outstanding"], places="0.01"),
+        "m1_rate": percent(totals["m1"], whole=totals["outstanding"], places="0.01"),
+        "m3_rate": percent(totals["m3"], whole=totals["outstanding"], places="0.01"),
         "outstanding_by_product": by_product, "outstanding_by_funder": by_funder,
     }
 
@@ -236,7 +237,7 @@ def _vintage(user, f: DashboardFilters) -> dict:
             .annotate(disbursed=Sum("disbursed"), bad=Sum("dpd30_outstanding")))
     curves: dict[datetime.date, dict[int, Decimal | None]] = {}
     for row in rows:
-        curves.setdefault(row["cohort"], {})[row["months_on_book"]] = percent(row["bad"], row["disbursed"],
+        curves.setdefault(row["cohort"], {})[row["months_on_book"]] = percent(row["bad"], whole=row["disbursed"],
                                                                                places="0.01")
     width = max((max(points) for points in curves.values()), default=-1) + 1
     table = [{"cohort": cohort, "points": [points.get(mob) for mob in range(width)]}
@@ -244,16 +245,16 @@ def _vintage(user, f: DashboardFilters) -> dict:
     return {"vintage": table, "vintage_months": list(range(width))}
 
 
-def _quota(f: DashboardFilters) -> list[dict]:
+def funder_quota(f: DashboardFilters) -> list[dict]:
     today = business_date()
     funders = Funder.objects.filter(active=True).order_by("priority", "code")
     if f.funder_id:
         funders = funders.filter(pk=f.funder_id)
     used_today = dict(FunderQuotaDay.objects.filter(business_date=today).values_list("funder_id", "used"))
     return [{"funder": funder, "total_used": funder.total_used, "total_quota": funder.total_quota,
-             "total_rate": percent(funder.total_used, funder.total_quota),
+             "total_rate": percent(funder.total_used, whole=funder.total_quota),
              "daily_used": used_today.get(funder.pk, ZERO), "daily_quota": funder.daily_quota,
-             "daily_rate": percent(used_today.get(funder.pk, ZERO), funder.daily_quota)}
+             "daily_rate": percent(used_today.get(funder.pk, ZERO), whole=funder.daily_quota)}
             for funder in funders]
 
 
@@ -268,7 +269,7 @@ def sla_breaches(user, *, now: datetime.datetime | None = None, branch_id: int |
                 .order_by("work_group__name"))
 
 
-def portfolio_series(user, f: DashboardFilters, *, days: int) -> list[dict]:
+def portfolio_series(user, *, f: DashboardFilters, days: int) -> list[dict]:
     """The portfolio's outstanding, M1+ and DPD 30+ principal at the last ``days`` closed dates up
     to ``f.end`` (oldest first)."""
     rows = (_portfolio_rows(user, f).filter(business_date__lte=f.end,
@@ -279,13 +280,13 @@ def portfolio_series(user, f: DashboardFilters, *, days: int) -> list[dict]:
     return list(rows)
 
 
-def dashboard_figures(user, filters: DashboardFilters, *, now: datetime.datetime | None = None) -> dict:
+def dashboard_figures(user, *, filters: DashboardFilters, now: datetime.datetime | None = None) -> dict:
     figures = {"filters": filters}
     figures.update(_origination(user, filters))
     figures.update(_disbursement(user, filters))
     figures.update(_portfolio(user, filters))
     figures.update(_vintage(user, filters))
-    figures["quota"] = _quota(filters)
+    figures["quota"] = funder_quota(filters)
     figures["sla_breaches"] = sla_breaches(user, now=now, branch_id=filters.branch_id)
     figures["sla_breaches_total"] = sum(row["overdue"] for row in figures["sla_breaches"])
     return figures
