@@ -128,7 +128,7 @@ def sparkline_svg(values, *, width: int = 120, height: int = 32, colour: str = P
     step = (width - 4) / (len(points) - 1)
     coords = " ".join(f"{2 + i * step:.1f},{height - 2 - (v - low) / span * (height - 4):.1f}"
                       for i, v in enumerate(points))
-    last_x, last_y = coords.rsplit(" ", 1)[-1].split(",")
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-            f'height="{height}" class="sparkline" aria-hidden="true"><polyline fill="none" stroke="{colour}" '
-            f'stroke-width="2" points="{coords}"/><circle cx="{last_x}" cy="{last_y}" r="2.5" fill="{colour}"/></svg>')
+            f'height="{height}" preserveAspectRatio="none" class="sparkline" aria-hidden="true">'
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2" vector-effect="non-scaling-stroke" '
+            f'points="{coords}"/></svg>')

@@ -79,7 +79,7 @@ def test_the_page(client, portfolio):
     html = client.get("/cockpit/", {"date": DAY.isoformat()}).content.decode()
     assert '<span id="cockpit-day">2026-12-04</span>' in html
     assert '<section class="cockpit__card" id="figure-m1-rate">' in html
-    assert '<p class="cockpit__value">47.37 %</p>' in html and "+47.37 % on the day before" in html
+    assert '<p class="cockpit__value">47.37 %</p>' in html and "+47.37 % vs the day before" in html
     assert '<p class="cockpit__value">38,000.00</p>' in html
     assert html.count('class="sparkline"') == 6
     assert "cockpit__alert--quota" in html and "cockpit__alert--overdue" in html
