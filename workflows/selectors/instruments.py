@@ -177,10 +177,11 @@ def _disbursement(user, f: DashboardFilters) -> dict:
                                                             value_date__lte=f.end)
     if f.funder_id:
         loans = loans.filter(parts__funder_id=f.funder_id)
-    earlier = Loan.objects.filter(Q(value_date__lt=OuterRef("value_date"))
-                                  | Q(value_date=OuterRef("value_date"), id__lt=OuterRef("id")),
-                                  applicant_id=OuterRef("applicant_id"))
-    repeat = loans.aggregate(loans=Count("id"), repeat=Count("id", filter=Exists(earlier)))
+    # the borrower's earlier loan: two probes of the index (applicant, value_date, id)
+    borrower = Loan.objects.filter(applicant_id=OuterRef("applicant_id"))
+    earlier = (Exists(borrower.filter(value_date__lt=OuterRef("value_date")))
+               | Exists(borrower.filter(value_date=OuterRef("value_date"), id__lt=OuterRef("id"))))
+    repeat = loans.aggregate(loans=Count("id"), repeat=Count("id", filter=earlier))
     return {
         "disbursed_count": totals["count"], "disbursed_amount": totals["amount"] or ZERO,
         "repeat_loans": repeat["repeat"], "repeat_rate": percent(repeat["repeat"], whole=repeat["loans"]),
