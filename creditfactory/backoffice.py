@@ -26,6 +26,7 @@ from workflows.backoffice.instruments import DashboardMenuViewset, PortfolioDash
 from workflows.backoffice.quality import QualityViewset
 from workflows.backoffice.queues import CreditFlowViewset, CreditWorkflowApp
 from workflows.backoffice.signing import SigningViewset
+from workflows.backoffice.usage import UsageViewset
 from workflows.flows import CreditApplicationFlow
 
 
@@ -101,7 +102,7 @@ class InstrumentsApp(BackOfficeApp):
     title = _("Instruments")
     icon = "insights"
     app_name = "dashboard"
-    viewsets = [DashboardMenuViewset(), CockpitMenuViewset()]
+    viewsets = [DashboardMenuViewset(), CockpitMenuViewset(), UsageViewset()]
 
     @property
     def index_path(self):

@@ -4,6 +4,8 @@ partner) and funder."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -15,7 +17,7 @@ from servicing.models import Funder
 
 from ..selectors.instruments import OWN_CHANNEL, DashboardFilters
 
-__all__ = ["MAX_RANGE_DAYS", "DashboardFilterForm", "default_filters"]
+__all__ = ["MAX_RANGE_DAYS", "DashboardFilterForm", "UsageFilterForm", "default_filters"]
 
 MAX_RANGE_DAYS = 366
 
@@ -64,3 +66,23 @@ def default_filters() -> DashboardFilters:
     today = timezone.localdate()
     return DashboardFilters(start=today.replace(day=1), end=today)
 
+
+
+class UsageFilterForm(forms.Form):
+    """The usage statistics' range: by default the last 14 days."""
+
+    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if "end" in self.errors or "start" in self.errors:
+            return data
+        end = data.get("end") or timezone.localdate()
+        start = data.get("start") or end - timedelta(days=13)
+        if start > end:
+            self.add_error("end", _("The end of the range is before its start."))
+        elif (end - start).days >= MAX_RANGE_DAYS:
+            self.add_error("end", _("Choose a range of at most %(days)s days.") % {"days": MAX_RANGE_DAYS})
+        data["start"], data["end"] = start, end
+        return data

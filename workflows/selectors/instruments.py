@@ -29,6 +29,7 @@ from django.utils import timezone
 from viewflow.workflow.status import STATUS
 
 from creditfactory.organisations.scoping import scope_queryset
+from products.models import LoanProduct
 from servicing.models import Funder, FunderQuotaDay, Loan, LoanPart, PortfolioDay, VintageCell
 from servicing.services.calendar import business_date
 
@@ -116,9 +117,10 @@ def _origination(user, f: DashboardFilters) -> dict:
         return [{"key": row[field], "label": labels.get(row[field], row[field]), "today": row["today"],
                  "month": row["month"], "range": row["range"]} for row in rows]
 
-    products = dict(applications.values_list("product_version__product_id", "product_version__product__name")
-                    .distinct().order_by())
-    by_product = breakdown("product_version__product_id", products)
+    by_product = breakdown("product_version__product_id", {})
+    names = dict(LoanProduct.objects.filter(pk__in=[row["key"] for row in by_product]).values_list("pk", "name"))
+    for row in by_product:
+        row["label"] = names.get(row["key"], row["key"])
     by_channel = breakdown("channel", dict(Channel.choices))
 
     decided = Q(approved_at__isnull=False) | Q(status=ApplicationStatus.REJECTED)
