@@ -26,9 +26,12 @@ from workflows.backoffice.lines import LinesViewset, WarningsViewset
 from workflows.backoffice.dashboard import DashboardViewset
 from workflows.backoffice.drawdowns import DrawdownViewset
 from workflows.backoffice.economics import EconomicsViewset
+from workflows.backoffice.cockpit import CockpitMenuViewset
+from workflows.backoffice.instruments import DashboardMenuViewset, PortfolioDashboardView
 from workflows.backoffice.quality import QualityViewset
 from workflows.backoffice.queues import CreditFlowViewset, CreditWorkflowApp
 from workflows.backoffice.signing import SigningViewset
+from workflows.backoffice.usage import UsageViewset
 from workflows.flows import CreditApplicationFlow
 
 
@@ -124,6 +127,19 @@ class LendingApp(BackOfficeApp):
     viewsets = [DrawdownViewset(), LoanViewset(), VerificationViewset(), CloseRunsViewset()]
 
 
+class InstrumentsApp(BackOfficeApp):
+    """The managers' instruments: the data dashboard is the section's own page, ``/dashboard/``."""
+
+    title = _("Instruments")
+    icon = "insights"
+    app_name = "dashboard"
+    viewsets = [DashboardMenuViewset(), CockpitMenuViewset(), UsageViewset()]
+
+    @property
+    def index_path(self):
+        return path("", PortfolioDashboardView.as_view(), name="index")
+
+
 class _LandingView(RedirectView):
     """``/``: where a user starts, never a 403."""
 
@@ -154,8 +170,8 @@ class BackOfficeSite(Site):
 site = BackOfficeSite(
     title=_("CreditFactory"),
     viewsets=[CreditWorkflowApp(flow_viewsets=[CreditFlowViewset(CreditApplicationFlow, icon="account_balance")]),
-              HomeApp(), OriginationApp(), LendingApp(), ServicingApp(), CollectionApp(), SigningApp(), RiskApp(),
-              OrganisationApp(), ToolsApp()],
+              HomeApp(), InstrumentsApp(), OriginationApp(), LendingApp(), ServicingApp(), CollectionApp(),
+              SigningApp(), RiskApp(), OrganisationApp(), ToolsApp()],
 )
 site.primary_color = "#1f4e79"
 site.secondary_color = "#c0392b"

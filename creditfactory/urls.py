@@ -6,6 +6,8 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from viewflow.contrib.auth import AuthViewset
 
+from workflows.backoffice.cockpit import CockpitView
+
 from .backoffice import site
 from .core.api.errors import api_not_found
 
@@ -23,6 +25,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     re_path(r"^api/", api_not_found),  # the API's own 404 for unrouted API paths
+    path("cockpit/", CockpitView.as_view(), name="cockpit"),  # a phone page outside the Site's layout
     path("", include("creditfactory.core.urls")),
     path("", site.urls),
 ]

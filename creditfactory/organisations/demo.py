@@ -24,6 +24,7 @@ STAFF = {
     "riskadmin": ("risk_policy_admin", "hq", "孙风控 Sun (risk policy admin)"),
     "productadmin": ("product_admin", "hq", "周产品 Zhou (product admin)"),
     "auditor": ("auditor", "hq", "吴审计 Wu (auditor)"),
+    "director": ("manager", "hq", "钱总 Qian (manager: dashboard, cockpit)"),
     "bj_manager": ("customer_manager", "beijing", "郑经理 Zheng (customer manager, Beijing)"),
 }
 

@@ -22,6 +22,7 @@ STANDARD_ROLES = {
     "risk_policy_admin": ("风控策略管理 Risk policy admin", gettext_noop("Configures rules, scorecards and strategies.")),
     "product_admin": ("产品管理 Product admin", gettext_noop("Configures and publishes loan products.")),
     "auditor": ("审计 Auditor", gettext_noop("Reads everything, changes nothing.")),
+    "manager": ("管理层 Manager", gettext_noop("Reads the data dashboard, the mobile cockpit and the usage statistics.")),
 }
 
 _READ_REFERENCE = ("products.view_loanproduct", "products.view_productversion", "organisations.view_branch",
@@ -119,6 +120,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "organisations.view_all_branches",
         "workflows.view_unit_economics",
     ),
+    # The instruments (数据仪表盘, 移动驾驶舱, 使用情况): figures across the branches the manager sees.
+    "manager": (*_READ_REFERENCE, "servicing.view_dashboard"),
 }
 
 

@@ -256,6 +256,7 @@ from .components.workflows import *  # noqa: E402,F401,F403
 from .components.lines import *  # noqa: E402,F401,F403
 from .components.ledger import *  # noqa: E402,F401,F403
 from .components.close import *  # noqa: E402,F401,F403
+from .components.instruments import *  # noqa: E402,F401,F403
 
 # Periodic tasks: each capability contributes a <NAME>_BEAT_SCHEDULE dict in its component.
 CELERY_BEAT_SCHEDULE = {

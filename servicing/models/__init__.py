@@ -11,3 +11,4 @@ from .payments import *  # noqa: F401,F403
 from .repayments import *  # noqa: F401,F403
 from .warnings import *  # noqa: F401,F403
 from .close import *  # noqa: F401,F403
+from .portfolio import *  # noqa: F401,F403

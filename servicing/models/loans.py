@@ -96,6 +96,8 @@ class Loan(TimeStampedModel):
             models.Index(fields=["maturity_date", "id"], name="servicing_loan_maturity"),
             models.Index(fields=["branch", "value_date", "id"], name="servicing_loan_branch_date"),
             models.Index(fields=["product_version", "value_date", "id"], name="servicing_loan_version_date"),
+            # the data dashboard's repeat borrowing (复贷率): a borrower's earlier loan, one probe
+            models.Index(fields=["applicant", "value_date", "id"], name="servicing_loan_applicant_date"),
         ]
 
     def __str__(self):

@@ -13,10 +13,16 @@ def test_migration_seeds_every_standard_role_as_a_group(db):
     codes = set(Role.objects.values_list("code", flat=True))
     assert codes == {
         "customer_manager", "credit_reviewer", "credit_approver", "disbursement_reviewer", "post_loan_manager",
-        "collector", "risk_policy_admin", "product_admin", "auditor",
+        "collector", "risk_policy_admin", "product_admin", "auditor", "manager",
     }
-    assert Group.objects.filter(role__is_standard=True).count() == 9
+    assert Group.objects.filter(role__is_standard=True).count() == 10
     assert Role.objects.get(code="credit_approver").group.name == "审批岗 Credit approver"
+
+
+def test_manager_reads_the_instruments_and_changes_nothing(db):
+    perms = _perms("manager")
+    assert ("servicing", "view_dashboard") in perms
+    assert not {codename for _app, codename in perms if not codename.startswith("view_")}
 
 
 def test_product_admin_can_edit_and_publish_products_but_not_delete(db):

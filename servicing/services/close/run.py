@@ -27,6 +27,7 @@ from servicing.locks import business_date_lock
 from servicing.models import CloseChunk, CloseChunkStatus, CloseRun, CloseRunStatus, CloseStage, Loan, LoanStatus
 from servicing.services import calendar
 from servicing.services.lines import lines_expire
+from servicing.services.portfolio import portfolio_snapshot
 
 from .chunk import close_chunk
 from .day_start import start_of_day_chunk
@@ -198,7 +199,8 @@ def close_stage_complete(*, run_id: int) -> tuple[CloseRun | None, list[int]]:
 
 def _open_the_next_day(run: CloseRun) -> list[int]:
     """Close stage complete (in the caller's transaction): advance the business date if the run
-    closed the current one, expire the lines whose validity ended, make the start-of-day chunks."""
+    closed the current one, expire the lines whose validity ended, write the portfolio aggregates
+    of the closed date, make the start-of-day chunks."""
     seconds, counts = dict(run.seconds), dict(run.counts)
     started = time.perf_counter()
     advanced = (business_date_advance(closed=run.business_date, actor=run.actor)
@@ -207,6 +209,10 @@ def _open_the_next_day(run: CloseRun) -> list[int]:
     started = time.perf_counter()
     counts["lines_expired"] = lines_expire(on_date=run.business_date + ONE_DAY)
     seconds["lines_expired"] = time.perf_counter() - started
+    # the dashboard's and the cockpit's nightly figures: the portfolio as the close left it
+    started = time.perf_counter()
+    counts.update(portfolio_snapshot(business_date=run.business_date))
+    seconds["portfolio"] = time.perf_counter() - started
     CloseRun.objects.filter(pk=run.pk).update(advanced=advanced, counts=counts, seconds=_rounded(seconds))
     return _make_chunks(run, CloseStage.START_OF_DAY)
 
