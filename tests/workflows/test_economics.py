@@ -149,3 +149,31 @@ def test_the_pages_need_the_permission_and_refuse_bad_input(client, loan):
         "cost_of_funds_percent": "3.5", "acquisition_cost": "100", "data_cost": "20", "payment_cost": "1",
         "grade_B": "90"})
     assert pricing.status_code == 200 and "The grade shares must add up to 100 %." in pricing.content.decode()
+
+
+def test_the_collection_cost_is_commission_on_what_was_repaid_while_assigned_and_the_contacts(loan):
+    """An agency held the loan's case from 2027-01-05 to 2027-01-15 at 20 %: of three repayments
+    (2027-01-04 before it, 2027-01-10 during it — 1,000.00 of which 100.00 went to the credit
+    balance —, 2027-01-15 on the day it ended) only the middle one's 900.00 earns commission:
+    180.00. Two calls at 1.20 and an SMS at 0.05 (configured per channel): 2.45."""
+    from collection.models import AgencyAssignment, Contact
+    from servicing.models import Repayment
+    from tests.collection.factories import make_agency, make_case
+    from workflows.models import CollectionContactCost
+
+    case = make_case(loan, opened_on=datetime.date(2027, 1, 5))
+    AgencyAssignment.objects.create(case=case, agency=make_agency(), commission_percent=D("20"),
+                                    start=datetime.date(2027, 1, 5), end=datetime.date(2027, 1, 15))
+    for number, day, amount, credit in (("R1", 4, "1730.53", "0"), ("R2", 10, "1000.00", "100.00"),
+                                        ("R3", 15, "500.00", "0")):
+        Repayment.objects.create(loan=loan, number=number, source="api", amount=D(amount), reference=number,
+                                 value_date=datetime.date(2027, 1, day), status="posted", credit_balance=D(credit))
+    CollectionContactCost.objects.create(channel="call", cost=D("1.20"))
+    CollectionContactCost.objects.create(channel="sms", cost=D("0.05"))
+    at = datetime.datetime(2027, 1, 6, 10, tzinfo=datetime.timezone.utc)
+    for channel in ("call", "call", "sms", "visit"):  # a visit has no configured cost
+        Contact.objects.create(case=case, applicant=loan.applicant, channel=channel, party="borrower",
+                               result="reached", at=at, local_date=at.date())
+    e = loan_economics(loan, on=ON)
+    assert e.collection_cost == D("182.45")
+    assert e.margin == D("-467.81") - D("182.45")

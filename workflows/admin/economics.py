@@ -3,7 +3,7 @@ partner, expected loss per grade (docs/economics.md)."""
 
 from django.contrib import admin
 
-from ..models import AcquisitionCost, ExpectedLossRate
+from ..models import AcquisitionCost, CollectionContactCost, ExpectedLossRate
 
 
 @admin.register(AcquisitionCost)
@@ -16,3 +16,8 @@ class AcquisitionCostAdmin(admin.ModelAdmin):
 @admin.register(ExpectedLossRate)
 class ExpectedLossRateAdmin(admin.ModelAdmin):
     list_display = ("grade", "pd_percent", "lgd_percent")
+
+
+@admin.register(CollectionContactCost)
+class CollectionContactCostAdmin(admin.ModelAdmin):
+    list_display = ("channel", "cost")

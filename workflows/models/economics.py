@@ -14,9 +14,11 @@ from django.utils.translation import gettext_lazy as _
 
 from creditfactory.core.fields import MoneyField, PercentField
 
+from collection.models import ContactChannel
+
 from .applications import Channel
 
-__all__ = ["AcquisitionCost", "ExpectedLossRate"]
+__all__ = ["AcquisitionCost", "CollectionContactCost", "ExpectedLossRate"]
 
 _PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
@@ -64,3 +66,19 @@ class ExpectedLossRate(models.Model):
 
     def __str__(self):
         return self.grade
+
+
+class CollectionContactCost(models.Model):
+    """What one collection contact costs (催收成本) by channel — a call's minutes, an SMS, a field
+    visit's travel: added to each loan's collection cost beside the agencies' commission."""
+
+    channel = models.CharField(_("channel"), max_length=8, choices=ContactChannel.choices, unique=True)
+    cost = MoneyField(_("cost per contact (CNY)"), validators=[MinValueValidator(Decimal("0"))])
+
+    class Meta:
+        verbose_name = _("collection contact cost")
+        verbose_name_plural = _("collection contact costs")
+        ordering = ["channel"]
+
+    def __str__(self):
+        return str(self.get_channel_display())

@@ -3,7 +3,8 @@ docs/economics.md. Every figure is a ``Decimal`` rounded once to the fen (ROUND_
 component and loan; sums of loans add those.
 
 A loan's contribution margin = income (interest and penalty earned to the business date, fees
-fallen due, prepayment fees) − cost of funds − acquisition − data − payment − risk cost.
+fallen due, prepayment fees) − cost of funds − acquisition − data − payment − risk cost −
+collection cost.
 ``loans_economics`` reads a page of loans with a fixed number of queries, whatever its size.
 """
 
@@ -17,6 +18,7 @@ from decimal import Decimal
 from django.db.models import Count, Prefetch, Sum
 from django.utils.translation import gettext_lazy as _
 
+from collection.models import AgencyAssignment, Contact
 from creditfactory.core.money import ZERO, money_context, quantize_fen
 from risk.models import DataSourceCall, InLoanCheck, InLoanCheckKind
 from servicing.models import (
@@ -34,7 +36,7 @@ from servicing.models import (
 from servicing.calculator import schedule_calculate
 from servicing.services.calendar import business_date
 
-from ..models.economics import AcquisitionCost, ExpectedLossRate
+from ..models.economics import AcquisitionCost, CollectionContactCost, ExpectedLossRate
 
 __all__ = ["COMPONENTS", "GROUPINGS", "LoanEconomics", "PricingInputs", "PricingResult", "economics_by", "loan_economics",
            "loans_economics", "pricing_simulate"]
@@ -52,6 +54,7 @@ COMPONENTS = (
     ("data_cost", _("Data cost")),
     ("payment_cost", _("Payment cost")),
     ("risk_cost", _("Risk cost (expected loss or write-off)")),
+    ("collection_cost", _("Collection cost")),
     ("margin", _("Contribution margin")),
 )
 
@@ -76,6 +79,7 @@ class LoanEconomics:
     payment_cost: Decimal = ZERO
     expected_loss: Decimal = ZERO
     write_off: Decimal = ZERO
+    collection_cost: Decimal = ZERO
     funding: list = field(default_factory=list)  # (funder code, share %, rate %, cost of its part)
 
     @property
@@ -94,7 +98,7 @@ class LoanEconomics:
     @property
     def margin(self) -> Decimal:
         return (self.income - self.cost_of_funds - self.acquisition_cost - self.data_cost - self.payment_cost
-                - self.risk_cost)
+                - self.risk_cost - self.collection_cost)
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name, _label in COMPONENTS}
@@ -131,6 +135,33 @@ def _acquisition(loan: Loan, channel: str, rows: list[AcquisitionCost]) -> Decim
         return ZERO
     with money_context():
         return quantize_fen(row.per_loan + loan.principal * row.percent_of_principal / HUNDRED)
+
+
+def _collection_costs(loan_ids: list[int]) -> dict[int, Decimal]:
+    """Per loan: each agency's commission on what was repaid while its case was the agency's (the
+    collections app's convention: amount less what went to the credit balance, from the
+    assignment's start up to the day before its end, rounded per assignment) + each recorded
+    contact at its channel's cost."""
+    costs: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    assignments = list(AgencyAssignment.objects.filter(case__loan_id__in=loan_ids).select_related("case"))
+    if assignments:
+        repayments = defaultdict(list)
+        for loan_id, value_date, amount, credit in (Repayment.objects.filter(
+                loan_id__in={a.case.loan_id for a in assignments}, status=RepaymentStatus.POSTED)
+                .values_list("loan_id", "value_date", "amount", "credit_balance")):
+            repayments[loan_id].append((value_date, amount - credit))
+        for assignment in assignments:
+            recovered = sum((amount for day, amount in repayments[assignment.case.loan_id]
+                             if day >= assignment.start and (assignment.end is None or day < assignment.end)), ZERO)
+            with money_context():
+                costs[assignment.case.loan_id] += quantize_fen(recovered * assignment.commission_percent / HUNDRED)
+    per_contact = dict(CollectionContactCost.objects.values_list("channel", "cost"))
+    if per_contact:
+        for loan_id, channel, count in (Contact.objects.filter(case__loan_id__in=loan_ids)
+                                        .values("case__loan_id", "channel").annotate(n=Count("id"))
+                                        .values_list("case__loan_id", "channel", "n")):
+            costs[loan_id] += per_contact.get(channel, ZERO) * count
+    return dict(costs)
 
 
 def loans_economics(loans, *, on: datetime.date | None = None) -> list[LoanEconomics]:
@@ -173,6 +204,7 @@ def loans_economics(loans, *, on: datetime.date | None = None) -> list[LoanEcono
                            .values_list("loan_id", "total"))
     written_off = dict(WriteOffRequest.objects.filter(loan_id__in=ids, status=WriteOffStatus.APPROVED)
                        .values("loan_id").annotate(total=Sum("principal")).values_list("loan_id", "total"))
+    collection_costs = _collection_costs(ids)
     acquisition_rows = list(AcquisitionCost.objects.all())
     loss_rates = {row.grade: row for row in ExpectedLossRate.objects.all()}
 
@@ -198,6 +230,7 @@ def loans_economics(loans, *, on: datetime.date | None = None) -> list[LoanEcono
                                                     / HUNDRED / HUNDRED) if rate else ZERO)
         economics.payment_cost = (disbursement_cost.get(loan.drawdown_id) or ZERO) + debit_cost[loan.pk]
         economics.write_off = written_off.get(loan.pk) or ZERO
+        economics.collection_cost = collection_costs.get(loan.pk, ZERO)
         result.append(economics)
     return result
 
