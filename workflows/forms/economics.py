@@ -7,6 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from creditfactory.core import forms as cf_forms
 from products.models import LoanProduct, ProductStatus, RepaymentMethod
 
 from ..models import ExpectedLossRate
@@ -35,22 +36,22 @@ class PricingForm(forms.Form):
     product = forms.ModelChoiceField(label=_("Product"), to_field_name="code",
                                      queryset=LoanProduct.objects.filter(status=ProductStatus.ACTIVE)
                                      .select_related("current_version").order_by("code"))
-    amount = forms.DecimalField(label=_("Amount (CNY)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
-    term = forms.IntegerField(label=_("Term"), min_value=1, max_value=600)
+    amount = cf_forms.DecimalField(label=_("Amount (CNY)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    term = cf_forms.IntegerField(label=_("Term"), min_value=1, max_value=600)
     method = forms.ChoiceField(label=_("Repayment method"), choices=RepaymentMethod.choices)
-    rate_percent = forms.DecimalField(label=_("Annual rate to price at (%)"), max_digits=9, decimal_places=4,
+    rate_percent = cf_forms.DecimalField(label=_("Annual rate to price at (%)"), max_digits=9, decimal_places=4,
                                       min_value=Decimal("0"), max_value=Decimal("100"))
-    cost_of_funds_percent = forms.DecimalField(label=_("Cost of funds (annual %)"), max_digits=9, decimal_places=4,
+    cost_of_funds_percent = cf_forms.DecimalField(label=_("Cost of funds (annual %)"), max_digits=9, decimal_places=4,
                                                min_value=Decimal("0"), max_value=Decimal("100"))
-    acquisition_cost = forms.DecimalField(label=_("Acquisition cost per loan (CNY)"), **MONEY)
-    data_cost = forms.DecimalField(label=_("Data cost per loan (CNY)"), **MONEY)
-    payment_cost = forms.DecimalField(label=_("Payment cost per transaction (CNY)"), **MONEY)
+    acquisition_cost = cf_forms.DecimalField(label=_("Acquisition cost per loan (CNY)"), **MONEY)
+    data_cost = cf_forms.DecimalField(label=_("Data cost per loan (CNY)"), **MONEY)
+    payment_cost = cf_forms.DecimalField(label=_("Payment cost per transaction (CNY)"), **MONEY)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.grades = list(ExpectedLossRate.objects.values_list("grade", flat=True))
         for grade in self.grades:
-            self.fields[f"grade_{grade}"] = forms.DecimalField(
+            self.fields[f"grade_{grade}"] = cf_forms.DecimalField(
                 label=_("Share of grade %(grade)s (%%)") % {"grade": grade}, required=False, max_digits=6,
                 decimal_places=2, min_value=Decimal("0"), max_value=Decimal("100"))
 
