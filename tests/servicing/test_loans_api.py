@@ -42,11 +42,12 @@ def test_a_loan_with_the_issues_field_names_and_exact_figures(world):
     data = response.json()
     assert list(data) == ["id", "number", "drawdown", "credit_line", "product", "status", "principal", "value_date",
                           "maturity_date", "rate_percent", "rate_basis", "repayment_method", "term", "term_unit",
-                          "upfront_fee", "apr_percent", "dpd", "balances", "funding", "installments"]
+                          "upfront_fee", "apr_percent", "dpd", "balances", "funding", "installments", "collection"]
     assert data["balances"] == {"principal_outstanding": "20000.00", "principal_overdue": "0.00",
                                 "interest_overdue": "0.00", "penalty_outstanding": "0.00", "fee_outstanding": "0.00",
                                 "total_payable": "0.00", "credit_balance": "0.00"}
-    assert {k: v for k, v in data.items() if k not in ("funding", "installments", "balances")} == {
+    assert data["collection"] == {"case": None, "status": None, "bucket": None, "classification": "normal"}
+    assert {k: v for k, v in data.items() if k not in ("funding", "installments", "balances", "collection")} == {
         "id": loan.pk, "number": loan.number, "drawdown": loan.drawdown_id, "credit_line": line.pk,
         "product": "EDUCATION", "status": "active", "principal": "20000.00", "value_date": "2026-12-04",
         "maturity_date": "2027-12-04", "rate_percent": "7.000000", "rate_basis": "annual",
@@ -123,4 +124,25 @@ def test_the_loans_are_in_the_openapi_schema():
     loan = document["components"]["schemas"]["LoanOutput"]["properties"]
     assert list(loan) == ["id", "number", "drawdown", "credit_line", "product", "status", "principal", "value_date",
                           "maturity_date", "rate_percent", "rate_basis", "repayment_method", "term", "term_unit",
-                          "upfront_fee", "apr_percent", "dpd", "balances", "funding", "installments"]
+                          "upfront_fee", "apr_percent", "dpd", "balances", "funding", "installments", "collection"]
+
+
+def test_the_written_out_installment_matches_the_generic_rendering(world):
+    """``LoanInstallmentSerializer.to_representation`` is written out for speed (bench/loan_get.py):
+    it must render what DRF's field machinery would, field for field, paid and unpaid parts."""
+    from rest_framework import serializers as drf
+
+    from servicing.api_loans import LoanInstallmentSerializer
+    from servicing.models import Installment
+
+    loan = world["loan"]
+    Installment.objects.filter(loan=loan, number=1).update(principal_paid=D("1613.86"), interest_paid=D("0.05"),
+                                                          penalty_accrued=D("3.10"), status="overdue")
+    serializer = LoanInstallmentSerializer()
+    rows = list(Installment.objects.filter(loan=loan).order_by("number"))
+    generic = [drf.Serializer.to_representation(serializer, i) for i in rows]
+    assert [serializer.to_representation(i) for i in rows] == [dict(row) for row in generic]
+    assert serializer.to_representation(rows[0]) == {
+        "number": 1, "due_date": "2027-01-04", "principal": "1613.86", "interest": "116.67", "fee": "0.00",
+        "payment": "1730.53", "remaining_principal": "18386.14", "penalty": "3.10", "paid_principal": "1613.86",
+        "paid_interest": "0.05", "paid_fee": "0.00", "paid_penalty": "0.00", "status": "overdue"}

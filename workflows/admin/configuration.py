@@ -99,10 +99,10 @@ admin.site.register(LoanProduct, FlowConfiguredLoanProductAdmin)
 class TaskSlaAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Deadlines of open and finished tasks, with their escalations: read-only."""
 
-    list_display = ("application", "node", "work_group", "sla_hours", "due_at", "escalated_at", "escalated_to")
+    list_display = ("subject_number", "node", "work_group", "sla_hours", "due_at", "escalated_at", "escalated_to")
     list_filter = ("node", "work_group", ("escalated_at", admin.EmptyFieldListFilter))
-    search_fields = ("application__number",)
-    list_select_related = ("application", "work_group", "escalated_to")
+    search_fields = ("application__number", "drawdown__number", "line_change__number")
+    list_select_related = ("application", "drawdown", "line_change", "work_group", "escalated_to")
 
     def get_queryset(self, request):
-        return scope_queryset(super().get_queryset(request), request.user, branch_field="application__branch")
+        return scope_queryset(super().get_queryset(request), request.user, branch_field="branch")

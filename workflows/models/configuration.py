@@ -207,12 +207,20 @@ class ProcessNodeConfig(TimeStampedModel):
 
 
 class TaskSla(models.Model):
-    """The deadline of one open task of a configured node; escalated once when it passes."""
+    """The deadline of one open task of a configured node; escalated once when it passes. Its
+    subject is the application (credit flow), the drawdown (disbursement review) or the credit
+    line change (approval) the task is about; ``branch`` is the subject's, for scoping."""
 
     task = models.OneToOneField("viewflow.Task", verbose_name=_("task"), on_delete=models.CASCADE,
                                 related_name="sla")
-    application = models.ForeignKey("workflows.CreditApplication", verbose_name=_("application"),
-                                    on_delete=models.CASCADE, related_name="task_slas")
+    application = models.ForeignKey("workflows.CreditApplication", verbose_name=_("application"), null=True,
+                                    blank=True, on_delete=models.CASCADE, related_name="task_slas")
+    drawdown = models.ForeignKey("servicing.Drawdown", verbose_name=_("drawdown"), null=True, blank=True,
+                                 on_delete=models.CASCADE, related_name="task_slas")
+    line_change = models.ForeignKey("servicing.CreditLineChange", verbose_name=_("credit line change"), null=True,
+                                    blank=True, on_delete=models.CASCADE, related_name="task_slas")
+    branch = models.ForeignKey("organisations.Branch", verbose_name=_("branch"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="+")
     node = models.CharField(_("node"), max_length=64)
     work_group = models.ForeignKey(WorkGroup, verbose_name=_("work group"), null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
@@ -227,6 +235,21 @@ class TaskSla(models.Model):
         verbose_name_plural = _("task deadlines")
         ordering = ["due_at"]
         indexes = [models.Index(fields=["escalated_at", "due_at"])]
+        constraints = [models.CheckConstraint(
+            condition=(models.Q(application__isnull=False, drawdown__isnull=True, line_change__isnull=True)
+                       | models.Q(application__isnull=True, drawdown__isnull=False, line_change__isnull=True)
+                       | models.Q(application__isnull=True, drawdown__isnull=True, line_change__isnull=False)),
+            name="workflows_tasksla_one_subject")]
+
+    @property
+    def subject(self):
+        """The application, drawdown or credit line change the task is about."""
+        return self.application or self.drawdown or self.line_change
+
+    @property
+    def subject_number(self) -> str:
+        subject = self.subject
+        return getattr(subject, "number", "") or str(subject)
 
     def __str__(self):
-        return f"{self.application} · {label('node', self.node)} · {format_datetime(self.due_at)}"
+        return f"{self.subject_number} · {label('node', self.node)} · {format_datetime(self.due_at)}"

@@ -17,6 +17,8 @@ from creditfactory.organisations.scoping import scope_queryset
 from risk.selectors import current_decision, identifier_indexes
 
 from ..models import CreditApplication, TaskSla
+from .drawdowns import drawdown_url
+from .line_changes import line_url
 from ..nodes import QueueView
 
 __all__ = [
@@ -162,13 +164,25 @@ def task_list_scope(queryset: QuerySet, user) -> QuerySet:
 def sla_dashboard_for(user, *, now=None) -> dict:
     """Open tasks with a deadline, per work group and node: how many are open, overdue, escalated."""
     now = now or timezone.now()
-    open_slas = scope_queryset(TaskSla.objects.filter(task__status__in=OPEN), user,
-                               branch_field="application__branch")
+    open_slas = scope_queryset(TaskSla.objects.filter(task__status__in=OPEN), user, branch_field="branch")
     rows = (open_slas.values("work_group__name", "node")
             .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_at__lte=now)),
                       escalated=Count("id", filter=Q(escalated_at__isnull=False)))
             .order_by("work_group__name", "node"))
-    overdue = (open_slas.filter(due_at__lte=now).select_related("application", "work_group", "task__owner",
+    overdue = (open_slas.filter(due_at__lte=now).select_related("application", "drawdown", "line_change", "work_group", "task__owner",
                                                                 "escalated_to")
                .order_by("due_at"))
-    return {"rows": list(rows), "overdue": list(overdue[:200]), "overdue_count": overdue.count(), "now": now}
+    overdue_rows = list(overdue[:200])
+    for sla in overdue_rows:
+        sla.subject_url = sla_subject_url(sla)
+    return {"rows": list(rows), "overdue": overdue_rows, "overdue_count": overdue.count(), "now": now}
+
+
+def sla_subject_url(sla: TaskSla) -> str:
+    """The back-office page of what the task is about: the application, the drawdown, or the
+    line whose change it approves."""
+    if sla.application_id:
+        return application_url(sla.application_id)
+    if sla.drawdown_id:
+        return drawdown_url(sla.drawdown_id)
+    return line_url(sla.line_change.credit_line_id)

@@ -61,7 +61,7 @@ def dashboard_for(user, *, day: date | None = None, now: datetime | None = None)
             Decimal("0.1"), rounding=ROUND_HALF_UP)
 
     overdue = list(scope_queryset(TaskSla.objects.filter(task__status__in=OPEN, due_at__lte=now), user,
-                                  branch_field="application__branch")
+                                  branch_field="branch")
                    .values("work_group__name").annotate(overdue=Count("id"),
                                                         escalated=Count("id", filter=Q(escalated_at__isnull=False)))
                    .order_by("work_group__name"))

@@ -122,10 +122,11 @@ def task_reassign(*, task, to_user, actor):
 
 def sla_escalate_overdue(*, now=None) -> int:
     """Escalate every open task past its SLA to its work group's lead: once per task (a
-    conditional update claims it), recorded on the deadline row and in the application's log."""
+    conditional update claims it), recorded on the deadline row and in the log of what the task is
+    about (the application, the drawdown under review or the credit line change to approve)."""
     now = now or timezone.now()
     overdue = (TaskSla.objects.filter(escalated_at__isnull=True, due_at__lte=now, task__status__in=OPEN_TASK_STATUSES)
-               .select_related("work_group", "application").order_by("due_at"))
+               .select_related("work_group", "application", "drawdown", "line_change").order_by("due_at"))
     escalated = 0
     for sla in overdue:
         lead_id = sla.work_group.lead_id if sla.work_group_id else None
@@ -134,11 +135,11 @@ def sla_escalate_overdue(*, now=None) -> int:
                 continue
             lead = get_user_model().objects.filter(pk=lead_id).first() if lead_id else None
             record_transition(
-                sla.application, field="sla", from_state=sla.node, to_state="escalated", actor_label="system",
+                sla.subject, field="sla", from_state=sla.node, to_state="escalated", actor_label="system",
                 reason=stored_text(gettext_noop("%(node)s open past its %(hours)s-hour SLA: escalated to %(lead)s."),
                                    node=sla.node, hours=sla.sla_hours,
                                    lead=lead or stored_text(gettext_noop("nobody (the work group has no lead)"))),
             )
-        logger.info("task %s of %s escalated to user %s", sla.task_id, sla.application.number, lead_id)
+        logger.info("task %s of %s escalated to user %s", sla.task_id, sla.subject_number, lead_id)
         escalated += 1
     return escalated

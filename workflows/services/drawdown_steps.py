@@ -20,6 +20,7 @@ twice books once.
 from __future__ import annotations
 
 import importlib
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -42,7 +43,7 @@ from servicing.services.loans import loan_book
 from ..drawdown_jobs import drawdown_disbursement_send
 from ..fastpath import process_data_save
 from ..locks import round_cached
-from ..models.configuration import DRAWDOWN_FLOW
+from ..models.configuration import DRAWDOWN_FLOW, TaskSla
 from ..selectors.drawdowns import four_eyes_excluded, review_config, review_work_group
 from .configuration import node_config_snapshot
 from .dispatch import dispatch_pick
@@ -232,6 +233,11 @@ def step_review_created(activation) -> None:
     if task.owner_id and task.assigned is None:
         task.assigned = timezone.now()
         task.save(update_fields=["assigned"])
+    config = review_config(process)
+    if config.get("sla_hours"):  # the review node's SLA: escalated by the beat job like the credit flow's
+        TaskSla.objects.create(task_id=task.pk, drawdown=drawdown, branch_id=drawdown.branch_id, node="review",
+                               work_group_id=config.get("work_group"), sla_hours=config["sla_hours"],
+                               due_at=task.created + timedelta(hours=config["sla_hours"]))
 
 
 def step_disburse(activation) -> None:

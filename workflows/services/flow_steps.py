@@ -266,7 +266,7 @@ def step_task_created(activation, *, node: str) -> None:
     config = node_config(process, node=node)
     if config.get("sla_hours"):
         TASK_SLAS.insert(TaskSla(
-            task_id=task.pk, application=application, node=node, work_group_id=config.get("work_group"),
+            task_id=task.pk, application=application, branch_id=application.branch_id, node=node, work_group_id=config.get("work_group"),
             sla_hours=config["sla_hours"], due_at=task.created + timedelta(hours=config["sla_hours"]),
         ))
     if node == "contract":

@@ -23,7 +23,7 @@ from viewflow.workflow.status import STATUS
 from servicing.models import CreditLineChange, CreditLineChangeStatus
 from servicing.services.lines import line_change_apply, line_change_reject, line_change_request
 
-from ..models import LINE_CHANGE_FLOW
+from ..models import LINE_CHANGE_FLOW, TaskSla
 from ..selectors.flow import node_config, process_actions
 from ..selectors.line_changes import change_open_task, change_process, four_eyes_excluded, snapshot_work_group
 from .configuration import node_config_snapshot
@@ -140,10 +140,16 @@ def step_approval_created(activation) -> None:
     if task.owner_id and task.assigned is None:
         task.assigned = timezone.now()
         task.save(update_fields=["assigned"])
-    sla_hours = node_config(process, node="approval").get("sla_hours")
+    config = node_config(process, node="approval")
+    sla_hours = config.get("sla_hours")
     if sla_hours:
-        process.data["due_at"] = (task.created + timedelta(hours=sla_hours)).isoformat()
+        due_at = task.created + timedelta(hours=sla_hours)
+        process.data["due_at"] = due_at.isoformat()
         save_process_data(process)
+        change = _change(process)
+        TaskSla.objects.create(task_id=task.pk, line_change=change, branch_id=change.credit_line.branch_id,
+                               node="approval", work_group_id=config.get("work_group"), sla_hours=sla_hours,
+                               due_at=due_at)
 
 
 def _note(process) -> str:

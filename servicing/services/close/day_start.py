@@ -120,7 +120,8 @@ def _handover(business_date: datetime.date, lo: int, hi: int) -> int:
 
 
 PHASES = (("due", lambda d, lo, hi: installments_due_sql(business_date=d, lo=lo, hi=hi)), ("fees", _fees),
-          ("reminders", _reminders), ("write_off", _write_off_proposals), ("monitoring", post_loan_monitoring),
+          ("reminders", _reminders), ("write_off", _write_off_proposals),
+          ("monitoring", lambda d, lo, hi: post_loan_monitoring(business_date=d, lo=lo, hi=hi)),
           ("handover", _handover))
 
 

@@ -59,7 +59,7 @@ def _reason(rules) -> str:
     return "; ".join(rule["description"] or rule["code"] for rule in rules)[:500]
 
 
-def post_loan_monitoring(business_date: datetime.date, lo: int, hi: int) -> int:
+def post_loan_monitoring(*, business_date: datetime.date, lo: int, hi: int) -> int:
     """Evaluate the post-loan rule sets for the open loans ``lo``…``hi`` on ``business_date`` (the
     day starting, DPD as its close left them) and raise a warning for each line whose loan hits.
     Returns the warnings raised."""
