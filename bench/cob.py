@@ -403,6 +403,18 @@ def close_on_workers(*, day: datetime.date, rerun: bool = False, timeout: float 
     return summary
 
 
+def drain(redis_url: str, timeout: float = 3600) -> float:
+    """Wait until the workers have emptied the queue (the reminders' deliveries the close queued):
+    the next close is then measured alone. Returns the seconds waited."""
+    import redis
+
+    queue, started = redis.Redis.from_url(redis_url), time.perf_counter()
+    deadline = time.monotonic() + timeout
+    while queue.llen("celery") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return time.perf_counter() - started
+
+
 def report(label: str, summary: dict, *, loans: int) -> None:
     print(f"\n{label}: {summary['status']}, {summary['chunks']} chunks, wall {summary['wall']:.1f} s "
           f"(close {summary['close_wall']:.1f} s + start of day {summary['start_of_day_wall']:.1f} s), "
@@ -438,6 +450,8 @@ def main(args: argparse.Namespace) -> None:
         time.sleep(3)
         first = close_on_workers(day=DAY)
         report(f"close of {DAY} on {args.workers} {args.pool} worker(s)", first, loans=args.loans)
+        print(f"  then the workers delivered the reminders it queued ({first['reminders']}) in "
+              f"{drain(args.redis):.1f} s", flush=True)
         again = close_on_workers(day=DAY, rerun=True)
         report(f"close of {DAY} again", again, loans=args.loans)
         print(f"\nclose / floor = {first['close_wall']:.1f} / {bare['total']:.1f} = "
@@ -453,6 +467,7 @@ def main(args: argparse.Namespace) -> None:
                 time.sleep(3)
                 results[count] = close_on_workers(day=day)
                 report(f"scale-out: close of {day} on {count} worker process(es)", results[count], loans=args.loans)
+                drain(args.redis)
             finally:
                 stop_workers(workers)
         print(f"\nscale-out: 1 process {results[1]['wall']:.1f} s, 2 processes {results[2]['wall']:.1f} s "

@@ -3,6 +3,8 @@ percentile they report. Imported after ``django.setup()``."""
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from django.apps import apps
 from django.db import connection
 from django.utils.module_loading import import_string
@@ -26,6 +28,8 @@ def seed_demo() -> None:
     """The demo data (roles, products, policies, flows) with every sandbox source at zero latency
     and never failing."""
     sync_standard_roles(apps)  # normally a data migration
+    # the collections buckets (M1…M3+), normally a data migration too
+    import_module("collection.migrations.0002_coll_defaults").seed(apps, None)
     context: dict = {}
     for dotted in SEEDERS:
         result = import_string(dotted)(context=context, log=lambda *args, **kwargs: None)
