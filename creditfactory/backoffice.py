@@ -5,6 +5,7 @@ workflow inbox, queue and archive of later issues sit beside our own pages.
 """
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
@@ -15,12 +16,16 @@ from creditfactory.home import HomeViewset
 from creditfactory.organisations.backoffice import OrganisationViewset
 from risk.backoffice import DecisionViewset
 from servicing.backoffice import CalculatorViewset
+from servicing.backoffice_close import CloseRunsViewset
 from servicing.backoffice_loans import LoanViewset
+from servicing.backoffice_queue import VerificationViewset
 from workflows.backoffice.applications import ApplicationViewset, SlaViewset
 from workflows.backoffice.batch import BatchImportViewset
+from workflows.backoffice.collection import CollectionViewset, FiguresViewset
 from workflows.backoffice.lines import LinesViewset, WarningsViewset
 from workflows.backoffice.dashboard import DashboardViewset
 from workflows.backoffice.drawdowns import DrawdownViewset
+from workflows.backoffice.economics import EconomicsViewset
 from workflows.backoffice.cockpit import CockpitMenuViewset
 from workflows.backoffice.instruments import DashboardMenuViewset, PortfolioDashboardView
 from workflows.backoffice.quality import QualityViewset
@@ -30,9 +35,28 @@ from workflows.backoffice.usage import UsageViewset
 from workflows.flows import CreditApplicationFlow
 
 
+class _AppIndexView(RedirectView):
+    """An application's ``/``: its first page this user may open (viewflow's would send everyone
+    to the first page, a 403 for a role that may open only a later one)."""
+
+    app = None
+
+    def get_redirect_url(self, *args, **kwargs):
+        children = list(self.app.menu_items())
+        user = self.request.user
+        for child in children:
+            if not user.is_authenticated or child.has_view_permission(user):
+                return child.reverse("index")
+        raise PermissionDenied
+
+
 class BackOfficeApp(Application):
     """An application of the sidebar shown only to users who may open one of its pages: a role
     never sees a section that would answer 403 (each page's viewset says who may open it)."""
+
+    @property
+    def index_path(self):
+        return path("", _AppIndexView.as_view(app=self), name="index")
 
     def has_view_permission(self, user, obj=None):
         if not user.is_authenticated:
@@ -54,11 +78,18 @@ class ServicingApp(BackOfficeApp):
     viewsets = [LinesViewset(), WarningsViewset()]
 
 
+class CollectionApp(BackOfficeApp):
+    title = _("Collections (催收)")
+    icon = "support_agent"
+    app_name = "collection"
+    viewsets = [CollectionViewset(), FiguresViewset()]
+
+
 class ToolsApp(BackOfficeApp):
     title = _("Tools")
     icon = "calculate"
     app_name = "tools"
-    viewsets = [CalculatorViewset()]
+    viewsets = [CalculatorViewset(), EconomicsViewset()]
 
 
 class OrganisationApp(BackOfficeApp):
@@ -93,7 +124,7 @@ class LendingApp(BackOfficeApp):
     title = _("Lending")
     icon = "payments"
     app_name = "lending"
-    viewsets = [DrawdownViewset(), LoanViewset()]
+    viewsets = [DrawdownViewset(), LoanViewset(), VerificationViewset(), CloseRunsViewset()]
 
 
 class InstrumentsApp(BackOfficeApp):
@@ -139,8 +170,8 @@ class BackOfficeSite(Site):
 site = BackOfficeSite(
     title=_("CreditFactory"),
     viewsets=[CreditWorkflowApp(flow_viewsets=[CreditFlowViewset(CreditApplicationFlow, icon="account_balance")]),
-              HomeApp(), InstrumentsApp(), OriginationApp(), LendingApp(), ServicingApp(), SigningApp(), RiskApp(), OrganisationApp(),
-              ToolsApp()],
+              HomeApp(), InstrumentsApp(), OriginationApp(), LendingApp(), ServicingApp(), CollectionApp(),
+              SigningApp(), RiskApp(), OrganisationApp(), ToolsApp()],
 )
 site.primary_color = "#1f4e79"
 site.secondary_color = "#c0392b"

@@ -10,6 +10,7 @@ SEEDERS = [
     "risk.demo.seed",
     "risk.demo_policy.seed",
     "servicing.demo_funding.seed",
+    "collection.demo.seed",
     "workflows.demo_flow.seed",
     "workflows.demo_applications.seed",
 ]

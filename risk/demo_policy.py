@@ -289,7 +289,7 @@ def seed_policies(*, actor=None, log=print) -> dict:
                               admission_rules(product), actor=actor, log=log)
         if RiskPolicy.objects.filter(product=product).exists():
             # A policy seeded before the in-loan checks existed gets them (not replacing an admin's).
-            for rule_set in warnings[:2]:
+            for rule_set in warnings:
                 if policies.risk_policy_rule_set_add(actor=actor, product=product, rule_set=rule_set):
                     log(f"  {rule_set.code} added to the risk policy of {product.code}")
             continue

@@ -28,7 +28,7 @@ from .models import (
     RuleSetVersion,
     ScorecardVersion,
 )
-from .rules import IN_LOAN_STAGES, ORIGINATION_STAGES, RuleSetSpec
+from .rules import IN_LOAN_STAGES, ORIGINATION_STAGES, RuleSetSpec, Stage
 from .scoring import GRADES, ScorecardSpec
 from .strategies import LimitSpec, PricingSpec
 from .validators import normalise_bank_account, normalise_mobile, parse_resident_id
@@ -328,9 +328,9 @@ def applicant_ids_for_list_entry(*, kind: str, value_index: str) -> list[int]:
 
 def in_loan_rule_sets(*, product_id: int, stage: str) -> tuple[RuleSetSpec, ...]:
     """The current published versions of the product's active policy's rule sets of one in-loan
-    stage, in code order; none when the product has no active policy or no such rule set.
+    stage (or post-loan monitoring, which the daily close evaluates), in code order; none when the product has no active policy or no such rule set.
     Raises ``PolicyNotReady`` naming a rule set of that stage that was never published."""
-    if stage not in IN_LOAN_STAGES:
+    if stage not in (*IN_LOAN_STAGES, Stage.POST_LOAN_MONITORING):
         raise ValueError(stage)
     rule_sets = list(
         RuleSet.objects.filter(policies__product_id=product_id, policies__active=True, stage=stage)

@@ -29,3 +29,4 @@ class CreditLineAdmin(BranchScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
 from . import admin_funding  # noqa: E402,F401  (funders, routing rules, co-lending pairs, payment channels)
 from . import admin_ledger  # noqa: E402,F401  (ledger, loans and the business date)
 from . import admin_growth  # noqa: E402,F401  (credit growth policies and line reviews)
+from . import admin_close  # noqa: E402,F401  (close runs, write-offs, repayments, refunds)

@@ -1,6 +1,8 @@
 """Partner API: booked loans (贷款) — one loan with its funding and schedule, and the list of the
 partner's loans filtered by credit line and status. Another partner's ids answer 404."""
 
+from django.conf import settings
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -116,6 +118,14 @@ class LoanOutputSerializer(serializers.Serializer):
     balances = serializers.SerializerMethodField()
     funding = LoanFundingSerializer(source="parts", many=True, read_only=True)
     installments = LoanInstallmentSerializer(many=True, read_only=True)
+
+    def get_fields(self):
+        # Parts of the loan owned by apps above servicing (the collections' "collection"):
+        # ``LOAN_REPRESENTATION_EXTRAS`` maps a key to the dotted path of a field factory.
+        fields = super().get_fields()
+        for name, path in settings.LOAN_REPRESENTATION_EXTRAS.items():
+            fields[name] = import_string(path)()
+        return fields
 
     @extend_schema_field(LoanBalancesSerializer)
     def get_balances(self, loan) -> dict:

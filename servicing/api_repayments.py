@@ -27,8 +27,8 @@ from creditfactory.partners.idempotency import idempotent
 from creditfactory.partners.scoping import get_partner_object_or_404
 
 from .api_loans import LoanOutputSerializer
-from .models import CreditBalanceRefund, Loan, RefundStatus, Repayment, RepaymentKind, RepaymentSource, RepaymentStatus
-from .selectors.loans import loan_queryset
+from .models import Loan, RepaymentKind, RepaymentSource
+from .selectors.loans import loan_queryset, loan_transactions
 from .services.calendar import business_date
 from .services.repayments import RepaymentRefused, loan_quote, repayment_post
 
@@ -131,20 +131,6 @@ class TransactionSerializer(serializers.Serializer):
     allocation = AllocationSerializer(read_only=True, allow_null=True)
 
 
-def _transactions(loan) -> list[dict]:
-    rows = [{"type": "disbursement", "date": loan.value_date, "amount": loan.principal,
-             "reference": loan.drawdown.number, "kind": "", "source": "", "allocation": None, "order": (0, 0)}]
-    for repayment in Repayment.objects.filter(loan=loan, status=RepaymentStatus.POSTED).order_by("value_date", "id"):
-        rows.append({"type": "credit_applied" if repayment.source == RepaymentSource.CREDIT_BALANCE else "repayment",
-                     "date": repayment.value_date, "amount": repayment.amount, "reference": repayment.reference,
-                     "kind": repayment.kind, "source": repayment.source, "allocation": repayment,
-                     "order": (1, repayment.pk)})
-    for refund in CreditBalanceRefund.objects.filter(loan=loan, status=RefundStatus.PAID).order_by("id"):
-        rows.append({"type": "refund", "date": refund.value_date, "amount": refund.amount, "reference": refund.number,
-                     "kind": "", "source": "", "allocation": None, "order": (2, refund.pk)})
-    return sorted(rows, key=lambda row: (row["date"], row["order"]))
-
-
 # --- views -----------------------------------------------------------------------------------------
 
 
@@ -214,5 +200,5 @@ class LoanTransactionsApi(PartnerApiMixin, GenericAPIView):
                    "repayment with its allocation, credit balance applied to a falling-due installment, refunds.")
     def get(self, request, pk):
         loan = get_partner_object_or_404(loan_queryset(), request, pk=pk)
-        page = self.paginate_queryset(_transactions(loan))
+        page = self.paginate_queryset(loan_transactions(loan=loan))
         return self.get_paginated_response(TransactionSerializer(page, many=True).data)

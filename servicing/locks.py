@@ -36,13 +36,14 @@ from servicing.models import (
     Loan,
     LoanStatus,
     Repayment,
+    WriteOffRequest,
 )
 
 __all__ = ["business_date_lock", "collection_debit_lock", "credit_balance_refund_lock", "line_repay",
            "loan_installments_lock", "loan_lock", "repayment_lock", "credit_line_change_lock", "credit_line_lock",
            "disbursement_lock",
            "drawdown_line_hold_settle", "drawdown_lock", "funder_quota_release", "funder_quota_take", "line_draw",
-           "line_hold", "line_limit_set", "line_rate_set", "line_release", "loans_lock_range"]
+           "line_hold", "line_limit_set", "line_rate_set", "line_release", "loans_lock_range", "write_off_request_lock"]
 
 
 def business_date_lock(*, date, actor=None, reason: str = "") -> tuple[BusinessDate, bool]:
@@ -231,6 +232,11 @@ def repayment_lock(*, repayment_id: int) -> Repayment:
 def credit_balance_refund_lock(*, refund_id: int) -> CreditBalanceRefund:
     """A refund request's row (alone), locked: one decision at a time."""
     return CreditBalanceRefund.objects.select_for_update(of=("self",)).get(pk=refund_id)
+
+
+def write_off_request_lock(*, request_id: int) -> WriteOffRequest:
+    """A write-off request's row (alone), locked: one decision at a time. Take ``loan_lock`` first."""
+    return WriteOffRequest.objects.select_for_update(of=("self",)).get(pk=request_id)
 
 
 def collection_debit_lock(*, reference: str) -> CollectionDebit | None:

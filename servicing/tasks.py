@@ -99,21 +99,24 @@ def close_day_task(until: str | None = None, on_date: str | None = None) -> dict
 
 @shared_task(name="servicing.close_chunk", acks_late=True)
 def close_chunk_task(chunk_id: int) -> bool:
-    """One chunk of a close run; the chunk that completes its stage moves the run on. Safe to
-    run twice (a done chunk is skipped)."""
-    from servicing.services.close import close_chunk_execute
+    """One chunk of a close run; the chunk that completes its stage moves the run on, here and
+    now (not behind whatever the chunks queued meanwhile, e.g. the reminders' deliveries). Safe
+    to run twice (a done chunk is skipped; moving a stage on is claimed once)."""
+    from servicing.services.close import close_chunk_execute, close_stage_complete
 
     if close_chunk_execute(chunk_id=chunk_id):
         from servicing.models import CloseChunk
 
-        close_stage_task.delay(CloseChunk.objects.values_list("run_id", flat=True).get(pk=chunk_id))
+        _close_dispatch(*close_stage_complete(
+            run_id=CloseChunk.objects.values_list("run_id", flat=True).get(pk=chunk_id)))
         return True
     return False
 
 
 @shared_task(name="servicing.close_stage", acks_late=True)
 def close_stage_task(run_id: int) -> None:
-    """A run's stage is complete: advance the date, queue the next stage's (or date's) chunks."""
+    """A run's stage is complete: advance the date, queue the next stage's (or date's) chunks
+    (kept for messages queued before the chunk task moved the run on itself)."""
     from servicing.services.close import close_stage_complete
 
     _close_dispatch(*close_stage_complete(run_id=run_id))

@@ -126,3 +126,12 @@ def credit_growth_review(on_date: str | None = None) -> dict:
     from .services.credit_growth import credit_growth_review as review
 
     return review(business_date=date.fromisoformat(on_date) if on_date else None)
+
+
+@shared_task(name="workflows.collection_flows_sync", acks_late=True)
+def collection_flows_sync_task() -> int:
+    """Daily after the close (beat, entry ``workflows.collection-flows``): a ``CollectionFlow``
+    for each open case at a human step without one. Safe to re-run: one process per case."""
+    from workflows.services.collection_cases import collection_flows_sync
+
+    return collection_flows_sync()

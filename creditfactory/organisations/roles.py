@@ -61,6 +61,14 @@ _LOANS = ("servicing.view_loan", "servicing.view_journalentry", "servicing.view_
 # reviews of lines (read).
 _POST_LOAN = ("servicing.view_repayment", "servicing.register_repayment", "servicing.verify_repayment",
               "servicing.view_creditlinereview", "servicing.view_creditgrowthpolicy")
+# Post-loan back office (issue 16 §6): refunds of credit balances (maker-checker: two people of the
+# role), the daily close's runs (read; start or resume the close) and proposing a write-off (核销),
+# which an approver decides.
+_POST_LOAN_OFFICE = ("servicing.view_creditbalancerefund", "servicing.request_refund", "servicing.approve_refund",
+                     "servicing.view_closerun", "servicing.run_close", "servicing.view_writeoffrequest",
+                     "servicing.add_writeoffrequest")
+# Write-off approval (核销审批): the credit approvers decide what the close or a post-loan manager proposed.
+_WRITE_OFF_APPROVAL = ("servicing.view_loan", "servicing.view_writeoffrequest", "servicing.approve_writeoffrequest")
 # Credit growth policies (额度动态调整) are product configuration.
 _GROWTH_CONFIG = ("servicing.view_creditgrowthpolicy", "servicing.add_creditgrowthpolicy",
                   "servicing.change_creditgrowthpolicy")
@@ -77,14 +85,26 @@ _LINE_CARE = ("servicing.view_drawdown", "servicing.cancel_drawdown", "servicing
 
 # role code → permission strings "app_label.codename". Missing permissions are skipped, so a
 # role may name models of an app that a later migration creates.
+# Unit economics (单笔信贷结构核算) and the pricing simulator; the costs and loss rates they use.
+_UNIT_ECONOMICS = ("workflows.view_unit_economics", "workflows.view_acquisitioncost", "workflows.add_acquisitioncost",
+                   "workflows.change_acquisitioncost", "workflows.view_expectedlossrate",
+                   "workflows.add_expectedlossrate", "workflows.change_expectedlossrate")
+# Collections (催收): collectors work their work groups' cases (the case page checks membership);
+# post-loan managers lead: reassign, decide hardship requests, work any case, read the figures.
+_COLLECTING = ("collections.view_collectioncase", "collections.view_contact", "collections.view_promise",
+               "collections.view_hardshiphold")
+_COLLECTION_LEAD = ("collections.work_on_cases", "collections.reassign_collectioncase",
+                    "collections.approve_hardshiphold", "collections.view_collection_figures",
+                    "collections.view_compliancerefusal", "collections.view_agency")
+
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "customer_manager": (*_READ_REFERENCE, *_ORIGINATION, *_BATCH_IMPORT, *_CONTRACT, *_DRAWDOWN_ENTRY),
     "credit_reviewer": (*_READ_REFERENCE, *_VIEW_DECISIONS, *_DECIDING),
-    "credit_approver": (*_READ_REFERENCE, *_VIEW_DECISIONS, *_DECIDING, *_QUALITY_INSPECTION),
+    "credit_approver": (*_READ_REFERENCE, *_VIEW_DECISIONS, *_DECIDING, *_QUALITY_INSPECTION, *_WRITE_OFF_APPROVAL),
     "disbursement_reviewer": (*_READ_REFERENCE, *_DISBURSEMENT_REVIEW),
     "post_loan_manager": (*_READ_REFERENCE, "workflows.view_creditapplication", "servicing.view_creditline", *_LOANS,
-                          *_LINE_CARE, *_POST_LOAN),
-    "collector": ("organisations.view_branch", "organisations.view_workgroup"),
+                          *_LINE_CARE, *_POST_LOAN, *_POST_LOAN_OFFICE, *_COLLECTING, *_COLLECTION_LEAD),
+    "collector": ("organisations.view_branch", "organisations.view_workgroup", *_COLLECTING),
     "risk_policy_admin": (*_READ_REFERENCE, *_RISK_CONFIG),
     "product_admin": (
         *_READ_REFERENCE,
@@ -93,10 +113,12 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "products.publish_loanproduct",
         *_FLOW_CONFIG,
         *_GROWTH_CONFIG,
+        *_UNIT_ECONOMICS,
     ),
     "auditor": (
         "core.view_statetransition",
         "organisations.view_all_branches",
+        "workflows.view_unit_economics",
     ),
     # The instruments (数据仪表盘, 移动驾驶舱, 使用情况): figures across the branches the manager sees.
     "manager": (*_READ_REFERENCE, "servicing.view_dashboard"),

@@ -103,8 +103,9 @@ class Rule(models.Model):
                     _("In-loan checks refresh only multi-lending, list and court data: “%(feature)s” is not "
                       "available there.") % {"feature": outside[0]}
                 ]
-        if self.warning_action and stage and stage != Stage.IN_LOAN_WARNING:
-            errors["warning_action"] = [_("Only in-loan warning rules have a warning handling.")]
+        if self.warning_action and stage and stage not in (Stage.IN_LOAN_WARNING, Stage.POST_LOAN_MONITORING):
+            errors["warning_action"] = [_("Only in-loan warning and post-loan monitoring rules have a warning "
+                                          "handling.")]
         if stage and self.outcome and self.outcome not in STAGE_OUTCOMES.get(stage, ()):
             allowed = ", ".join(str(RuleOutcome(o).label) for o in sorted(STAGE_OUTCOMES[stage]))
             errors["outcome"] = [_("A %(stage)s rule can only have these outcomes: %(allowed)s.")

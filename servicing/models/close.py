@@ -51,6 +51,7 @@ class CloseRun(TimeStampedModel):
         verbose_name = _("close-of-day run")
         verbose_name_plural = _("close-of-day runs")
         ordering = ["-business_date", "-id"]
+        permissions = [("run_close", _("Can start the daily close from the back office"))]
 
     def __str__(self):
         return f"{self.business_date.isoformat()} #{self.pk}"
@@ -108,6 +109,9 @@ class WriteOffRequest(TimeStampedModel):
     principal = MoneyField(_("principal written off"), default=0)
     interest = MoneyField(_("interest written off"), default=0)
     penalty = MoneyField(_("penalty written off"), default=0)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("proposed by"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+",
+                                    help_text=_("Empty when the daily close proposed it."))
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)

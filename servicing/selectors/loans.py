@@ -4,10 +4,13 @@ parts and installments, however many loans a page lists."""
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from servicing.models import Installment, JournalEntry, Loan, LoanPart
+from servicing.models import (
+    CreditBalanceRefund, Installment, JournalEntry, Loan, LoanPart, RefundStatus, Repayment, RepaymentSource,
+    RepaymentStatus,
+)
 
-__all__ = ["DPD_BUCKETS", "LOAN_SORTS", "dpd_bucket", "loan_balances", "loan_filter", "loan_journal",
-           "loan_portfolio_for", "loan_queryset"]
+__all__ = ["DPD_BUCKETS", "LOAN_SORTS", "TRANSACTION_TYPES", "dpd_bucket", "loan_balances", "loan_filter",
+           "loan_journal", "loan_portfolio_for", "loan_queryset", "loan_refunds", "loan_repayments", "loan_transactions"]
 
 # Days-past-due buckets of the portfolio (M0 = nothing overdue; M1 = 1–30 days, … ; M3+ = over 90).
 DPD_BUCKETS = {
@@ -16,6 +19,12 @@ DPD_BUCKETS = {
     "M2": (_("M2 (31–60 days)"), Q(days_past_due__gte=31, days_past_due__lte=60)),
     "M3": (_("M3 (61–90 days)"), Q(days_past_due__gte=61, days_past_due__lte=90)),
     "M3+": (_("M3+ (over 90 days)"), Q(days_past_due__gt=90)),
+}
+
+# The kinds of a loan's money events (``loan_transactions``), as staff read them.
+TRANSACTION_TYPES = {
+    "disbursement": _("Disbursement"), "repayment": _("Repayment"),
+    "credit_applied": _("Credit balance applied"), "refund": _("Credit balance refunded"),
 }
 
 # Sort keys of the portfolio list → the ordering (each backed by an index on the loan, id last).
@@ -80,6 +89,36 @@ def loan_journal(*, loan: Loan) -> QuerySet:
     """The loan's journal entries with their lines and accounts, oldest first."""
     return (JournalEntry.objects.filter(loan=loan).select_related("funder")
             .prefetch_related("lines__account").order_by("business_date", "id"))
+
+
+def loan_transactions(*, loan: Loan) -> list[dict]:
+    """The loan's money events, oldest first (the API's and the back office's transactions): the
+    disbursement, each posted repayment with its allocation (``allocation``: the repayment), a
+    credit balance applied, refunds paid."""
+    rows = [{"type": "disbursement", "date": loan.value_date, "amount": loan.principal,
+             "reference": loan.drawdown.number, "kind": "", "source": "", "allocation": None, "order": (0, 0)}]
+    for repayment in Repayment.objects.filter(loan=loan, status=RepaymentStatus.POSTED).order_by("value_date", "id"):
+        rows.append({"type": "credit_applied" if repayment.source == RepaymentSource.CREDIT_BALANCE else "repayment",
+                     "date": repayment.value_date, "amount": repayment.amount, "reference": repayment.reference,
+                     "kind": repayment.kind, "source": repayment.source, "allocation": repayment,
+                     "order": (1, repayment.pk)})
+    for refund in CreditBalanceRefund.objects.filter(loan=loan, status=RefundStatus.PAID).order_by("id"):
+        rows.append({"type": "refund", "date": refund.value_date, "amount": refund.amount, "reference": refund.number,
+                     "kind": "", "source": "", "allocation": None, "order": (2, refund.pk)})
+    return sorted(rows, key=lambda row: (row["date"], row["order"]))
+
+
+def loan_repayments(*, loan: Loan) -> QuerySet:
+    """Every repayment of the loan — awaiting verification, posted, rejected — newest first, with
+    who entered and verified it."""
+    return Repayment.objects.filter(loan=loan).select_related("entered_by", "verified_by").order_by("-created_at",
+                                                                                                   "-id")
+
+
+def loan_refunds(*, loan: Loan) -> QuerySet:
+    """The loan's credit-balance refunds, newest first."""
+    return CreditBalanceRefund.objects.filter(loan=loan).select_related("requested_by", "decided_by").order_by(
+        "-created_at", "-id")
 
 
 def loan_list_for(user) -> QuerySet:

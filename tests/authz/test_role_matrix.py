@@ -95,6 +95,19 @@ ALLOWED: dict[str, object] = {
     "lending:drawdowns:new": {"customer_manager"},
     "lending:drawdowns:cancel": {"customer_manager", "post_loan_manager"},
     "lending:drawdowns:review": {"disbursement_reviewer"},
+    # Post-loan (issue 16 §6; organisations.roles: _POST_LOAN, _POST_LOAN_OFFICE, _WRITE_OFF_APPROVAL): offline
+    # repayments and credit-balance refunds (maker-checker within the role), the daily close, write-off approval.
+    "lending:loans:register": {"post_loan_manager"},
+    "lending:loans:refund": {"post_loan_manager"},
+    "lending:loans:write_off": {"post_loan_manager"},
+    "lending:verification:repayment_verify": {"post_loan_manager"},
+    "lending:verification:repayment_reject": {"post_loan_manager"},
+    "lending:verification:refund_approve": {"post_loan_manager"},
+    "lending:verification:refund_reject": {"post_loan_manager"},
+    "lending:verification:write_off_decide": {"credit_approver"},
+    "lending:close:start": {"post_loan_manager"},
+    # the case page's one form (a contact or a promise): collectors of the case's work group, the lead
+    "collection:cases:detail": {"collector", "post_loan_manager"},
 }
 
 
@@ -176,7 +189,34 @@ def _scenario(capture):
                                                   business_date=today)
     return {"users": users, "referred": referred, "returned": returned, "review": review, "signing": signing,
             "schedule": schedule, "monday": monday, "appointment": appointment, "inspection": inspection,
-            **_in_loan(product, branch, capture)}
+            **(in_loan := _in_loan(product, branch, capture)), **_post_loan(in_loan["line"], branch)}
+
+
+def _post_loan(line, branch):
+    """A loan of the demo branch with a credit balance; a bank transfer awaiting verification and a
+    refund awaiting approval, both entered by another post-loan manager (so the demo one may
+    decide them: four eyes); a write-off the close proposed."""
+    import datetime
+
+    from creditfactory.organisations.roles import role_group
+    from servicing.models import WriteOffRequest
+    from servicing.services.calendar import business_date_set
+    from servicing.services.repayments import (
+        credit_balance_refund_request, offline_repayment_register, repayment_post,
+    )
+    from servicing.services.loans import loan_book
+    from tests.factories import make_staff
+    from tests.servicing.factories import make_drawdown
+
+    business_date_set(date=datetime.date(2026, 12, 4), reason="test")
+    loan = loan_book(drawdown=make_drawdown(line=line))
+    repayment_post(loan=loan, amount="100.00", reference="OVERPAID", actor=None)
+    maker = make_staff("maker-2", branch)
+    maker.groups.add(role_group("post_loan_manager"))
+    transfer = offline_repayment_register(loan=loan, amount="50.00", reference="TRANSFER-1", actor=maker)
+    refund = credit_balance_refund_request(loan=loan, amount="10.00", reason="Paid twice", actor=maker)
+    write_off = WriteOffRequest.objects.create(loan=loan, proposed_on=datetime.date(2026, 12, 4), days_past_due=0)
+    return {"loan": loan, "transfer": transfer, "refund": refund, "write_off": write_off}
 
 
 def _in_loan(product, branch, capture):
@@ -282,6 +322,23 @@ def _requests(s):
             "kind": "decrease", "new_limit": "80000.00", "reason": "Income fell"}, None),
         "servicing:warnings:decide": (f"/servicing/warnings/{s['warning'].pk}/", {"action": "lift",
                                                                                   "note": "Cleared"}, None),
+        # Post-loan (贷后): offline repayments, refunds, write-offs, the daily close.
+        "lending:loans:register": (f"/lending/loans/{s['loan'].pk}/repayments/", {
+            "amount": "20.00", "kind": "regular", "reference": "TRANSFER-2"}, None),
+        "lending:loans:refund": (f"/lending/loans/{s['loan'].pk}/refunds/", {"amount": "5.00", "reason": "Asked"},
+                                 None),
+        "lending:loans:write_off": (f"/lending/loans/{s['loan'].pk}/write-off/", {"note": "Borrower deceased"}, None),
+        "lending:verification:repayment_verify": (f"/lending/verification/repayments/{s['transfer'].pk}/verify/",
+                                                  {}, None),
+        "lending:verification:repayment_reject": (f"/lending/verification/repayments/{s['transfer'].pk}/reject/",
+                                                  {"reason": "Not on the statement"}, None),
+        "lending:verification:refund_approve": (f"/lending/verification/refunds/{s['refund'].pk}/approve/", {},
+                                                None),
+        "lending:verification:refund_reject": (f"/lending/verification/refunds/{s['refund'].pk}/reject/",
+                                               {"reason": "Keep it"}, None),
+        "lending:verification:write_off_decide": (f"/lending/verification/write-offs/{s['write_off'].pk}/",
+                                                  {"action": "approve", "note": ""}, None),
+        "lending:close:start": ("/lending/close/run/", {"confirm": "yes"}, None),
     }
 
 

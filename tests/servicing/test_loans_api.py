@@ -42,11 +42,12 @@ def test_a_loan_with_the_issues_field_names_and_exact_figures(world):
     data = response.json()
     assert list(data) == ["id", "number", "drawdown", "credit_line", "product", "status", "principal", "value_date",
                           "maturity_date", "rate_percent", "rate_basis", "repayment_method", "term", "term_unit",
-                          "upfront_fee", "apr_percent", "dpd", "balances", "funding", "installments"]
+                          "upfront_fee", "apr_percent", "dpd", "balances", "funding", "installments", "collection"]
     assert data["balances"] == {"principal_outstanding": "20000.00", "principal_overdue": "0.00",
                                 "interest_overdue": "0.00", "penalty_outstanding": "0.00", "fee_outstanding": "0.00",
                                 "total_payable": "0.00", "credit_balance": "0.00"}
-    assert {k: v for k, v in data.items() if k not in ("funding", "installments", "balances")} == {
+    assert data["collection"] == {"case": None, "status": None, "bucket": None, "classification": "normal"}
+    assert {k: v for k, v in data.items() if k not in ("funding", "installments", "balances", "collection")} == {
         "id": loan.pk, "number": loan.number, "drawdown": loan.drawdown_id, "credit_line": line.pk,
         "product": "EDUCATION", "status": "active", "principal": "20000.00", "value_date": "2026-12-04",
         "maturity_date": "2027-12-04", "rate_percent": "7.000000", "rate_basis": "annual",
@@ -123,7 +124,7 @@ def test_the_loans_are_in_the_openapi_schema():
     loan = document["components"]["schemas"]["LoanOutput"]["properties"]
     assert list(loan) == ["id", "number", "drawdown", "credit_line", "product", "status", "principal", "value_date",
                           "maturity_date", "rate_percent", "rate_basis", "repayment_method", "term", "term_unit",
-                          "upfront_fee", "apr_percent", "dpd", "balances", "funding", "installments"]
+                          "upfront_fee", "apr_percent", "dpd", "balances", "funding", "installments", "collection"]
 
 
 def test_the_written_out_installment_matches_the_generic_rendering(world):

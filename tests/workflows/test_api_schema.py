@@ -31,13 +31,17 @@ ROUTES = {
     ("get", "/api/v1/loans/{id}/quote"): {"200", "400", "401", "404", "409", "422", "429"},
     ("post", "/api/v1/loans/{id}/repayments"): {"201", "400", "401", "404", "409", "422", "429"},
     ("get", "/api/v1/loans/{id}/transactions"): {"200", "401", "404", "429"},
+    ("get", "/api/v1/collection/cases"): {"200", "401", "404", "429"},
+    ("get", "/api/v1/collection/cases/{id}"): {"200", "401", "404", "429"},
+    ("post", "/api/v1/collection/cases/{id}/contacts"): {"201", "400", "401", "404", "409", "422", "429"},
 }
 
 
 @pytest.fixture(scope="module")
 def schema():
     GENERATOR_STATS.reset()
-    patterns = [path("api/v1/", include(([path("", include("workflows.urls")), path("", include("servicing.urls"))],
+    patterns = [path("api/v1/", include(([path("", include("workflows.urls")), path("", include("servicing.urls")),
+                                          path("", include("collection.urls"))],
                                          "api"), namespace="api"))]
     document = SchemaGenerator(patterns=patterns).get_schema(request=None, public=True)
     warnings, errors = dict(GENERATOR_STATS._warn_cache), dict(GENERATOR_STATS._error_cache)

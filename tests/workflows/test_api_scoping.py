@@ -6,6 +6,7 @@ that the matrix does not exercise."""
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from collection.models import Agency, CollectionCase
 from creditfactory.core.state import StateTransition
 from creditfactory.partners.models import IdempotencyKey, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from creditfactory.partners.services import webhooks
@@ -58,6 +59,9 @@ ENDPOINTS = [
     ScopedEndpoint("GET", "/api/v1/webhooks/{webhook}"),
     ScopedEndpoint("POST", "/api/v1/webhooks/{webhook}/ping"),
     ScopedEndpoint("DELETE", "/api/v1/webhooks/{webhook}"),
+    # A collection agency's case (the agency is a partner of a kind).
+    ScopedEndpoint("GET", "/api/v1/collection/cases/{case}"),
+    ScopedEndpoint("POST", "/api/v1/collection/cases/{case}/contacts", {"channel": "call", "result": "reached"}),
 ]
 
 
@@ -81,8 +85,11 @@ def world(django_capture_on_commit_callbacks):
                                data={"amount": "10000.00", "term": 12, "repayment_method": "equal_installment",
                                      "purpose": "education", "bank_account": "6222021234567890128"})
     loan = loan_book(drawdown=make_drawdown(line=line))
+    agency = Agency.objects.create(code="acme-collect", name="ACME collections", partner=api.partner)
+    case = CollectionCase.objects.create(loan=loan, bucket="M1", opened_on=loan.value_date, dpd_at_open=1,
+                                         agency=agency)
     ids = {"application": application.pk, "line": line.pk, "webhook": endpoint.pk, "drawdown": drawdown.pk,
-           "loan": loan.pk}
+           "loan": loan.pk, "case": case.pk}
     return api, other_client, ids, theirs
 
 

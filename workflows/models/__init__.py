@@ -6,3 +6,4 @@ from .configuration import *  # noqa: F401,F403
 from .batch import *  # noqa: F401,F403
 from .quality import *  # noqa: F401,F403
 from .tasks import *  # noqa: F401,F403
+from .economics import *  # noqa: F401,F403

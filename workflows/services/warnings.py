@@ -50,7 +50,7 @@ from .line_changes import line_change_submit
 logger = logging.getLogger(__name__)
 
 __all__ = ["HANDLE_PERMISSION", "WARNING_MACHINE", "list_entry_recheck", "warning_confirm", "warning_lift",
-           "warning_raise", "warnings_monitor"]
+           "warning_handle", "warning_raise", "warnings_monitor"]
 
 HANDLE_PERMISSION = "servicing.handle_linewarning"
 W = WarningStatus
@@ -133,6 +133,12 @@ def warning_raise(*, line: CreditLine, result, source: str) -> LineWarning | Non
     record_transition(warning, from_state="", to_state=W.OPEN, actor_label=RULE_LABEL, reason=_rules_text(warning))
     _handle(line, warning)
     return warning
+
+
+def warning_handle(*, warning: LineWarning) -> None:
+    """Apply the automatic handling of a warning raised elsewhere — the daily close's post-loan
+    monitoring (``CLOSE_WARNING_HANDLER``) — in the caller's transaction, as ``warning_raise`` does."""
+    _handle(warning.credit_line, warning)
 
 
 def _check_line(line: CreditLine, *, reference: str, source: str) -> LineWarning | None:

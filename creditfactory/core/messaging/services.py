@@ -21,8 +21,8 @@ from .base import OutgoingSms, SmsProviderError
 from .registry import default_provider_name, get_provider
 from .templates import TemplateError, render_template
 
-__all__ = ["DeliveryOutcome", "normalise_mobile", "retry_countdown", "sms_attempt_delivery", "sms_requeue",
-           "sms_send"]
+__all__ = ["DeliveryOutcome", "OutboxText", "normalise_mobile", "retry_countdown", "sms_attempt_delivery",
+           "sms_requeue", "sms_send", "sms_send_many"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,61 @@ def sms_send(*, mobile: str, template: str, context: dict, related=None, languag
 
     enqueue_on_commit(sms_deliver, message.pk)
     return message
+
+
+@dataclass(frozen=True)
+class OutboxText:
+    """One text for ``sms_send_many``: as ``sms_send``'s arguments, the de-duplication key required."""
+
+    mobile: str
+    template: str
+    context: dict
+    dedupe_key: str
+    related: object = None
+
+
+def sms_send_many(*, texts: list[OutboxText], language: str | None = None) -> tuple[int, list[tuple[str, str]]]:
+    """Queue many texts at once (the daily close's reminders): those whose ``dedupe_key`` was sent
+    before are skipped (one query), the others written in one insert and each delivered after the
+    caller's transaction commits, as ``sms_send`` does. A text that cannot be sent (a mobile that
+    is not one) is left out and reported. Returns (texts queued, [(key, error)])."""
+    if not texts:
+        return 0, []
+    language = language or settings.SMS_DEFAULT_LANGUAGE
+    sent = set(SmsMessage.objects.filter(dedupe_key__in=[t.dedupe_key for t in texts])
+               .values_list("dedupe_key", flat=True))
+    provider, rows, pending, refused, types = default_provider_name(), [], [], [], {}
+    for text in texts:
+        if text.dedupe_key in sent:
+            continue
+        sent.add(text.dedupe_key)
+        try:
+            number = normalise_mobile(text.mobile)
+            body = render_template(text.template, text.context, language=language, signature=settings.SMS_SIGNATURE)
+        except (ValidationError, TemplateError) as exc:
+            refused.append((text.dedupe_key, str(exc)))
+            continue
+        fields = {}
+        if text.related is not None:
+            model = type(text.related)
+            content_type = types.get(model) or types.setdefault(model, ContentType.objects.get_for_model(model))
+            fields = {"related_content_type": content_type, "related_object_id": str(text.related.pk)}
+        rows.append(SmsMessage(mobile=number, template=text.template, language=language, text=body, provider=provider,
+                               dedupe_key=text.dedupe_key, **fields))
+        pending.append(text)
+    try:
+        with transaction.atomic():
+            created = SmsMessage.objects.bulk_create(rows)
+    except IntegrityError:  # a concurrent send took one of the keys: one by one, as sms_send does
+        for text in pending:
+            sms_send(mobile=text.mobile, template=text.template, context=text.context, language=language,
+                     dedupe_key=text.dedupe_key, related=text.related)
+        return len(pending), refused
+    from .tasks import sms_deliver
+
+    for message in created:
+        enqueue_on_commit(sms_deliver, message.pk)
+    return len(created), refused
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ EVENT_CATALOGUE: dict[str, str] = {
     "installment.overdue": gettext_lazy("An installment was not paid in full at the close of its due date."),
     "repayment.received": gettext_lazy("A repayment of a loan was posted; its allocation included."),
     "loan.paid_off": gettext_lazy("A loan was repaid in full and closed."),
+    "collection.stage_changed": gettext_lazy("A loan's collection case was opened, moved to another bucket, or closed."),
     "line.changed": gettext_lazy("A change to a credit line was decided (applied or rejected), or the line expired."),
     "webhook.test": gettext_lazy("A test event sent on request."),
 }

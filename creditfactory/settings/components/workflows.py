@@ -41,6 +41,13 @@ WORKFLOWS_BEAT_SCHEDULE["workflows.documents-sweep"] = {
     "schedule": crontab(hour=WORKFLOW_DOCUMENT_SWEEP_HOUR, minute=WORKFLOW_DOCUMENT_SWEEP_MINUTE),
 }
 
+# Collection cases at a human step get their CollectionFlow task after the nightly close.
+WORKFLOW_COLLECTION_FLOWS_HOUR = env_int("WORKFLOW_COLLECTION_FLOWS_HOUR", 6)
+WORKFLOWS_BEAT_SCHEDULE["workflows.collection-flows"] = {
+    "task": "workflows.collection_flows_sync",
+    "schedule": crontab(hour=WORKFLOW_COLLECTION_FLOWS_HOUR, minute=0),
+}
+
 WORKFLOWS_BEAT_SCHEDULE["workflows.sla-escalation"] = {
     "task": "workflows.sla_escalate",
     "schedule": crontab(minute=f"*/{WORKFLOW_SLA_ESCALATION_MINUTES}"),

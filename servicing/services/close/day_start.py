@@ -1,10 +1,12 @@
 """The start of a business date (日初), for a range of loans, in one transaction: installments
 falling due move pending → due, their fees are posted as receivable, reminders are queued (3 days
 before and on the due date), loans past their version's write-off DPD get a write-off request
-for a person to approve, and the collections hand-over hooks run (``CLOSE_HANDOVER_HOOKS``).
+for a person to approve, the post-loan monitoring rules raise warnings (``monitoring``), and the
+collections hand-over hooks run (``CLOSE_HANDOVER_HOOKS``).
 
 Every phase is idempotent: a status moves once, a fee's entry reference is unique, a reminder
-has a de-duplication key, one pending write-off request per loan; so a re-run writes nothing."""
+has a de-duplication key, one pending write-off request per loan, one open post-loan warning per loan; so a re-run writes
+nothing."""
 
 from __future__ import annotations
 
@@ -13,13 +15,12 @@ import logging
 import time
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from creditfactory.core.messaging.services import sms_send
+from creditfactory.core.messaging.services import OutboxText, sms_send_many
 from creditfactory.core.messaging.templates import SmsTemplate, register_template
 from servicing.models import (
     AccountKind, EntryKind, Installment, InstallmentStatus, Loan, LoanPart, LoanStatus, WriteOffRequest,
@@ -28,6 +29,7 @@ from servicing.models import (
 from servicing.services.ledger import Posting, funder_chart, ledger_post, split_by_share
 
 from .fastpath import fees_falling_due_sql, installments_due_sql
+from .monitoring import post_loan_monitoring
 
 __all__ = ["REMINDER_DAYS", "start_of_day_chunk"]
 
@@ -69,27 +71,27 @@ def _fees(business_date: datetime.date, lo: int, hi: int) -> int:
 
 
 def _reminders(business_date: datetime.date, lo: int, hi: int) -> int:
-    """One text per installment 3 days before its due date and one on it (de-duplicated by key)."""
+    """One text per installment 3 days before its due date and one on it: queued together
+    (``sms_send_many``), those sent before skipped by their de-duplication key."""
     targets = {business_date + datetime.timedelta(days=n): n for n in REMINDER_DAYS}
     rows = (Installment.objects.filter(loan_id__gte=lo, loan_id__lte=hi, loan__status__in=OPEN,
                                        due_date__in=list(targets),
                                        status__in=[InstallmentStatus.PENDING, InstallmentStatus.DUE])
             .select_related("loan__applicant").order_by("loan_id", "number"))
-    sent = 0
+    texts = []
     for installment in rows:
         loan = installment.loan
         owed = (installment.principal - installment.principal_paid + max(installment.interest,
                                                                           installment.interest_accrued)
                 - installment.interest_paid + installment.fee - installment.fee_paid)
-        key = f"reminder/{loan.number}/{installment.number}/{targets[installment.due_date]}"
-        try:
-            sms_send(mobile=loan.applicant.mobile, template="repayment_reminder", related=installment,
-                     dedupe_key=key, context={"loan": loan.number, "installment": installment.number,
-                                              "amount": f"{owed:.2f}", "due_date": installment.due_date.isoformat()})
-        except ValidationError as exc:  # a mobile that cannot be texted: logged, the close goes on
-            log.warning("reminder %s not sent: %s", key, exc)
-            continue
-        sent += 1
+        texts.append(OutboxText(
+            mobile=loan.applicant.mobile, template="repayment_reminder", related=installment,
+            dedupe_key=f"reminder/{loan.number}/{installment.number}/{targets[installment.due_date]}",
+            context={"loan": loan.number, "installment": installment.number, "amount": f"{owed:.2f}",
+                     "due_date": installment.due_date.isoformat()}))
+    sent, refused = sms_send_many(texts=texts)
+    for key, error in refused:  # a mobile that cannot be texted: logged, the close goes on
+        log.warning("reminder %s not sent: %s", key, error)
     return sent
 
 
@@ -118,7 +120,9 @@ def _handover(business_date: datetime.date, lo: int, hi: int) -> int:
 
 
 PHASES = (("due", lambda d, lo, hi: installments_due_sql(business_date=d, lo=lo, hi=hi)), ("fees", _fees),
-          ("reminders", _reminders), ("write_off", _write_off_proposals), ("handover", _handover))
+          ("reminders", _reminders), ("write_off", _write_off_proposals),
+          ("monitoring", lambda d, lo, hi: post_loan_monitoring(business_date=d, lo=lo, hi=hi)),
+          ("handover", _handover))
 
 
 @transaction.atomic

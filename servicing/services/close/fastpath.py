@@ -23,7 +23,8 @@ from decimal import Decimal
 
 from django.db import connection
 
-__all__ = ["ChunkResult", "close_chunk_sql", "fees_falling_due_sql", "installments_due_sql", "chunk_bounds_sql"]
+__all__ = ["ChunkResult", "chunk_bounds_sql", "close_chunk_sql", "fees_falling_due_sql", "installments_due_sql",
+           "monitoring_features_sql", "monitoring_loans_sql", "warnings_insert_sql"]
 
 # The loans of the range that still have work for date D (any watermark before D).
 _PENDING = """
@@ -244,3 +245,79 @@ def chunk_bounds_sql(*, size: int) -> list[tuple[int, int]]:
         cursor.execute("SELECT MAX(id) FROM servicing_loan")
         last = cursor.fetchone()[0]
     return [(start, (starts[k + 1] - 1) if k + 1 < len(starts) else last) for k, start in enumerate(starts)]
+
+
+# Post-loan monitoring (start of day): the features the close computes from its books, per loan of
+# the range whose product has a post-loan rule set — the borrower's worst DPD over their open
+# loans and the loans they repaid — grouped into distinct (product, features) tuples, so the rule
+# set is evaluated once per tuple, not once per loan.
+_MONITORED = """
+WITH c AS (
+    SELECT l.id, l.number, l.credit_line_id, l.applicant_id, v.product_id
+    FROM servicing_loan l JOIN products_productversion v ON v.id = l.product_version_id
+    WHERE l.id BETWEEN %(lo)s AND %(hi)s AND l.status IN ('active', 'overdue') AND v.product_id = ANY(%(products)s)
+),
+b AS (
+    SELECT o.applicant_id,
+           COALESCE(MAX(o.days_past_due) FILTER (WHERE o.status IN ('active', 'overdue')), 0) AS max_dpd,
+           COUNT(*) FILTER (WHERE o.status = 'closed') AS repaid
+    FROM servicing_loan o WHERE o.applicant_id IN (SELECT applicant_id FROM c) GROUP BY o.applicant_id
+)
+"""
+
+MONITORING_FEATURES = _MONITORED + """
+SELECT c.product_id, b.max_dpd, b.repaid, COUNT(*) FROM c JOIN b ON b.applicant_id = c.applicant_id
+GROUP BY c.product_id, b.max_dpd, b.repaid
+"""
+
+MONITORING_LOANS = _MONITORED + """
+SELECT DISTINCT ON (c.credit_line_id) c.id, c.number, c.credit_line_id, c.product_id, b.max_dpd, b.repaid
+FROM c JOIN b ON b.applicant_id = c.applicant_id
+WHERE (c.product_id, b.max_dpd, b.repaid) IN (
+          SELECT * FROM unnest(%(t_product)s::bigint[], %(t_dpd)s::integer[], %(t_repaid)s::bigint[]))
+  AND NOT EXISTS (SELECT 1 FROM servicing_linewarning w WHERE w.credit_line_id = c.credit_line_id
+                  AND w.source = 'post_loan' AND w.status IN ('open', 'confirmed'))
+ORDER BY c.credit_line_id, c.id
+"""
+
+# One open post-loan warning per line (the partial unique index): a line another chunk raised one
+# for meanwhile is skipped, not an error.
+WARNINGS_INSERT = """
+INSERT INTO servicing_linewarning (created_at, updated_at, credit_line_id, loan_id, source, action, rules,
+                                   check_reference, status, business_date, note)
+SELECT now(), now(), w.line, w.loan, 'post_loan', w.action, w.rules::jsonb, w.reference, 'open', %(d)s, ''
+FROM unnest(%(lines)s::bigint[], %(loans)s::bigint[], %(actions)s::text[], %(rules)s::text[],
+            %(references)s::text[]) AS w(line, loan, action, rules, reference)
+ON CONFLICT DO NOTHING
+RETURNING id, loan_id, action, rules
+"""
+
+
+def monitoring_features_sql(*, lo: int, hi: int, products: list[int]) -> list[tuple[int, int, int, int]]:
+    """(product, worst DPD of the borrower's open loans, loans repaid, loans) per distinct tuple."""
+    with connection.cursor() as cursor:
+        cursor.execute(MONITORING_FEATURES, {"lo": lo, "hi": hi, "products": products})
+        return cursor.fetchall()
+
+
+def monitoring_loans_sql(*, lo: int, hi: int, products: list[int],
+                         tuples: list[tuple[int, int, int]]) -> list[tuple[int, str, int, int, int, int]]:
+    """(loan, number, line, product, worst DPD, repaid) of the range's loans whose features are one
+    of ``tuples``, the first of each line, for the lines with no open or confirmed post-loan warning."""
+    with connection.cursor() as cursor:
+        cursor.execute(MONITORING_LOANS, {"lo": lo, "hi": hi, "products": products,
+                                          "t_product": [t[0] for t in tuples], "t_dpd": [t[1] for t in tuples],
+                                          "t_repaid": [t[2] for t in tuples]})
+        return cursor.fetchall()
+
+
+def warnings_insert_sql(*, business_date: datetime.date, rows: list[tuple[int, int, str, str, str]]) -> list[tuple]:
+    """Insert post-loan warnings ``(line, loan, action, rules JSON, reference)``, skipping a line
+    that has an open one; returns (id, loan, action, rules) of those inserted."""
+    if not rows:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(WARNINGS_INSERT, {"d": business_date, "lines": [r[0] for r in rows],
+                                         "loans": [r[1] for r in rows], "actions": [r[2] for r in rows],
+                                         "rules": [r[3] for r in rows], "references": [r[4] for r in rows]})
+        return cursor.fetchall()

@@ -160,7 +160,7 @@ def close_chunk_execute(*, chunk_id: int) -> bool:
 # What counts as rows written, per stage (the books: loans, installments, parts, entries, …).
 _WRITTEN = {
     CloseStage.CLOSE: ("loans", "installments", "parts", "journal_entries"),
-    CloseStage.START_OF_DAY: ("due", "fees", "reminders", "write_off", "handover"),
+    CloseStage.START_OF_DAY: ("due", "fees", "reminders", "write_off", "monitoring", "handover"),
 }
 
 

@@ -1,0 +1,211 @@
+"""Back-office pages of collections (催收): the collector's workbench (my cases and my work
+groups' unassigned ones, by priority = principal outstanding × DPD), the case page (loan,
+schedule, payable now, contacts, promises, the borrower's data masked with a logged reveal, one
+form to record a contact and/or a promise, "done for this round" for the case's task) and the
+figures page (filterable by product, branch, funder and date range; charts from local assets).
+
+Invalid POSTs re-render with HTTP 422 naming the field (a refused contact names its compliance
+rule); a recorded action redirects with 303 to the case page."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from viewflow.urls import AppMenuMixin, Viewset
+
+from collection.models import CollectionCase, ComplianceRule, ContactChannel, ContactParty, ContactResult, EmergencyContact
+from collection.selectors import collection_figures, workbench_cases
+from collection.services.contacts import ContactRefused, contact_record
+from creditfactory.organisations.models import Branch
+from creditfactory.organisations.scoping import scope_queryset, visible_branches
+from products.models import LoanProduct
+from servicing.models import Funder, Loan
+from servicing.services.repayments.quotes import loan_quote
+
+from ..forms.line_changes import apply_service_errors
+from ..models import PiiField
+from ..services.applications import application_reveal_pii
+from ..services.collection_cases import case_open_task, collection_task_complete
+
+VIEW_PERMISSION = "collections.view_collectioncase"
+FIGURES_PERMISSION = "collections.view_collection_figures"
+
+
+def see_other(url: str) -> HttpResponse:
+    return HttpResponse(status=303, headers={"Location": url})
+
+
+class ContactForm(forms.Form):
+    """One form for a contact and, optionally, the promise to pay made in it."""
+
+    channel = forms.ChoiceField(label=gettext_lazy("Channel"), choices=ContactChannel.choices)
+    party = forms.ChoiceField(label=gettext_lazy("Contacted"), choices=ContactParty.choices,
+                              initial=ContactParty.BORROWER)
+    emergency_contact = forms.ModelChoiceField(label=gettext_lazy("Emergency contact"),
+                                               queryset=EmergencyContact.objects.none(), required=False)
+    result = forms.ChoiceField(label=gettext_lazy("Result"), choices=ContactResult.choices)
+    notes = forms.CharField(label=gettext_lazy("Notes"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    promise_amount = forms.DecimalField(label=gettext_lazy("Promised amount (CNY)"), required=False,
+                                        max_digits=18, decimal_places=2, min_value=0)
+    promise_due_on = forms.DateField(label=gettext_lazy("Promised by"), required=False,
+                                     widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, case: CollectionCase, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["emergency_contact"].queryset = EmergencyContact.objects.filter(
+            applicant_id=case.loan.applicant_id)
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("promise_amount") is None) != (data.get("promise_due_on") is None):
+            missing = "promise_due_on" if data.get("promise_due_on") is None else "promise_amount"
+            self.add_error(missing, _("A promise needs both its amount and its date."))
+        return data
+
+
+class RevealForm(forms.Form):
+    field = forms.ChoiceField(label=gettext_lazy("Field"), choices=PiiField.choices)
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=500)
+
+
+def _case_for(user, pk: int) -> CollectionCase:
+    """A case of a loan in the user's branches (404 otherwise: its existence is not disclosed)."""
+    case = (CollectionCase.objects.select_related("loan__applicant", "loan__product_version__product",
+                                                  "loan__credit_line__application", "work_group", "collector",
+                                                  "agency", "strategy_version").filter(pk=pk).first())
+    if case is None or not scope_queryset(Loan.objects.filter(pk=case.loan_id), user).exists():
+        raise Http404
+    return case
+
+
+class CollectionView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    permission_required = VIEW_PERMISSION
+
+
+class WorkbenchView(CollectionView):
+    def get(self, request):
+        cases = list(workbench_cases(request.user)[:200])
+        return render(request, "collection/workbench.html", {"cases": cases})
+
+
+class CaseDetailView(CollectionView):
+    def render_page(self, request, case, *, form=None, reveal_form=None, revealed=None, status=200):
+        loan = case.loan
+        return render(request, "collection/case_detail.html", {
+            "case": case, "loan": loan, "installments": list(loan.installments.all()),
+            "payable": loan_quote(loan=loan, kind="payoff").payable if loan.status in ("active", "overdue") else None,
+            "contacts": list(case.contacts.select_related("collector", "agency", "emergency_contact")[:100]),
+            "promises": list(case.promises.select_related("collector", "agency")),
+            "refusals": list(case.refusals.all()[:20]),
+            "holds": list(case.hardship_holds.all()),
+            "task": case_open_task(case),
+            "form": form or ContactForm(case=case),
+            "reveal_form": reveal_form or RevealForm(), "revealed": revealed,
+        }, status=status)
+
+    def get(self, request, pk):
+        return self.render_page(request, _case_for(request.user, pk))
+
+    def post(self, request, pk):
+        case = _case_for(request.user, pk)
+        action = request.POST.get("action", "record")
+        if action == "reveal":
+            return self._reveal(request, case)
+        if action == "done":
+            try:
+                collection_task_complete(case=case, actor=request.user)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(request, _("The task is done; the next round is in the queue while the case "
+                                            "needs it."))
+            return see_other(reverse("collection:cases:detail", args=[case.pk]))
+        form = ContactForm(request.POST, case=case)
+        if not form.is_valid():
+            return self.render_page(request, case, form=form, status=422)
+        data = form.cleaned_data
+        try:
+            contact_record(case=case, channel=data["channel"], result=data["result"], party=data["party"],
+                           emergency_contact=data["emergency_contact"], notes=data["notes"], actor=request.user,
+                           promise_amount=data["promise_amount"], promise_due_on=data["promise_due_on"])
+        except ContactRefused as exc:
+            form.add_error(None, _("Refused (%(rule)s): %(reason)s") % {"rule": exc.rule_label, "reason": exc})
+            return self.render_page(request, case, form=form, status=422)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+            return self.render_page(request, case, form=form, status=422)
+        messages.success(request, _("Recorded."))
+        return see_other(reverse("collection:cases:detail", args=[case.pk]))
+
+    def _reveal(self, request, case):
+        form = RevealForm(request.POST)
+        if not form.is_valid():
+            return self.render_page(request, case, reveal_form=form, status=422)
+        application = case.loan.credit_line.application
+        try:
+            value = application_reveal_pii(application=application, user=request.user, field=form.cleaned_data["field"],
+                                           reason=form.cleaned_data["reason"], ip_address=request.META.get("REMOTE_ADDR"))
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+            return self.render_page(request, case, reveal_form=form, status=422)
+        label = dict(PiiField.choices)[form.cleaned_data["field"]]
+        return self.render_page(request, case, revealed=(label, value))
+
+
+class FiguresFilterForm(forms.Form):
+    product = forms.ModelChoiceField(label=gettext_lazy("Product"), queryset=LoanProduct.objects.all(),
+                                     required=False)
+    branch = forms.ModelChoiceField(label=gettext_lazy("Branch"), queryset=Branch.objects.none(), required=False)
+    funder = forms.ModelChoiceField(label=gettext_lazy("Funder"), queryset=Funder.objects.all(), required=False)
+    date_from = forms.DateField(label=gettext_lazy("Opened from"), required=False,
+                                widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=gettext_lazy("Opened through"), required=False,
+                              widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["branch"].queryset = visible_branches(user)
+
+
+class FiguresView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    permission_required = FIGURES_PERMISSION
+
+    def get(self, request):
+        form = FiguresFilterForm(request.GET or None, user=request.user)
+        filters = {}
+        if form.is_bound and not form.is_valid():
+            return render(request, "collection/figures.html", {"form": form, "figures": None}, status=422)
+        if form.is_bound:
+            filters = {name: value for name, value in form.cleaned_data.items() if value not in (None, "")}
+        figures = collection_figures(**filters)
+        refusals = [(ComplianceRule(rule).label, count) for rule, count in sorted(figures["refusals"].items())]
+        return render(request, "collection/figures.html", {"form": form, "figures": figures, "refusals": refusals})
+
+
+class CollectionViewset(AppMenuMixin, Viewset):
+    title = gettext_lazy("Collections (催收)")
+    icon = "support_agent"
+    app_name = "cases"
+    index_path = path("", WorkbenchView.as_view(), name="index")
+    detail_path = path("<int:pk>/", CaseDetailView.as_view(), name="detail")
+
+    def has_view_permission(self, user, obj=None):
+        return user.has_perm(VIEW_PERMISSION)
+
+
+class FiguresViewset(AppMenuMixin, Viewset):
+    title = gettext_lazy("Collection figures")
+    icon = "insights"
+    app_name = "figures"
+    index_path = path("", FiguresView.as_view(), name="index")
+
+    def has_view_permission(self, user, obj=None):
+        return user.has_perm(FIGURES_PERMISSION)
