@@ -59,3 +59,28 @@ def test_cockpit_on_a_phone(live_server, sync_playwright, artifacts, portfolio):
         finally:
             browser.close()
     assert sorted(path.name for path in artifacts.glob("*.png")) == ["01-cockpit-390px.png"]
+
+
+def test_dashboard_in_chinese(live_server, sync_playwright, artifacts, portfolio):
+    """The data dashboard at a desktop width in zh-hans: the headline figures, the charts drawn."""
+    from playwright.sync_api import expect
+
+    base = live_server.url
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            expect.set_options(timeout=TIMEOUT_MS)
+            page.goto(f"{base}/accounts/login/")
+            page.locator("input[name=username]").fill(portfolio.manager.username)
+            page.locator("input[name=password]").fill(PASSWORD)
+            page.locator("form button[type=submit]").click()
+            page.wait_for_url(lambda url: "/accounts/login/" not in url)
+            page.goto(f"{base}/dashboard/?start=2026-11-15&end=2026-12-04")
+            expect(page.locator("#m1-rate")).to_have_text("47.37 %")
+            expect(page.get_by_text("复贷率", exact=False).first).to_be_visible()
+            expect(page.locator("svg.bo-lines")).to_have_count(1)
+            page.screenshot(path=str(artifacts / "01-dashboard-zh-hans.png"), full_page=True)
+        finally:
+            browser.close()
