@@ -120,3 +120,22 @@ def close_stage_task(run_id: int) -> None:
     from servicing.services.close import close_stage_complete
 
     _close_dispatch(*close_stage_complete(run_id=run_id))
+
+
+@shared_task(name="servicing.collection_request", acks_late=True, ignore_result=True)
+def collection_request_task(loan_id: int, on_date: str) -> str:
+    """The scheduled debit (代扣) of one loan, sent by the start of ``on_date`` (the daily close):
+    asks the payment channel once per loan and date; stale (the business date moved on) or
+    unknown loans are skipped."""
+    import datetime
+
+    from servicing.models import Loan
+    from servicing.services.calendar import business_date
+    from servicing.services.repayments.collection import collection_request
+
+    day = datetime.date.fromisoformat(on_date)
+    loan = Loan.objects.filter(pk=loan_id).first()
+    if loan is None or business_date() != day:
+        return "skipped"
+    debit = collection_request(loan=loan, business_date=day)
+    return debit.status if debit is not None else "nothing"

@@ -1,5 +1,7 @@
 """The start of a business date (日初), for a range of loans, in one transaction: installments
-falling due move pending → due, their fees are posted as receivable, reminders are queued (3 days
+falling due move pending → due, their fees are posted as receivable, credit balances (溢缴款) are
+applied to what is payable, the scheduled debit (代扣) of what remains is asked of the payment
+channel (one task per loan, sent on commit), reminders are queued (3 days
 before and on the due date), loans past their version's write-off DPD get a write-off request
 for a person to approve, the post-loan monitoring rules raise warnings (``monitoring``), and the
 collections hand-over hooks run (``CLOSE_HANDOVER_HOOKS``).
@@ -16,11 +18,12 @@ import time
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from creditfactory.core.messaging.services import OutboxText, sms_send_many
+from creditfactory.core.tasks import enqueue_on_commit
 from creditfactory.core.messaging.templates import SmsTemplate, register_template
 from servicing.models import (
     AccountKind, EntryKind, Installment, InstallmentStatus, Loan, LoanPart, LoanStatus, WriteOffRequest,
@@ -45,6 +48,50 @@ register_template(SmsTemplate(
     },
     description="Repayment reminder, 3 days before and on the due date (the daily close).",
 ))
+
+
+def _unpaid_due(business_date: datetime.date):
+    return Installment.objects.filter(loan=OuterRef("pk"), due_date__lte=business_date).exclude(
+        status=InstallmentStatus.PAID)
+
+
+def _credit_balances(business_date: datetime.date, lo: int, hi: int) -> int:
+    """Each loan of the range holding a credit balance with something payable today: the balance
+    applied (``credit_balance_apply``: allocated like a repayment, idempotent per loan and date).
+    Only on the current business date — a re-run of an earlier date applies nothing."""
+    from servicing.services.calendar import business_date as current
+    from servicing.services.repayments.credit import credit_balance_apply
+
+    if business_date != current():
+        return 0
+    loans = (Loan.objects.filter(id__gte=lo, id__lte=hi, status__in=OPEN, credit_balance__gt=0)
+             .filter(Exists(_unpaid_due(business_date)))
+             .exclude(repayments__reference=f"credit-{business_date.isoformat()}").order_by("id"))
+    return sum(credit_balance_apply(loan=loan, business_date=business_date) is not None for loan in loans)
+
+
+def _debits(business_date: datetime.date, lo: int, hi: int) -> int:
+    """The scheduled debit (代扣): each loan of the range whose earliest unpaid due date is today,
+    or today is one of its version's retry days after it, and that has no debit of today yet —
+    ``servicing.collection_request`` sent on commit (the channel is called outside the close's
+    transaction; the request is idempotent per loan and date). Only on the current business date
+    and with an active payment channel."""
+    from servicing.models import PaymentChannel
+    from servicing.services.calendar import business_date as current
+    from servicing.tasks import collection_request_task
+
+    if business_date != current() or not PaymentChannel.objects.filter(active=True).exists():
+        return 0
+    rows = (Loan.objects.filter(id__gte=lo, id__lte=hi, status__in=OPEN)
+            .exclude(collection_debits__business_date=business_date)
+            .annotate(earliest=Subquery(_unpaid_due(business_date).order_by("due_date").values("due_date")[:1]))
+            .filter(earliest__isnull=False)
+            .values_list("id", "earliest", "product_version__collection_retry_days"))
+    due = [loan_id for loan_id, earliest, retry in rows
+           if (business_date - earliest).days == 0 or (business_date - earliest).days in (retry or [])]
+    for loan_id in due:
+        enqueue_on_commit(collection_request_task, loan_id, business_date.isoformat())
+    return len(due)
 
 
 def _fees(business_date: datetime.date, lo: int, hi: int) -> int:
@@ -120,7 +167,7 @@ def _handover(business_date: datetime.date, lo: int, hi: int) -> int:
 
 
 PHASES = (("due", lambda d, lo, hi: installments_due_sql(business_date=d, lo=lo, hi=hi)), ("fees", _fees),
-          ("reminders", _reminders), ("write_off", _write_off_proposals),
+          ("credit", _credit_balances), ("debits", _debits), ("reminders", _reminders), ("write_off", _write_off_proposals),
           ("monitoring", lambda d, lo, hi: post_loan_monitoring(business_date=d, lo=lo, hi=hi)),
           ("handover", _handover))
 
