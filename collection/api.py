@@ -16,6 +16,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from creditfactory.core.api import fields
 from creditfactory.core.api.errors import UnprocessableEntity, error_body
 from creditfactory.core.api.schema import error_responses
 from creditfactory.partners.auth import PartnerApiMixin, request_partner
@@ -101,12 +102,12 @@ class AgencyCaseDetailApi(PartnerApiMixin, APIView):
 class AgencyContactInputSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=ContactChannel.choices)
     party = serializers.ChoiceField(choices=ContactParty.choices, default=ContactParty.BORROWER)
-    emergency_contact = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+    emergency_contact = fields.IntegerField(required=False, allow_null=True, min_value=1,
                                                  help_text=_("The borrower's registered emergency contact (id)."))
     result = serializers.ChoiceField(choices=ContactResult.choices)
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     at = serializers.DateTimeField(required=False, help_text=_("When the contact took place; default now."))
-    promise_amount = serializers.DecimalField(max_digits=18, decimal_places=2, required=False, allow_null=True,
+    promise_amount = fields.DecimalField(max_digits=18, decimal_places=2, required=False, allow_null=True,
                                               help_text=_("A promise to pay made in the contact (CNY)."))
     promise_due_on = serializers.DateField(required=False, allow_null=True)
 
