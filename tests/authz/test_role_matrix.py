@@ -95,6 +95,9 @@ ALLOWED: dict[str, object] = {
     "lending:drawdowns:new": {"customer_manager"},
     "lending:drawdowns:cancel": {"customer_manager", "post_loan_manager"},
     "lending:drawdowns:review": {"disbursement_reviewer"},
+    # Collections (organisations.roles: _COLLECTING, _COLLECTION_LEAD): a collector of the case's work
+    # group, or a post-loan manager (work_on_cases); contacts are also refused by the compliance rules.
+    "collection:cases:detail": {"collector", "post_loan_manager"},
 }
 
 
