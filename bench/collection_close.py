@@ -52,6 +52,19 @@ def seed() -> None:
     make_strategy()
 
 
+def reuse() -> None:
+    settings = connection.settings_dict
+    connection.close()
+    settings["NAME"] = f"bench_{settings['NAME']}"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("TRUNCATE collections_casestagechange, collections_agencyassignment, collections_loanclass, "
+                       "collections_classificationchange, collections_collectioncase CASCADE")
+        cursor.execute("DELETE FROM core_statetransition WHERE field IN ('status', 'bucket') AND content_type_id = "
+                       "(SELECT id FROM django_content_type WHERE app_label = 'collections' "
+                       "AND model = 'collectioncase')")
+        cursor.execute("UPDATE servicing_loan SET status = 'active', days_past_due = 0")
+
+
 def overdue(share: int = 10) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE servicing_loan SET status = 'overdue', days_past_due = 1 + (id / %s) %% 120, "
@@ -80,10 +93,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--loans", type=int, default=1_000_000)
     parser.add_argument("--per-line", type=int, default=5)
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse the book of the last run (bench_<name>): only the collections rows are reset")
     args = parser.parse_args()
-    fresh_database()
-    build(loans=args.loans, per_line=args.per_line)
-    seed()
+    if args.reuse:
+        reuse()
+    else:
+        fresh_database()
+        build(loans=args.loans, per_line=args.per_line)
+        seed()
     print(f"overdue loans: {overdue()}")
     run("first close (cases opened, classified)", DAY)
     run("re-run of the same date", DAY)

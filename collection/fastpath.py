@@ -108,6 +108,8 @@ WITH cur AS (
     FROM servicing_loan l LEFT JOIN collections_loanclass k ON k.loan_id = l.id
     WHERE l.id BETWEEN %(lo)s AND %(hi)s AND l.status IN ('active', 'overdue')
       AND l.closed_through = %(yesterday)s
+      -- a current loan never classified is normal and stays so: only the others are looked at
+      AND (l.days_past_due > 0 OR k.loan_id IS NOT NULL)
 ), changed AS (
     SELECT * FROM cur WHERE old <> new
 ), stored AS (

@@ -70,6 +70,11 @@ class ClassificationThreshold(models.Model):
     def __str__(self):
         return f"{self.get_classification_display()} ≥ {self.min_dpd}"
 
+    def clean(self):
+        # A current loan is normal (the close relies on it: it classifies only loans past due).
+        if (self.classification == Classification.NORMAL) != (self.min_dpd == 0):
+            raise ValidationError({"min_dpd": _("Normal starts at 0 days past due; every other class at 1 or more.")})
+
 
 class Agency(TimeStampedModel):
     """A collection agency (委外催收机构): a partner of a kind — with ``partner`` it reaches the

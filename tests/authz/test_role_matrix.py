@@ -106,7 +106,8 @@ ALLOWED: dict[str, object] = {
     "lending:verification:refund_reject": {"post_loan_manager"},
     "lending:verification:write_off_decide": {"credit_approver"},
     "lending:close:start": {"post_loan_manager"},
-    # the case page's one form (a contact or a promise): collectors of the case's work group, the lead
+    # Collections (organisations.roles: _COLLECTING, _COLLECTION_LEAD): a collector of the case's work
+    # group, or a post-loan manager (work_on_cases); contacts are also refused by the compliance rules.
     "collection:cases:detail": {"collector", "post_loan_manager"},
 }
 

@@ -29,8 +29,22 @@ def make_agency(code: str = "AGENCY1", *, commission=Decimal("15.00"), partner=N
     return agency
 
 
+def ensure_defaults() -> None:
+    """The buckets, thresholds and policy the migration seeds (a transactional test flushes them)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from collection.models import ClassificationThreshold, CompliancePolicy
+
+    if not (Bucket.objects.exists() and ClassificationThreshold.objects.exists()
+            and CompliancePolicy.objects.exists()):
+        import_module("collection.migrations.0002_coll_defaults").seed(apps, None)
+
+
 def make_strategy(*, product=None, code: str = "DEFAULT", actions=None, publish: bool = True) -> CollectionStrategy:
     """``actions``: [(bucket code, from DPD, kind, {field: value})]; default the demo's ladder."""
+    ensure_defaults()
     if actions is None:
         actions = [("M1", 1, "sms", {"template": "collection_reminder", "cadence_days": 2}),
                    ("M1", 8, "call", {"work_group": make_work_group(), "cadence_days": 1}),
@@ -52,6 +66,7 @@ def make_case(loan=None, *, bucket: str = "M1", step: int = 0, opened_on=None, w
     from servicing.services.calendar import business_date
     from tests.servicing.repayment_factories import make_loan
 
+    ensure_defaults()
     loan = loan or make_loan()
     version = strategy.current_version if strategy else None
     return CollectionCase.objects.create(loan=loan, bucket=bucket, step=step, opened_on=opened_on or business_date(),

@@ -2,14 +2,18 @@
 
 from decimal import Decimal
 
+from django.apps import apps as django_apps
+
 from collection import demo
 from collection.models import Agency, CollectionStrategy
 from creditfactory.demo import SEEDERS
 from creditfactory.organisations.demo import seed_organisation
 from creditfactory.organisations.models import Role
+from creditfactory.organisations.roles import sync_standard_roles
 
 
 def test_the_demo_strategy_is_seeded_once(db):
+    sync_standard_roles(django_apps)  # seeded by a migration; a transactional test may have flushed them
     seed_organisation(log=lambda message: None)
     demo.seed(context={}, log=lambda message: None)
     demo.seed(context={}, log=lambda message: None)
@@ -23,6 +27,7 @@ def test_the_demo_strategy_is_seeded_once(db):
 
 
 def test_collectors_and_post_loan_managers_have_their_permissions(db):
+    sync_standard_roles(django_apps)
     collector = set(Role.objects.get(code="collector").group.permissions.values_list("codename", flat=True))
     lead = set(Role.objects.get(code="post_loan_manager").group.permissions.values_list("codename", flat=True))
     assert {"view_collectioncase", "view_promise"} <= collector and "work_on_cases" not in collector

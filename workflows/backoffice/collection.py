@@ -24,7 +24,7 @@ from viewflow.urls import AppMenuMixin, Viewset
 from collection.models import CollectionCase, ComplianceRule, ContactChannel, ContactParty, ContactResult, EmergencyContact
 from collection.selectors import collection_figures, workbench_cases
 from collection.services.contacts import ContactRefused, contact_record
-from creditfactory.core import forms as cf_forms
+from creditfactory.core import forms as ascii_forms
 from creditfactory.organisations.models import Branch
 from creditfactory.organisations.scoping import scope_queryset, visible_branches
 from products.models import LoanProduct
@@ -54,7 +54,7 @@ class ContactForm(forms.Form):
                                                queryset=EmergencyContact.objects.none(), required=False)
     result = forms.ChoiceField(label=gettext_lazy("Result"), choices=ContactResult.choices)
     notes = forms.CharField(label=gettext_lazy("Notes"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    promise_amount = cf_forms.DecimalField(label=gettext_lazy("Promised amount (CNY)"), required=False,
+    promise_amount = ascii_forms.DecimalField(label=gettext_lazy("Promised amount (CNY)"), required=False,
                                         max_digits=18, decimal_places=2, min_value=0)
     promise_due_on = forms.DateField(label=gettext_lazy("Promised by"), required=False,
                                      widget=forms.DateInput(attrs={"type": "date"}))
