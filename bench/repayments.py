@@ -10,7 +10,9 @@ What it does:
    partner and ``--loans`` active lines of ``bench/drawdown.py``; books one loan of 10,000–40,000
    (12 equal monthly installments, 7 % a year; above 20,000 co-lent 30/70) on each line, then runs
    the real daily close (``close_day``) up to the first due date, so every loan has an installment
-   due today (正常还款 on the due date).
+   due today (正常还款 on the due date). The payment channel is inactive during that close, so
+   it does not also ask the scheduled debit (代扣) of the due date: the borrowers pay through the
+   partner's app.
 2. Starts gunicorn and a Celery worker (as ``bench/origination.py``), then ``--clients`` threads
    POST ``/api/v1/loans/{id}/repayments`` (``Idempotency-Key`` each) at ``--rate`` per second:
    each a regular repayment of the installment due, so every request locks the loan, allocates
@@ -45,7 +47,7 @@ import origination as base  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Sum  # noqa: E402
 
-from servicing.models import CreditLine, Funder, Installment, Loan, Repayment  # noqa: E402
+from servicing.models import CreditLine, Funder, Installment, Loan, PaymentChannel, Repayment  # noqa: E402
 from servicing.services.calendar import business_date  # noqa: E402
 from servicing.services.close import close_day  # noqa: E402
 from servicing.services.ledger_checks import ledger_check  # noqa: E402
@@ -70,7 +72,12 @@ def book_loans(lines: list[int]) -> list[int]:
         CreditLine.objects.filter(pk=line.pk).update(used=amount)
         ids.append(loan.pk)
     first_due = Installment.objects.filter(loan_id__in=ids, number=1).values_list("due_date", flat=True).first()
+    # The borrowers pay through the partner's app here, so the close must not also ask the
+    # scheduled debit of the due date (it asks it only while a payment channel is active).
+    channels = list(PaymentChannel.objects.filter(active=True).values_list("pk", flat=True))
+    PaymentChannel.objects.filter(pk__in=channels).update(active=False)
     close_day(until=first_due - base.timedelta(days=1))
+    PaymentChannel.objects.filter(pk__in=channels).update(active=True)
     return ids
 
 

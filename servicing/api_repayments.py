@@ -116,7 +116,12 @@ class RepaymentOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(LoanOutputSerializer)
     def get_loan(self, repayment) -> dict:
-        loan = loan_queryset().get(pk=repayment.loan_id)
+        posted = getattr(repayment, "posted_loan", None)
+        if posted is None:  # a repayment read back (an idempotent replay): the loan as it is now
+            loan = loan_queryset().get(pk=repayment.loan_id)
+        else:  # just posted: the locked loan as the service left it, without reading it again
+            loan, installments, parts = posted
+            loan._prefetched_objects_cache = {"installments": installments, "parts": parts}
         return LoanOutputSerializer(loan, context=self.context).data
 
 
@@ -184,7 +189,8 @@ class LoanRepaymentApi(PartnerApiMixin, APIView):
         if (repayment.amount, repayment.kind, repayment.source) != (data["amount"], data["kind"], RepaymentSource.API):
             message = _("A repayment with this reference exists already.")
             raise Conflict(error_body("conflict", message, {"reference": [message]}))
-        body = RepaymentOutputSerializer(repayment, context={"business_date": business_date()}).data
+        on = repayment.value_date if hasattr(repayment, "posted_loan") else business_date()
+        body = RepaymentOutputSerializer(repayment, context={"business_date": on}).data
         return Response(body, status=http.HTTP_201_CREATED)
 
 

@@ -131,21 +131,28 @@ def _checked_lines(postings) -> list[tuple[Account, Decimal, Decimal]]:
     return lines
 
 
-@transaction.atomic
 def ledger_post(*, kind: str, reference: str, business_date: datetime.date, postings: list[Posting], loan=None,
                 memo: str = "", product=None, actor=None, reverses: JournalEntry | None = None) -> JournalEntry:
     """Post one balanced entry (idempotent by ``reference``: posting it again returns the entry
     already written and writes nothing). Call it in the transaction of the event it records.
 
-    ``product`` defaults to the loan's product (an aggregated entry without a loan names it)."""
-    existing = JournalEntry.objects.filter(reference=reference).first()
-    if existing is not None:
-        return existing
-    if kind not in EntryKind.values:
-        raise LedgerError(_("There is no journal entry kind %(kind)s.") % {"kind": kind})
+    ``product`` defaults to the loan's product (an aggregated entry without a loan names it).
+
+    Checked first, then written in the caller's transaction (one if there is none): the entry's
+    insert in a savepoint — the unique reference decides between a first posting and a replay
+    (then the entry already written is returned), with no read before it. A replay whose
+    postings no longer check (a re-run computing nothing left to post) returns the entry too."""
     if not reference:
         raise LedgerError(_("A journal entry needs a reference."))
-    lines = _checked_lines(postings)
+    try:
+        if kind not in EntryKind.values:
+            raise LedgerError(_("There is no journal entry kind %(kind)s.") % {"kind": kind})
+        lines = _checked_lines(postings)
+    except LedgerError:
+        existing = JournalEntry.objects.filter(reference=reference).first()
+        if existing is None:
+            raise
+        return existing
     if product is None and loan is not None:
         product = loan.product_version.product
     entry = JournalEntry(
@@ -153,16 +160,17 @@ def ledger_post(*, kind: str, reference: str, business_date: datetime.date, post
         product=product, loan=loan, memo=memo[:255], reverses=reverses,
         actor=actor if getattr(actor, "pk", None) else None,
     )
-    try:
-        with transaction.atomic():  # savepoint: a concurrent posting of the same reference wins
-            entry.save()
-    except IntegrityError:
-        existing = JournalEntry.objects.filter(reference=reference).first()
-        if existing is None:
-            raise
-        return existing
-    JournalLine.objects.bulk_create(
-        [JournalLine(entry=entry, account=account, debit=debit, credit=credit) for account, debit, credit in lines])
+    with transaction.atomic(savepoint=False):
+        try:
+            with transaction.atomic():  # savepoint: a replay, or a concurrent posting of the same reference
+                entry.save()
+        except IntegrityError:
+            existing = JournalEntry.objects.filter(reference=reference).first()
+            if existing is None:
+                raise
+            return existing
+        JournalLine.objects.bulk_create(
+            [JournalLine(entry=entry, account=account, debit=debit, credit=credit) for account, debit, credit in lines])
     return entry
 
 

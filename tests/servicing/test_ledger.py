@@ -62,6 +62,29 @@ def test_posting_writes_a_balanced_entry_once_per_reference():
 
 
 @pytest.mark.django_db
+def test_a_replay_returns_the_entry_and_leaves_the_transaction_usable_and_a_first_posting_reads_nothing_first():
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    funder = make_funder()
+    receivable, settlement = _accounts(funder)
+    postings = [Posting(receivable, debit=Decimal("10.00")), Posting(settlement, credit=Decimal("10.00"))]
+    with CaptureQueriesContext(connection) as queries:
+        entry = ledger_post(kind="disbursement", reference="LN2/disbursement/own", business_date=DAY,
+                            postings=postings)
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    assert "SELECT" not in statements, statements  # the unique reference decides, no read first
+    with transaction.atomic():
+        assert ledger_post(kind="disbursement", reference="LN2/disbursement/own", business_date=DAY,
+                           postings=postings) == entry
+        # A re-run that computes nothing left to post gets the entry too, not an error.
+        assert ledger_post(kind="disbursement", reference="LN2/disbursement/own", business_date=DAY,
+                           postings=[]) == entry
+        assert JournalEntry.objects.count() == 1  # the transaction is still usable after the replay
+    assert JournalLine.objects.count() == 2
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("postings, message", [
     (lambda r, s: [Posting(r, debit=Decimal("100.00")), Posting(s, credit=Decimal("99.99"))], "does not balance"),
     (lambda r, s: [Posting(r, debit=Decimal("100.00"))], "at least two lines"),

@@ -147,3 +147,35 @@ def test_the_repayment_endpoints_are_in_the_openapi_schema():
     balances = document["components"]["schemas"]["LoanBalances"]["properties"]
     assert list(balances) == ["principal_outstanding", "principal_overdue", "interest_overdue", "penalty_outstanding",
                               "fee_outstanding", "total_payable", "credit_balance"]
+
+
+def test_the_loan_in_a_repayments_answer_is_the_loan_as_read_back(world):
+    """The answer's loan is built from the rows the posting left in memory (not read again): it
+    must equal a GET of the loan afterwards — after an overdue installment with penalty on a
+    co-lent loan, a prepayment that recomputes the schedule, and the payoff that closes it."""
+    from servicing.models import Funder
+    from tests.servicing.funding_factories import make_funder
+
+    bank, coop = make_funder("BANKX", kind="facilitation"), make_funder("COOPX", kind="co_lender")
+    product = world["loan"].product_version.product
+    loan = make_loan(product=product, partner=world["loan"].partner, funders=[(bank, D(70)), (coop, D(30))])
+    client = world["acme"]
+    assert Funder.objects.filter(code__in=["BANKX", "COOPX"]).count() == 2
+    close_through(datetime.date(2027, 1, 9))
+    steps = [({"amount": "1733.35", "reference": "R-1"}, "active"),
+             ({"amount": "5059.72", "kind": "prepayment", "principal": "5000.00", "reference": "R-2"}, "active")]
+    for index, (body, status) in enumerate(steps):
+        if body.get("kind") == "prepayment":
+            body["amount"] = client.get(f"/api/v1/loans/{loan.pk}/quote",
+                                        {"kind": "prepayment", "principal": "5000.00"}).json()["total"]
+        answer = _post(client, loan, body, f"key-{index}")
+        assert answer.status_code == 201, answer.json()
+        assert answer.json()["loan"] == client.get(f"/api/v1/loans/{loan.pk}").json()
+        assert answer.json()["loan"]["status"] == status
+    payoff = client.get(f"/api/v1/loans/{loan.pk}/quote", {"kind": "payoff"}).json()["total"]
+    answer = _post(client, loan, {"amount": payoff, "kind": "payoff", "reference": "R-3"}, "key-3")
+    assert answer.status_code == 201, answer.json()
+    assert answer.json()["loan"] == client.get(f"/api/v1/loans/{loan.pk}").json()
+    assert answer.json()["loan"]["status"] == "paid_off"
+    assert [part["funder"] for part in answer.json()["loan"]["funding"]] == ["BANKX", "COOPX"]
+    assert reconcile() == []

@@ -93,6 +93,10 @@ class Books:
         values = {name: F(name) + value for name, value in totals.items() if value}
         if values:
             Loan.objects.filter(pk=self.loan.pk).update(**values)
+            # The loan's row is locked (loan_lock) while a repayment is worked out: what was read
+            # under the lock plus the change is what the row now holds.
+            for name, value in totals.items():
+                setattr(self.loan, name, getattr(self.loan, name) + value)
         self.delta.clear()
 
     def post(self, *, kind: str, reference: str, on: datetime.date, memo: str, actor, debit: dict,

@@ -184,9 +184,7 @@ class _Work:
 
 def _loan_after(work: _Work, *, actor) -> None:
     """The loan's status, DPD and next due date after the repayment; closing when all is paid."""
-    loan, on = work.loan, work.on
-    loan.refresh_from_db(fields=["principal_outstanding", "interest_receivable", "penalty_receivable",
-                                 "fee_receivable", "credit_balance"])
+    loan, on = work.loan, work.on  # its balances as Books.save left them (the row is locked)
     unpaid = [i for i in work.installments if i.status != InstallmentStatus.PAID]
     fields = ["next_due_date", "updated_at"]
     loan.next_due_date = min((i.due_date for i in unpaid), default=None)
@@ -327,6 +325,9 @@ def post_locked(*, loan: Loan, repayment: Repayment, kind: str, amount: Decimal,
     if work.repayment.principal and loan.credit_line.revolving:
         line_repay(line_id=loan.credit_line_id, amount=work.repayment.principal)
     _loan_after(work, actor=actor)
+    # The loan as the posting left it, for the caller's answer without reading it again: its row
+    # (balances re-read above), its schedule as saved and its parts (funder, share, principal).
+    repayment.posted_loan = (loan, sorted(work.installments, key=lambda i: i.number), work.books.parts)
     if repayment.source != RepaymentSource.CREDIT_BALANCE:
         _emit(loan, repayment, closed=loan.status == LoanStatus.CLOSED)
     elif loan.status == LoanStatus.CLOSED and loan.partner_id:
