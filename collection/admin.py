@@ -27,7 +27,8 @@ class ClassificationThresholdAdmin(admin.ModelAdmin):
 
 @admin.register(CompliancePolicy)
 class CompliancePolicyAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "timezone", "contact_from", "contact_until", "max_contacts_per_day", "hardship_days")
+    list_display = ("__str__", "timezone", "contact_from", "contact_until", "max_contacts_per_day", "hardship_days",
+                    "workbench_priority")
 
     def has_add_permission(self, request):
         return not CompliancePolicy.objects.exists() and super().has_add_permission(request)

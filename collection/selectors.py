@@ -39,14 +39,26 @@ def loan_collection_summaries(loan_ids) -> dict[int, dict]:
     return summaries
 
 
+_PRIORITIES = {
+    "amount_dpd": lambda: F("loan__principal_outstanding") * F("loan__days_past_due"),
+    "amount": lambda: F("loan__principal_outstanding"),
+    "dpd": lambda: F("loan__days_past_due"),
+}
+
+
 def workbench_cases(user) -> QuerySet[CollectionCase]:
-    """A collector's open cases — their own and their work groups' — by priority: principal
-    outstanding × DPD, highest first."""
+    """A collector's open cases — their own and their work groups' — by priority, highest first:
+    what the compliance policy's ``workbench_priority`` names (default principal outstanding ×
+    DPD), ties by DPD then the oldest case."""
+    from .models import CompliancePolicy
+
+    basis = (CompliancePolicy.objects.order_by("id").values_list("workbench_priority", flat=True).first()
+             or "amount_dpd")
     return (CollectionCase.objects.filter(status=CaseStatus.OPEN)
             .filter(Q(collector=user) | Q(work_group__members=user, collector__isnull=True)).distinct()
             .select_related("loan__applicant", "loan__product_version__product", "work_group", "collector")
-            .annotate(priority=F("loan__principal_outstanding") * F("loan__days_past_due"))
-            .order_by("-priority", "id"))
+            .annotate(priority=_PRIORITIES.get(basis, _PRIORITIES["amount_dpd"])())
+            .order_by("-priority", "-loan__days_past_due", "id"))
 
 
 def agency_cases(agency) -> QuerySet[CollectionCase]:

@@ -18,7 +18,7 @@ from risk.models.versioning import PublishedVersion, WorkingCopy
 
 __all__ = [
     "ActionKind", "Agency", "Bucket", "Classification", "ClassificationThreshold", "CollectionStrategy",
-    "CompliancePolicy", "StrategyAction", "StrategyStep", "StrategyVersion",
+    "CompliancePolicy", "StrategyAction", "StrategyStep", "StrategyVersion", "WorkbenchPriority",
 ]
 
 
@@ -223,9 +223,17 @@ class StrategyStep(models.Model):
         return f"{self.version} #{self.seq} {self.kind}"
 
 
+class WorkbenchPriority(models.TextChoices):
+    """What orders a collector's workbench, highest first."""
+    AMOUNT_DPD = "amount_dpd", _("Principal outstanding × days past due")
+    AMOUNT = "amount", _("Principal outstanding")
+    DPD = "dpd", _("Days past due")
+
+
 class CompliancePolicy(models.Model):
     """The compliance rules contacts are held to (one row). Enforced by
-    ``collection.services.contact_record``, which refuses and logs a contact breaking one."""
+    ``collection.services.contact_record``, which refuses and logs a contact breaking one. It also
+    says what orders the collectors' workbench."""
 
     timezone = models.CharField(_("time zone"), max_length=40, default="Asia/Shanghai")
     contact_from = models.TimeField(_("contacts from"), default=datetime.time(8, 0))
@@ -234,6 +242,9 @@ class CompliancePolicy(models.Model):
         _("max contacts per borrower per day"), default=3,
         help_text=_("Across all channels and collectors."))
     hardship_days = models.PositiveSmallIntegerField(_("hardship hold (days)"), default=30)
+    workbench_priority = models.CharField(
+        _("workbench priority"), max_length=12, choices=WorkbenchPriority.choices, default=WorkbenchPriority.AMOUNT_DPD,
+        help_text=_("What orders a collector's cases, highest first."))
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:

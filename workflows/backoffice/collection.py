@@ -1,7 +1,8 @@
 """Back-office pages of collections (催收): the collector's workbench (my cases and my work
-groups' unassigned ones, by priority = principal outstanding × DPD), the case page (loan,
-schedule, payable now, contacts, promises, the borrower's data masked with a logged reveal, one
-form to record a contact and/or a promise, "done for this round" for the case's task) and the
+groups' unassigned ones, by the compliance policy's priority, default principal outstanding ×
+DPD), the case page (loan, schedule, payable now, contacts, promises, the borrower's data masked
+with a logged reveal, one form to record a contact and/or a promise, "done for this round" for
+the case's task, a hardship request and its four-eyes decision, a lead's reassignment) and the
 figures page (filterable by product, branch, funder and date range; charts from local assets).
 
 Invalid POSTs re-render with HTTP 422 naming the field (a refused contact names its compliance
@@ -12,7 +13,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.core.exceptions import ValidationError
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -21,11 +23,18 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from viewflow.urls import AppMenuMixin, Viewset
 
-from collection.models import CollectionCase, ComplianceRule, ContactChannel, ContactParty, ContactResult, EmergencyContact
+from collection.models import (
+    CollectionCase, ComplianceRule, ContactChannel, ContactParty, ContactResult, EmergencyContact, HardshipHold,
+    HardshipStatus,
+)
 from collection.selectors import collection_figures, workbench_cases
-from collection.services.contacts import ContactRefused, contact_record
+from collection.services.agencies import case_reassign
+from collection.services.contacts import (
+    ContactRefused, compliance_policy, contact_record, hardship_approve, hardship_reject, hardship_request,
+)
 from creditfactory.core import forms as ascii_forms
-from creditfactory.organisations.models import Branch
+from creditfactory.core.display import format_date
+from creditfactory.organisations.models import Branch, WorkGroup
 from creditfactory.organisations.scoping import scope_queryset, visible_branches
 from products.models import LoanProduct
 from servicing.models import Funder, Loan
@@ -77,6 +86,49 @@ class RevealForm(forms.Form):
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=500)
 
 
+class HardshipForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text=gettext_lazy("Contact pauses once someone else approves it."))
+
+
+class HardshipDecisionForm(forms.Form):
+    hold = ascii_forms.IntegerField(widget=forms.HiddenInput)
+    decision = forms.ChoiceField(choices=[("approve", gettext_lazy("Approve")), ("reject", gettext_lazy("Reject"))])
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300, required=False)
+
+    def __init__(self, *args, case: CollectionCase, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.case = case
+
+    def clean_hold(self):
+        hold = HardshipHold.objects.filter(pk=self.cleaned_data["hold"], case=self.case).first()
+        if hold is None:
+            raise ValidationError(_("There is no such hardship request on this case."))
+        if hold.status != HardshipStatus.REQUESTED:
+            raise ValidationError(_("This hardship request was decided already."))
+        return hold
+
+
+class ReassignForm(forms.Form):
+    work_group = forms.ModelChoiceField(label=gettext_lazy("Work group"), queryset=WorkGroup.objects.none(),
+                                        required=False, help_text=gettext_lazy("Empty: the case's own."))
+    collector = forms.ModelChoiceField(label=gettext_lazy("Collector"), queryset=get_user_model().objects.none(),
+                                       required=False, help_text=gettext_lazy("Empty: the work group's shared queue."))
+
+    def __init__(self, *args, case: CollectionCase, **kwargs):
+        super().__init__(*args, **kwargs)
+        groups = WorkGroup.objects.filter(is_active=True, branch=case.loan.branch).order_by("name")
+        self.fields["work_group"].queryset = groups
+        self.fields["collector"].queryset = (get_user_model().objects.filter(is_active=True, work_groups__in=groups)
+                                             .distinct().order_by("username"))
+        self.fields["collector"].label_from_instance = lambda user: user.get_full_name() or user.get_username()
+
+
+def _may_reassign(user, case: CollectionCase) -> bool:
+    return user.has_perm("collections.reassign_collectioncase") or (
+        case.work_group is not None and case.work_group.lead_id == user.pk)
+
+
 def _case_for(user, pk: int) -> CollectionCase:
     """A case of a loan in the user's branches (404 otherwise: its existence is not disclosed)."""
     case = (CollectionCase.objects.select_related("loan__applicant", "loan__product_version__product",
@@ -94,19 +146,26 @@ class CollectionView(LoginRequiredMixin, PermissionRequiredMixin, View):
 class WorkbenchView(CollectionView):
     def get(self, request):
         cases = list(workbench_cases(request.user)[:200])
-        return render(request, "collection/workbench.html", {"cases": cases})
+        return render(request, "collection/workbench.html", {
+            "cases": cases, "priority": compliance_policy().get_workbench_priority_display()})
 
 
 class CaseDetailView(CollectionView):
-    def render_page(self, request, case, *, form=None, reveal_form=None, revealed=None, status=200):
+    def render_page(self, request, case, *, form=None, reveal_form=None, revealed=None, hardship_form=None,
+                    decision_form=None, reassign_form=None, status=200):
         loan = case.loan
+        open_case = case.status == "open"
         return render(request, "collection/case_detail.html", {
+            "hardship_form": hardship_form or (HardshipForm() if open_case else None),
+            "decision_form": decision_form, "may_decide": request.user.has_perm("collections.approve_hardshiphold"),
+            "reassign_form": (reassign_form or ReassignForm(case=case))
+            if open_case and _may_reassign(request.user, case) else None,
             "case": case, "loan": loan, "installments": list(loan.installments.all()),
             "payable": loan_quote(loan=loan, kind="payoff").payable if loan.status in ("active", "overdue") else None,
             "contacts": list(case.contacts.select_related("collector", "agency", "emergency_contact")[:100]),
             "promises": list(case.promises.select_related("collector", "agency")),
             "refusals": list(case.refusals.all()[:20]),
-            "holds": list(case.hardship_holds.all()),
+            "holds": list(case.hardship_holds.select_related("requested_by", "decided_by").order_by("-id")),
             "task": case_open_task(case),
             "form": form or ContactForm(case=case),
             "reveal_form": reveal_form or RevealForm(), "revealed": revealed,
@@ -120,6 +179,8 @@ class CaseDetailView(CollectionView):
         action = request.POST.get("action", "record")
         if action == "reveal":
             return self._reveal(request, case)
+        if action in ("hardship", "hardship_decide", "reassign"):
+            return getattr(self, "_" + action)(request, case)
         if action == "done":
             try:
                 collection_task_complete(case=case, actor=request.user)
@@ -144,6 +205,53 @@ class CaseDetailView(CollectionView):
             apply_service_errors(form, exc)
             return self.render_page(request, case, form=form, status=422)
         messages.success(request, _("Recorded."))
+        return see_other(reverse("collection:cases:detail", args=[case.pk]))
+
+    def _hardship(self, request, case):
+        form = HardshipForm(request.POST)
+        if not form.is_valid():
+            return self.render_page(request, case, hardship_form=form, status=422)
+        try:
+            hardship_request(case=case, reason=form.cleaned_data["reason"], actor=request.user)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+            return self.render_page(request, case, hardship_form=form, status=422)
+        messages.success(request, _("Hardship request recorded; contact pauses once someone else approves it."))
+        return see_other(reverse("collection:cases:detail", args=[case.pk]))
+
+    def _hardship_decide(self, request, case):
+        form = HardshipDecisionForm(request.POST, case=case)
+        if not form.is_valid():
+            return self.render_page(request, case, decision_form=form, status=422)
+        data = form.cleaned_data
+        try:
+            if data["decision"] == "approve":
+                hold = hardship_approve(hold=data["hold"], actor=request.user)
+            else:
+                hold = hardship_reject(hold=data["hold"], actor=request.user, reason=data["reason"])
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+            return self.render_page(request, case, decision_form=form, status=403)
+        if hold.status == HardshipStatus.APPROVED:
+            messages.success(request, _("Hardship hold approved: no contact from %(start)s through %(end)s.")
+                             % {"start": format_date(hold.start), "end": format_date(hold.end)})
+        else:
+            messages.success(request, _("Hardship request rejected."))
+        return see_other(reverse("collection:cases:detail", args=[case.pk]))
+
+    def _reassign(self, request, case):
+        if not _may_reassign(request.user, case):
+            raise PermissionDenied(_("Only the work group's lead reassigns its cases."))
+        form = ReassignForm(request.POST, case=case)
+        if not form.is_valid():
+            return self.render_page(request, case, reassign_form=form, status=422)
+        try:
+            case_reassign(case=case, actor=request.user, collector=form.cleaned_data["collector"],
+                          work_group=form.cleaned_data["work_group"])
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+            return self.render_page(request, case, reassign_form=form, status=422)
+        messages.success(request, _("Case reassigned."))
         return see_other(reverse("collection:cases:detail", args=[case.pk]))
 
     def _reveal(self, request, case):
