@@ -247,8 +247,13 @@ if __name__ == "__main__":
     parser.add_argument("--loans", type=int, default=100_000)
     parser.add_argument("--per-line", type=int, default=5)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--reuse", action="store_true", help="measure the portfolio of the last run (bench_<name>)")
     args = parser.parse_args()
-    fresh_database()
-    sync_standard_roles(django.apps.apps)
-    build(loans=args.loans, per_line=args.per_line)
+    if args.reuse:
+        connection.close()
+        connection.settings_dict["NAME"] = f"bench_{connection.settings_dict['NAME']}"
+    else:
+        fresh_database()
+        sync_standard_roles(django.apps.apps)
+        build(loans=args.loans, per_line=args.per_line)
     measure(runs=args.runs)
