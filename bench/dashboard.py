@@ -12,7 +12,7 @@ loan in 25 overdue (1–120 days), one in 10 paid off, two products, two funders
 created over 400 days, approved after 1–90 minutes, one in four by a person. The collections'
 data: each overdue loan classified (五级分类) with an open case and its bucket entries (M1 on the
 day it opened, M2/M3/M3+ 30/60/90 days later, owing its principal outstanding plus 2 % a bucket),
-half of them with a 500.00 repayment the day before the business date; one active loan in 25 with
+half of them with a 500.00 repayment the day before the business date; one loan in 50 (active) with
 a case over the last year that a 1,000.00 repayment cured. Then VACUUM ANALYZE (what autovacuum
 leaves) and the nightly aggregates as the close writes them (``portfolio_snapshot`` and
 ``collection_snapshot`` for the end of each of the last 12 months and the day before the business
