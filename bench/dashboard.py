@@ -187,7 +187,7 @@ def collections(*, loan0: int) -> None:
             "THEN 'M3' WHEN days_past_due >= 31 THEN 'M2' ELSE 'M1' END, 0, "
             f"{day} - days_past_due + 1, {day} - days_past_due + 1, 1, '' "
             "FROM servicing_loan WHERE id > %s AND status = 'overdue'", [loan0])
-        # cured cases of one active loan in 25 over the last year, 20 days each
+        # cured cases of one loan in 50 (active) over the last year, 20 days each
         cursor.execute(
             "INSERT INTO collections_collectioncase (created_at, updated_at, loan_id, status, bucket, step, "
             "step_since, opened_on, dpd_at_open, closed_on, close_reason) "

@@ -39,7 +39,7 @@ def _dims(row: dict) -> dict:
             "funder_id": row["funder_ref"]}
 
 
-def repeat_loan(prefix: str = ""):
+def repeat_loan(*, prefix: str = ""):
     """True when the loan (at ``prefix``) is a repeat loan (复贷): its borrower had an earlier one —
     an earlier value date, or the same one and a smaller id. Two probes of the index
     ``servicing_loan_applicant_date`` (applicant, value_date, id)."""
@@ -52,7 +52,7 @@ def repeat_loan(prefix: str = ""):
 def disbursement_days_write(*, first: datetime.date, last: datetime.date) -> int:
     """The loans of each value date from ``first`` through ``last`` (``DisbursementDay``), and the
     dates marked written (``DisbursementDate``). Returns the rows written."""
-    repeat = repeat_loan("loan__")
+    repeat = repeat_loan(prefix="loan__")
     rows = (LoanPart.objects.filter(loan__value_date__gte=first, loan__value_date__lte=last)
             .values(day=F("loan__value_date"), **_DIMENSIONS).order_by()
             .annotate(loans=Count("id", filter=LEAD), parts=Count("id"), amount=Sum("principal"),

@@ -203,7 +203,7 @@ def disbursed_by_day(user, *, f: DashboardFilters, first: datetime.date, last: d
             rows = (parts.filter(_loan_filter(f, "loan__"), loan__value_date__in=live)
                     .values(day=F("loan__value_date")).order_by()
                     .annotate(count=Count("id"), amount=Sum("principal"),
-                              repeat=Count("id", filter=repeat_loan("loan__"))))
+                              repeat=Count("id", filter=repeat_loan(prefix="loan__"))))
         else:
             rows = (loans.values(day=F("value_date")).order_by()
                     .annotate(count=Count("id"), amount=Sum("principal"), repeat=Count("id", filter=repeat_loan())))
