@@ -9,11 +9,18 @@ loan through ``loan_book``, then clones it set-based (``INSERT … SELECT genera
 bench/ledger_check.py does) into ``--loans`` loans on ``--loans / --per-line`` lines, each line with
 its application and its borrower, and spreads them with set-based UPDATEs: value dates over three years, one
 loan in 25 overdue (1–120 days), one in 10 paid off, two products, two funders; applications
-created over 400 days, approved after 1–90 minutes, one in four by a person. Then it writes the
-nightly aggregates as the close would (``portfolio_snapshot`` for the end of each of the last 12
-months and the business date), and times the two pages through Django's test client, signed in
-as a manager of every branch: the median and the worst of ``--runs`` renders each, with the
-queries of one render.
+created over 400 days, approved after 1–90 minutes, one in four by a person. The collections'
+data: each overdue loan classified (五级分类) with an open case and its bucket entries (M1 on the
+day it opened, M2/M3/M3+ 30/60/90 days later, owing its principal outstanding plus 2 % a bucket),
+half of them with a 500.00 repayment the day before the business date; one loan in 50 (active) with
+a case over the last year that a 1,000.00 repayment cured. Then VACUUM ANALYZE (what autovacuum
+leaves) and the nightly aggregates as the close writes them (``portfolio_snapshot`` and
+``collection_snapshot`` for the end of each of the last 12 months and the day before the business
+date; the value dates of the last three years and the recoveries of the last year backfilled in
+one pass each, ``disbursement_days_write`` / ``recovery_days_write``) — the business date itself
+is not closed, so its loans are read from the loan table — and times the two pages through
+Django's test client, signed in as a manager of every branch: the median and the worst of
+``--runs`` renders each, with the queries of one render.
 """
 
 from __future__ import annotations
@@ -44,7 +51,8 @@ from creditfactory.organisations.roles import role_group, sync_standard_roles  #
 from servicing.models import Loan  # noqa: E402
 from servicing.services.calendar import business_date_set  # noqa: E402
 from servicing.services.loans import loan_book  # noqa: E402
-from servicing.services.portfolio import portfolio_snapshot  # noqa: E402
+from servicing.services.portfolio import disbursement_days_write, portfolio_snapshot  # noqa: E402
+from collection.services.snapshot import collection_snapshot, recovery_days_write  # noqa: E402
 
 DAY = datetime.date(2026, 12, 4)
 
@@ -128,18 +136,82 @@ def build(*, loans: int, per_line: int) -> None:
             "channel = CASE WHEN id %% 3 = 0 THEN 'api' ELSE 'back_office' END WHERE id > %s",
             [f"{DAY} 10:00+08", f"{DAY} 10:00+08", f"{DAY} 10:00+08", app0])
     print(f"built {loans} loans on {lines} lines in {time.perf_counter() - started:.1f} s")
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
     started = time.perf_counter()
+    collections(loan0=loan0)
+    print(f"seeded the collections' data in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    print(f"VACUUM ANALYZE in {time.perf_counter() - started:.1f} s")
     month = DAY.replace(day=1)
     ends = []
     for _n in range(12):
         month = (month - datetime.timedelta(days=1)).replace(day=1)
         ends.append((month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1))
-    for day in sorted(ends) + [DAY - datetime.timedelta(days=1), DAY]:
-        portfolio_snapshot(business_date=day)
-    print(f"nightly aggregates for {len(ends) + 2} dates in {time.perf_counter() - started:.1f} s "
-          f"({(time.perf_counter() - started) / (len(ends) + 2):.1f} s a close)")
+    yesterday = DAY - datetime.timedelta(days=1)
+    for label, write in (
+            ("portfolio_snapshot", lambda day: portfolio_snapshot(business_date=day)),
+            ("collection_snapshot", lambda day: collection_snapshot(business_date=day))):
+        started = time.perf_counter()
+        for day in sorted(ends) + [yesterday]:
+            write(day)
+        print(f"{label} for {len(ends) + 1} dates in {time.perf_counter() - started:.1f} s "
+              f"({(time.perf_counter() - started) / (len(ends) + 1):.1f} s a close)")
+    started = time.perf_counter()
+    disbursement_days_write(first=DAY - datetime.timedelta(days=1095), last=yesterday)
+    print(f"disbursement days of three years backfilled in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    recovery_days_write(first=DAY - datetime.timedelta(days=366), last=yesterday)
+    print(f"recovery days of a year backfilled in {time.perf_counter() - started:.1f} s")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def collections(*, loan0: int) -> None:
+    """Classification, cases, bucket entries and repayments, set-based (see the module docstring)."""
+    from tests.collection.factories import ensure_defaults
+
+    ensure_defaults()
+    day = f"'{DAY.isoformat()}'::date"
+    owed = "l.principal_outstanding * (1 + 0.02 * {n})"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO collections_loanclass (loan_id, classification, since) "
+            f"SELECT id, CASE WHEN days_past_due >= 91 THEN 'substandard' ELSE 'special_mention' END, "
+            f"{day} - days_past_due + 1 FROM servicing_loan WHERE id > %s AND status = 'overdue'", [loan0])
+        # open cases of the overdue loans, opened the day after the first missed date (DPD 1)
+        cursor.execute(
+            "INSERT INTO collections_collectioncase (created_at, updated_at, loan_id, status, bucket, step, "
+            "step_since, opened_on, dpd_at_open, close_reason) "
+            "SELECT now(), now(), id, 'open', CASE WHEN days_past_due >= 91 THEN 'M3+' WHEN days_past_due >= 61 "
+            "THEN 'M3' WHEN days_past_due >= 31 THEN 'M2' ELSE 'M1' END, 0, "
+            f"{day} - days_past_due + 1, {day} - days_past_due + 1, 1, '' "
+            "FROM servicing_loan WHERE id > %s AND status = 'overdue'", [loan0])
+        # cured cases of one loan in 50 (active) over the last year, 20 days each
+        cursor.execute(
+            "INSERT INTO collections_collectioncase (created_at, updated_at, loan_id, status, bucket, step, "
+            "step_since, opened_on, dpd_at_open, closed_on, close_reason) "
+            f"SELECT now(), now(), id, 'closed', 'M1', 0, {day} - 20 - (id %% 340)::int, {day} - 20 - (id %% 340)::int, 1, "
+            f"{day} - (id %% 340)::int, 'cured' FROM servicing_loan WHERE id > %s AND status = 'active' AND id %% 25 = 5",
+            [loan0])
+        for n, (bucket, after) in enumerate((("M1", 0), ("M2", 30), ("M3", 60), ("M3+", 90))):
+            cursor.execute(
+                "INSERT INTO collections_casestagechange (case_id, business_date, from_bucket, to_bucket, "
+                "from_step, to_step, dpd, owed, at) "
+                f"SELECT c.id, c.opened_on + {after}, %s, %s, NULL, 0, {after + 1}, {owed.format(n=n)}, now() "
+                "FROM collections_collectioncase c JOIN servicing_loan l ON l.id = c.loan_id "
+                f"WHERE c.opened_on + {after} <= COALESCE(c.closed_on - 1, {day})",
+                ["" if n == 0 else ("M1", "M2", "M3")[n - 1], bucket])
+        for label, where, value_date, amount in (
+                ("BO", "c.status = 'open' AND c.id % 2 = 0", f"{day} - 1", "500.00"),
+                ("BC", "c.status = 'closed'", "c.closed_on - 1", "1000.00")):
+            cursor.execute(
+                "INSERT INTO servicing_repayment (created_at, updated_at, loan_id, number, kind, source, amount, "
+                "value_date, reference, status, principal, interest, penalty, fee, prepayment_fee, credit_balance, "
+                "note) "
+                f"SELECT now(), now(), c.loan_id, '{label}' || lpad(c.id::text, 10, '0'), 'regular', 'api', "
+                f"{amount}, {value_date}, '{label}' || c.id, 'posted', 0, 0, 0, 0, 0, 0, '' "
+                f"FROM collections_collectioncase c WHERE {where}")
 
 
 def _manager():
@@ -175,8 +247,13 @@ if __name__ == "__main__":
     parser.add_argument("--loans", type=int, default=100_000)
     parser.add_argument("--per-line", type=int, default=5)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--reuse", action="store_true", help="measure the portfolio of the last run (bench_<name>)")
     args = parser.parse_args()
-    fresh_database()
-    sync_standard_roles(django.apps.apps)
-    build(loans=args.loans, per_line=args.per_line)
+    if args.reuse:
+        connection.close()
+        connection.settings_dict["NAME"] = f"bench_{connection.settings_dict['NAME']}"
+    else:
+        fresh_database()
+        sync_standard_roles(django.apps.apps)
+        build(loans=args.loans, per_line=args.per_line)
     measure(runs=args.runs)

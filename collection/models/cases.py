@@ -69,7 +69,8 @@ class CollectionCase(TimeStampedModel):
         constraints = [models.UniqueConstraint(fields=["loan"], condition=Q(status="open"),
                                                name="collections_one_open_case_per_loan")]
         indexes = [models.Index(fields=["status", "bucket"], name="collections_case_status_bucket"),
-                   models.Index(fields=["agency", "status"], name="collections_case_agency")]
+                   models.Index(fields=["agency", "status"], name="collections_case_agency"),
+                   models.Index(fields=["closed_on"], name="collections_case_closed_on")]
 
     def __str__(self):
         return f"#{self.pk}"
@@ -86,12 +87,15 @@ class CaseStageChange(models.Model):
     from_step = models.SmallIntegerField(_("from step"), null=True, blank=True)
     to_step = models.SmallIntegerField(_("to step"))
     dpd = models.PositiveIntegerField(_("DPD"))
+    owed = MoneyField(_("owed"), default=0,
+                      help_text=_("What the loan owed then: principal, interest, penalty and fee."))
     at = models.DateTimeField(_("at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("case stage change")
         verbose_name_plural = _("case stage changes")
         ordering = ["case", "at", "id"]
+        indexes = [models.Index(fields=["business_date"], name="collections_stage_change_date")]
 
 
 class AgencyAssignment(models.Model):

@@ -22,6 +22,7 @@ import datetime
 from collections import Counter
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import F
 from django.utils.translation import gettext_noop
 
 from creditfactory.core.models import StateTransition
@@ -80,6 +81,15 @@ def _webhooks(events: list[tuple[int, str, str, str]], *, business_date: datetim
     return sent
 
 
+def _owed(loan_ids) -> dict[int, object]:
+    """{loan id: what it owes now — principal, interest, penalty and fee}: the amount a case
+    enters a bucket with (the dashboard's recovery by bucket)."""
+    if not loan_ids:
+        return {}
+    return dict(Loan.objects.filter(pk__in=loan_ids).values_list(
+        "id", F("principal_outstanding") + F("interest_receivable") + F("penalty_receivable") + F("fee_receivable")))
+
+
 def collection_close_phase(*, business_date: datetime.date, lo: int, hi: int) -> int:
     """The collections hand-over of the close for loans ``lo``…``hi`` at the start of
     ``business_date`` (inside the chunk's transaction). Returns the rows it wrote (0 on a re-run)."""
@@ -114,20 +124,22 @@ def collection_close_phase(*, business_date: datetime.date, lo: int, hi: int) ->
     transitions += _transitions([(pk, "", "open") for pk, *_rest in opened], field="status",
                                 reason=gettext_noop("Close of %(date)s: the loan is overdue."),
                                 business_date=business_date, content_type=case_type)
-    changes += [CaseStageChange(case_id=pk, business_date=business_date, from_bucket="", to_bucket=bucket,
-                                from_step=None, to_step=step, dpd=dpd)
-                for pk, _loan, bucket, step, _agency, dpd in opened]
     events += [(loan, pk, "open", "", bucket) for pk, loan, bucket, _step, _agency, _dpd in opened]
     moves += [(pk, None, agency) for pk, _loan, _bucket, _step, agency, _dpd in opened if agency]
 
     advanced = fastpath.run(fastpath.ADVANCE_SQL, {**params, "escalate": escalate})
     counts["advanced"] = len(advanced)
+    owed_by_loan = _owed({row[1] for row in opened} | {row[1] for row in advanced})
+    changes += [CaseStageChange(case_id=pk, business_date=business_date, from_bucket="", to_bucket=bucket,
+                                from_step=None, to_step=step, dpd=dpd, owed=owed_by_loan[loan])
+                for pk, loan, bucket, step, _agency, dpd in opened]
     transitions += _transitions([(pk, old, new) for pk, _loan, old, new, *_rest in advanced if old != new],
                                 field="bucket", reason=gettext_noop("Close of %(date)s: days past due."),
                                 business_date=business_date, content_type=case_type)
     changes += [CaseStageChange(case_id=pk, business_date=business_date, from_bucket=old_bucket,
-                                to_bucket=new_bucket, from_step=old_step, to_step=new_step, dpd=dpd)
-                for pk, _loan, old_bucket, new_bucket, old_step, new_step, _oa, _na, dpd in advanced]
+                                to_bucket=new_bucket, from_step=old_step, to_step=new_step, dpd=dpd,
+                                owed=owed_by_loan[loan])
+                for pk, loan, old_bucket, new_bucket, old_step, new_step, _oa, _na, dpd in advanced]
     events += [(loan, pk, "open", old_bucket, new_bucket)
                for pk, loan, old_bucket, new_bucket, *_rest in advanced if old_bucket != new_bucket]
     moves += [(pk, old_agency, new_agency) for pk, _l, _ob, _nb, _os, _ns, old_agency, new_agency, _d in advanced

@@ -161,3 +161,30 @@ def test_a_chunk_killed_mid_way_leaves_nothing_and_its_re_run_opens_the_case_onc
     close_date(business_date=DUE)
     assert list(CollectionCase.objects.values_list("loan_id", "status", "opened_on")) == [
         (loan.pk, "open", DUE + datetime.timedelta(days=1))]
+
+
+def test_the_close_writes_the_dashboard_s_classification_and_recovery_figures():
+    """The case enters M1 at the start of DUE + 1 with what the loan owed then; once that run is
+    done the classification of DUE counts the loan special mention; the run of DUE + 1 writes its
+    bucket entry. A re-run of an older date leaves its figures as they were."""
+    from collection.models import ClassificationDay, RecoveryDay
+
+    make_strategy()
+    loan = make_loan()
+    close_day(until=DUE)
+    loan.refresh_from_db()
+    owed = loan.principal_outstanding + loan.interest_receivable + loan.penalty_receivable + loan.fee_receivable
+    change = CaseStageChange.objects.get()
+    assert (change.business_date, change.to_bucket, change.owed) == (DUE + datetime.timedelta(days=1), "M1", owed)
+    assert list(ClassificationDay.objects.filter(business_date=DUE).values_list(
+        "classification", "loans", "outstanding")) == [("special_mention", 1, D("20000.00"))]
+    assert list(ClassificationDay.objects.filter(business_date=DUE - datetime.timedelta(days=1)).values_list(
+        "classification", "loans", "outstanding")) == [("normal", 1, D("20000.00"))]
+    assert not RecoveryDay.objects.exists()
+    close_day()
+    assert list(RecoveryDay.objects.values_list("business_date", "bucket", "entered", "entered_owed",
+                                                "recovered")) == [
+        (DUE + datetime.timedelta(days=1), "M1", 1, owed, D("0.00"))]
+    ClassificationDay.objects.filter(business_date=DUE).delete()
+    close_date(business_date=DUE)
+    assert not ClassificationDay.objects.filter(business_date=DUE).exists()

@@ -32,6 +32,10 @@ def dashboard_charts(figures: dict) -> dict:
         "chart_outstanding_by_funder": bars_svg(
             [(row["funder__name"], row["outstanding"]) for row in figures["outstanding_by_funder"]],
             label=_("Principal outstanding by funder")),
+        "chart_classification": bars_svg([(row["label"], row["outstanding"]) for row in figures["classification"]],
+                                         label=_("Principal outstanding by classification")),
+        "chart_recovery": bars_svg([(row["bucket"], row["rate"]) for row in figures["recovery"]],
+                                   label=_("Recovery rate by bucket (%)")),
         "chart_vintage": lines_svg([(f"{row['cohort']:%Y-%m}", row["points"]) for row in figures["vintage"]],
                                    labels=figures["vintage_months"], suffix="%",
                                    label=_("DPD 30+ by month on book")),

@@ -3,7 +3,8 @@ before and their trend over two weeks, and the alerts that need them now — tas
 funder quota near exhaustion, the overdue rate above its threshold (settings
 ``COCKPIT_QUOTA_ALERT_PERCENT``, ``COCKPIT_OVERDUE_ALERT_PERCENT``). The same sources as the
 data dashboard (``workflows.selectors.instruments``): applications by creation time, loans by
-value date, the portfolio from the close's nightly aggregate."""
+value date (the close's ``DisbursementDay``, today's from the loan table), the portfolio from the
+close's nightly aggregate."""
 
 from __future__ import annotations
 
@@ -12,16 +13,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, F, Sum
+from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from creditfactory.organisations.scoping import scope_queryset
-from servicing.models import Loan
-
 from ..models import CreditApplication
-from .instruments import DashboardFilters, day_bounds, funder_quota, percent, portfolio_series, sla_breaches
+from .instruments import (
+    DashboardFilters, day_bounds, disbursed_by_day, funder_quota, percent, portfolio_series, sla_breaches,
+)
 
 __all__ = ["TREND_DAYS", "Figure", "cockpit_figures"]
 
@@ -70,9 +71,8 @@ def cockpit_figures(user, *, day: datetime.date | None = None, now: datetime.dat
                     .annotate(day=TruncDate("created_at", tzinfo=timezone.get_default_timezone()))
                     .values("day").order_by("day").annotate(n=Count("id")))
     applications_trend = _daily(applications, days, "n")
-    loans = (scope_queryset(Loan.objects.all(), user).filter(value_date__gte=days[0], value_date__lte=day)
-             .values(day=F("value_date")).order_by("day").annotate(amount=Sum("principal"), n=Count("id")))
-    loans = list(loans)
+    loans = [{"day": value_date, "amount": row["amount"], "n": row["count"]} for value_date, row in
+             disbursed_by_day(user, f=DashboardFilters(start=days[0], end=day), first=days[0], last=day).items()]
     disbursed_trend = [amount if amount else ZERO for amount in _daily(loans, days, "amount")]
     disbursed_count_trend = _daily(loans, days, "n")
 

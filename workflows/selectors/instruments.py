@@ -6,11 +6,16 @@ Where each figure comes from (none scans the loan table per view):
 
 * applications, approval and straight-through rates, approval time, large loans' manual review:
   applications created in the range (index on ``created_at``);
-* disbursed count and amount, repeat borrowing (复贷率): loans by value date (index
-  ``servicing_loan_value_date`` and the borrower's index for the earlier loan);
+* disbursed count and amount, repeat borrowing (复贷率): ``DisbursementDay`` (the close) for the
+  value dates it has aggregated, the loan table by value date (index ``servicing_loan_value_date``
+  and the borrower's index for the earlier loan) for the others — today's;
 * outstanding by product and funder, overdue rates M1+ / M3+: ``PortfolioDay``, the aggregate the
   daily close writes, of the last closed date on or before the range's end;
 * vintage curves: ``VintageCell`` (the close too), DPD 30+ principal over principal disbursed;
+* five-category classification (五级分类): ``collection.ClassificationDay`` (the close), of the
+  last closed date on or before the range's end;
+* collection recovery by bucket: ``collection.RecoveryDay`` (the close), summed over the range —
+  recovered while in the bucket ÷ owed by the cases when they entered it;
 * funder quota, tasks past their SLA: small tables, read as they are now.
 
 The funder filter applies to the loan figures (the funder's parts); applications have no funder
@@ -24,24 +29,30 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db.models import Aggregate, Count, DurationField, Exists, F, OuterRef, Q, Sum
+from django.db.models import Aggregate, Count, DurationField, F, Q, Sum
 from django.utils import timezone
 from viewflow.workflow.status import STATUS
 
+from collection.models import Bucket, Classification, ClassificationDay, RecoveryDay
 from creditfactory.organisations.scoping import scope_queryset
 from products.models import LoanProduct
-from servicing.models import Funder, FunderQuotaDay, Loan, LoanPart, PortfolioDay, VintageCell
+from servicing.models import (
+    DisbursementDate, DisbursementDay, Funder, FunderQuotaDay, Loan, LoanPart, PortfolioDay, VintageCell,
+)
 from servicing.services.calendar import business_date
+from servicing.services.portfolio import repeat_loan
 
 from ..models import ApplicationStatus, ApprovalMode, Channel, CreditApplication, TaskSla
 
-__all__ = ["OWN_CHANNEL", "DashboardFilters", "dashboard_figures", "day_bounds", "funder_quota", "percent",
-           "portfolio_series", "sla_breaches"]
+__all__ = ["NON_PERFORMING", "OWN_CHANNEL", "DashboardFilters", "dashboard_figures", "day_bounds",
+           "disbursed_by_day", "funder_quota", "percent", "portfolio_series", "sla_breaches"]
 
 OWN_CHANNEL = "own"  # the channel filter's value for the lender's own channels (no partner)
 ZERO = Decimal("0.00")
 VINTAGE_COHORTS = 12
 OPEN_TASKS = [STATUS.NEW, STATUS.ASSIGNED]
+# non-performing loans (不良贷款): the last three of the five categories
+NON_PERFORMING = (Classification.SUBSTANDARD, Classification.DOUBTFUL, Classification.LOSS)
 
 
 @dataclass(frozen=True)
@@ -166,33 +177,54 @@ def _loan_filter(f: DashboardFilters, prefix: str = "") -> Q:
     return q & _channel_q(f.channel, f"{prefix}partner")
 
 
+def _dates(first: datetime.date, last: datetime.date) -> list[datetime.date]:
+    return [first + datetime.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def disbursed_by_day(user, *, f: DashboardFilters, first: datetime.date, last: datetime.date) -> dict:
+    """{value date: {"count", "amount", "repeat"}} from ``first`` through ``last``: the dates the
+    close has aggregated from ``DisbursementDay``, the others (today's) from the loan table by its
+    value-date index. With a funder filter: the loans the funder has a part of, and its parts."""
+    written = set(DisbursementDate.objects.filter(business_date__gte=first, business_date__lte=last)
+                  .values_list("business_date", flat=True))
+    days: dict[datetime.date, dict] = {}
+    if written:
+        counted = ("parts", "repeat_parts") if f.funder_id else ("loans", "repeat_loans")
+        rows = (_portfolio_rows(user, f, DisbursementDay).filter(business_date__in=sorted(written))
+                .values("business_date").order_by()
+                .annotate(count=Sum(counted[0]), amount=Sum("amount"), repeat=Sum(counted[1])))
+        for row in rows:
+            days[row["business_date"]] = {"count": row["count"], "amount": row["amount"], "repeat": row["repeat"]}
+    live = [day for day in _dates(first, last) if day not in written]
+    if live:
+        loans = scope_queryset(Loan.objects.all(), user).filter(_loan_filter(f), value_date__in=live)
+        if f.funder_id:  # the funder's parts of the loans
+            parts = scope_queryset(LoanPart.objects.filter(funder_id=f.funder_id), user, branch_field="loan__branch")
+            rows = (parts.filter(_loan_filter(f, "loan__"), loan__value_date__in=live)
+                    .values(day=F("loan__value_date")).order_by()
+                    .annotate(count=Count("id"), amount=Sum("principal"),
+                              repeat=Count("id", filter=repeat_loan(prefix="loan__"))))
+        else:
+            rows = (loans.values(day=F("value_date")).order_by()
+                    .annotate(count=Count("id"), amount=Sum("principal"), repeat=Count("id", filter=repeat_loan())))
+        for row in rows:
+            days[row["day"]] = {"count": row["count"], "amount": row["amount"], "repeat": row["repeat"]}
+    return days
+
+
 def _disbursement(user, f: DashboardFilters) -> dict:
-    if f.funder_id:  # the funder's parts of the loans
-        parts = scope_queryset(LoanPart.objects.filter(funder_id=f.funder_id), user, branch_field="loan__branch")
-        totals = parts.filter(_loan_filter(f, "loan__"), loan__value_date__gte=f.start,
-                              loan__value_date__lte=f.end).aggregate(count=Count("id"), amount=Sum("principal"))
-    else:
-        totals = scope_queryset(Loan.objects.all(), user).filter(
-            _loan_filter(f), value_date__gte=f.start, value_date__lte=f.end).aggregate(
-            count=Count("id"), amount=Sum("principal"))
-    loans = scope_queryset(Loan.objects.all(), user).filter(_loan_filter(f), value_date__gte=f.start,
-                                                            value_date__lte=f.end)
-    if f.funder_id:
-        loans = loans.filter(parts__funder_id=f.funder_id)
-    # the borrower's earlier loan: two probes of the index (applicant, value_date, id)
-    borrower = Loan.objects.filter(applicant_id=OuterRef("applicant_id"))
-    earlier = (Exists(borrower.filter(value_date__lt=OuterRef("value_date")))
-               | Exists(borrower.filter(value_date=OuterRef("value_date"), id__lt=OuterRef("id"))))
-    repeat = loans.aggregate(loans=Count("id"), repeat=Count("id", filter=earlier))
+    days = disbursed_by_day(user, f=f, first=f.start, last=f.end).values()
+    count = sum(day["count"] for day in days)
+    repeat = sum(day["repeat"] for day in days)
     return {
-        "disbursed_count": totals["count"], "disbursed_amount": totals["amount"] or ZERO,
-        "repeat_loans": repeat["repeat"], "repeat_rate": percent(repeat["repeat"], whole=repeat["loans"]),
+        "disbursed_count": count, "disbursed_amount": sum((day["amount"] for day in days), ZERO),
+        "repeat_loans": repeat, "repeat_rate": percent(repeat, whole=count),
         "repeat_target": settings.DASHBOARD_REPEAT_TARGET,
     }
 
 
-def _portfolio_rows(user, f: DashboardFilters):
-    rows = scope_queryset(PortfolioDay.objects.all(), user)
+def _portfolio_rows(user, f: DashboardFilters, model=PortfolioDay):
+    rows = scope_queryset(model.objects.all(), user)
     if f.product_id:
         rows = rows.filter(product_id=f.product_id)
     if f.branch_id:
@@ -248,6 +280,45 @@ def _vintage(user, f: DashboardFilters) -> dict:
     return {"vintage": table, "vintage_months": list(range(width))}
 
 
+def _classification(user, f: DashboardFilters) -> dict:
+    """The open loans by class (五级分类) at the close of the last closed date on or before the
+    range's end: how many, principal outstanding, its share; the non-performing share (不良率)."""
+    as_of = (ClassificationDay.objects.filter(business_date__lte=f.end).order_by("-business_date")
+             .values_list("business_date", flat=True).first())
+    sums = dict((row["classification"], row) for row in
+                _portfolio_rows(user, f, ClassificationDay).filter(business_date=as_of)
+                .values("classification").order_by().annotate(loans=Sum("loans"), outstanding=Sum("outstanding")))
+    total = sum((row["outstanding"] for row in sums.values()), ZERO)
+    classes = []
+    for value, label in Classification.choices:
+        row = sums.get(value, {})
+        outstanding = row.get("outstanding") or ZERO
+        classes.append({"classification": value, "label": label, "loans": row.get("loans") or 0,
+                        "outstanding": outstanding, "share": percent(outstanding, whole=total, places="0.01")})
+    npl = sum((row["outstanding"] for row in classes if row["classification"] in NON_PERFORMING), ZERO)
+    return {"classification_as_of": as_of, "classification": classes, "npl_outstanding": npl,
+            "npl_rate": percent(npl, whole=total, places="0.01")}
+
+
+def _recovery(user, f: DashboardFilters) -> dict:
+    """Collection recovery by bucket over the range: what borrowers repaid on loans while their
+    case was open and in the bucket ÷ what the cases that entered the bucket owed when they did."""
+    sums = {row["bucket"]: row for row in
+            _portfolio_rows(user, f, RecoveryDay).filter(business_date__gte=f.start, business_date__lte=f.end)
+            .values("bucket").order_by().annotate(entered=Sum("entered"), entered_owed=Sum("entered_owed"),
+                                                   recovered=Sum("recovered"))}
+    rows = []
+    for code in Bucket.objects.filter(min_dpd__gte=1).order_by("min_dpd").values_list("code", flat=True):
+        row = sums.pop(code, {})
+        rows.append({"bucket": code, "entered": row.get("entered") or 0,
+                     "entered_owed": row.get("entered_owed") or ZERO, "recovered": row.get("recovered") or ZERO})
+    rows += [{"bucket": code, "entered": row["entered"], "entered_owed": row["entered_owed"],
+              "recovered": row["recovered"]} for code, row in sorted(sums.items())]  # a bucket since removed
+    for row in rows:
+        row["rate"] = percent(row["recovered"], whole=row["entered_owed"], places="0.01")
+    return {"recovery": rows}
+
+
 def funder_quota(f: DashboardFilters) -> list[dict]:
     today = business_date()
     funders = Funder.objects.filter(active=True).order_by("priority", "code")
@@ -289,6 +360,8 @@ def dashboard_figures(user, *, filters: DashboardFilters, now: datetime.datetime
     figures.update(_disbursement(user, filters))
     figures.update(_portfolio(user, filters))
     figures.update(_vintage(user, filters))
+    figures.update(_classification(user, filters))
+    figures.update(_recovery(user, filters))
     figures["quota"] = funder_quota(filters)
     figures["sla_breaches"] = sla_breaches(user, now=now, branch_id=filters.branch_id)
     figures["sla_breaches_total"] = sum(row["overdue"] for row in figures["sla_breaches"])

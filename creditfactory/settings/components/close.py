@@ -5,6 +5,9 @@ CLOSE_HOUR / CLOSE_MINUTE: local time of the nightly close (Celery beat entry
 ``servicing.close-day``): it closes every business date up to yesterday, in order.
 CLOSE_HANDOVER_HOOKS: dotted paths of functions called at the start of each day for each chunk
 of loans (``hook(business_date=…, lo=…, hi=…)``), e.g. the collections app's case opening.
+CLOSE_SNAPSHOT_HOOKS: dotted paths of functions called once a date's run is done (after the start
+of the next day), ``hook(business_date=…)`` returning {name: rows}: nightly aggregates of apps
+above servicing, e.g. the collections' classification and recovery figures for the dashboard.
 CLOSE_WARNING_HANDLER: dotted path of the function applying a post-loan warning's handling
 (``handler(warning=…)``) when its rules ask for more than a notification (stop drawdowns,
 reduce the limit, freeze): the in-loan warnings' handling, in workflows; "" to only queue them.
@@ -22,6 +25,7 @@ CLOSE_CHUNK_SIZE = env_int("CLOSE_CHUNK_SIZE", 5000)
 CLOSE_HOUR = env_int("CLOSE_HOUR", 0)
 CLOSE_MINUTE = env_int("CLOSE_MINUTE", 5)
 CLOSE_HANDOVER_HOOKS: list[str] = ["collection.services.collection_close_phase"]
+CLOSE_SNAPSHOT_HOOKS: list[str] = ["collection.services.collection_snapshot"]
 CLOSE_WARNING_HANDLER = "workflows.services.warnings.warning_handle"
 
 LOAN_REPRESENTATION_EXTRAS: dict[str, str] = {"collection": "collection.api.loan_collection_field"}

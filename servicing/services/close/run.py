@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from servicing.locks import business_date_lock
@@ -191,6 +192,7 @@ def close_stage_complete(*, run_id: int) -> tuple[CloseRun | None, list[int]]:
             return None, []
         if run.stage == CloseStage.CLOSE:
             return run, _open_the_next_day(run)
+        _snapshots(run)
         _finish(run, status=CloseRunStatus.SUCCEEDED)
     if run.until and run.business_date < run.until:
         return close_run_start(business_date=run.business_date + ONE_DAY, until=run.until, actor=run.actor)
@@ -215,6 +217,21 @@ def _open_the_next_day(run: CloseRun) -> list[int]:
     seconds["portfolio"] = time.perf_counter() - started
     CloseRun.objects.filter(pk=run.pk).update(advanced=advanced, counts=counts, seconds=_rounded(seconds))
     return _make_chunks(run, CloseStage.START_OF_DAY)
+
+
+def _snapshots(run: CloseRun) -> None:
+    """Start of the next day complete (in the caller's transaction): the nightly aggregates of the
+    apps above servicing (``CLOSE_SNAPSHOT_HOOKS``, e.g. the loans' classification, which the
+    start of day's hand-over wrote). Only when the run has just opened the current business date:
+    a re-run of an older date leaves the figures written at the time."""
+    if calendar.business_date() != run.business_date + ONE_DAY or not settings.CLOSE_SNAPSHOT_HOOKS:
+        return
+    seconds, counts = dict(run.seconds), dict(run.counts)
+    started = time.perf_counter()
+    for path in settings.CLOSE_SNAPSHOT_HOOKS:
+        counts.update(import_string(path)(business_date=run.business_date) or {})
+    seconds["snapshots"] = time.perf_counter() - started
+    CloseRun.objects.filter(pk=run.pk).update(counts=counts, seconds=_rounded(seconds))
 
 
 def close_run_summary(run: CloseRun) -> dict:

@@ -1,0 +1,100 @@
+"""The collections' nightly aggregates (``collection.models.figures``), written when the daily
+close has finished a date D — after the start of D+1, whose hand-over classified the loans and
+moved the cases on D's days past due — through the close's ``CLOSE_SNAPSHOT_HOOKS``:
+
+* ``ClassificationDay`` of D: one grouped read of the open loans' funder parts with their class;
+* ``RecoveryDay`` of D: the cases that entered a bucket on D (``CaseStageChange`` of D, by the
+  business date index) and the repayments value-dated D on loans whose case was open that day
+  (the open cases and those closed since, by their indexes, then each loan's repayments by its
+  index ``(loan, value_date)``), each attributed to the bucket its case was in on D.
+
+Rewriting a date replaces its rows (idempotent). ``recovery_days_write`` also fills a range of
+past dates in one pass (e.g. after an upgrade: ``collection_snapshot`` for each date otherwise)."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from servicing.models import LoanPart, LoanStatus, Repayment, RepaymentStatus
+
+from ..models import CaseStageChange, Classification, ClassificationDay, RecoveryDay
+
+__all__ = ["classification_day_write", "collection_snapshot", "recovery_days_write"]
+
+OPEN_LOANS = (LoanStatus.ACTIVE, LoanStatus.OVERDUE)
+ZERO = Decimal("0.00")
+
+
+def _dims(prefix: str) -> dict:
+    return {"product_ref": F(f"{prefix}product_version__product"), "branch_ref": F(f"{prefix}branch"),
+            "partner_ref": F(f"{prefix}partner")}
+
+
+def _ids(row: dict) -> dict:
+    return {"product_id": row["product_ref"], "branch_id": row["branch_ref"], "partner_id": row["partner_ref"],
+            "funder_id": row["funder_ref"]}
+
+
+@transaction.atomic
+def classification_day_write(*, business_date: datetime.date) -> int:
+    """The open loans by class at the end of ``business_date`` (as the close left them)."""
+    rows = (LoanPart.objects.filter(loan__status__in=OPEN_LOANS)
+            .values(cls=Coalesce(F("loan__collection_class__classification"), Value(Classification.NORMAL.value)),
+                    funder_ref=F("funder"), **_dims("loan__"))
+            .order_by()
+            .annotate(loans=Count("id", filter=Q(lead=True)), outstanding=Sum("principal_outstanding")))
+    ClassificationDay.objects.filter(business_date=business_date).delete()
+    return len(ClassificationDay.objects.bulk_create([
+        ClassificationDay(business_date=business_date, classification=row["cls"], **_ids(row), loans=row["loans"],
+                          outstanding=row["outstanding"] or ZERO)
+        for row in rows]))
+
+
+@transaction.atomic
+def recovery_days_write(*, first: datetime.date, last: datetime.date) -> int:
+    """Each date's bucket entries and recoveries from ``first`` through ``last``; returns the rows."""
+    cells: dict[tuple, dict] = defaultdict(lambda: {"entered": 0, "entered_owed": ZERO, "recovered": ZERO})
+    entries = (CaseStageChange.objects.filter(~Q(to_bucket=F("from_bucket")), business_date__gte=first,
+                                              business_date__lte=last, case__loan__parts__lead=True)
+               .values(day=F("business_date"), bucket=F("to_bucket"), funder_ref=F("case__loan__parts__funder"),
+                       **_dims("case__loan__"))
+               .order_by().annotate(n=Count("id"), owed=Sum("owed")))
+    for row in entries:
+        cell = cells[(row["day"], row["bucket"], row["product_ref"], row["branch_ref"], row["partner_ref"],
+                      row["funder_ref"])]
+        cell["entered"] += row["n"]
+        cell["entered_owed"] += row["owed"] or ZERO
+    # the case open on the repayment's value date: opened on or before it, not closed by then
+    bucket_then = (CaseStageChange.objects.filter(case_id=OuterRef("loan__collection_cases__id"),
+                                                  business_date__lte=OuterRef("value_date"))
+                   .order_by("-business_date", "-id").values("to_bucket")[:1])
+    repaid = (Repayment.objects.filter(Q(loan__collection_cases__closed_on__isnull=True)
+                                       | Q(loan__collection_cases__closed_on__gt=F("value_date")),
+                                       loan__collection_cases__opened_on__lte=F("value_date"),
+                                       status=RepaymentStatus.POSTED, value_date__gte=first, value_date__lte=last)
+              .filter(loan__parts__lead=True)
+              .annotate(bucket=Subquery(bucket_then))
+              .values("bucket", day=F("value_date"), funder_ref=F("loan__parts__funder"), **_dims("loan__"))
+              .order_by().annotate(total=Sum(F("amount") - F("credit_balance"))))
+    for row in repaid:
+        if not row["bucket"]:
+            continue
+        cells[(row["day"], row["bucket"], row["product_ref"], row["branch_ref"], row["partner_ref"],
+               row["funder_ref"])]["recovered"] += row["total"] or ZERO
+    RecoveryDay.objects.filter(business_date__gte=first, business_date__lte=last).delete()
+    return len(RecoveryDay.objects.bulk_create([
+        RecoveryDay(business_date=day, bucket=bucket, product_id=product, branch_id=branch, partner_id=partner,
+                    funder_id=funder, **values)
+        for (day, bucket, product, branch, partner, funder), values in cells.items()]))
+
+
+def collection_snapshot(*, business_date: datetime.date) -> dict[str, int]:
+    """The close's snapshot hook (``CLOSE_SNAPSHOT_HOOKS``) for the date it has just finished."""
+    return {"classification_days": classification_day_write(business_date=business_date),
+            "recovery_days": recovery_days_write(first=business_date, last=business_date)}
