@@ -55,6 +55,9 @@ class LoanProductForm(forms.ModelForm):
     purposes = forms.MultipleChoiceField(
         label=_("allowed purposes"), choices=Purpose.choices, widget=forms.CheckboxSelectMultiple
     )
+    drawdown_review_purposes = forms.MultipleChoiceField(
+        label=_("purposes needing disbursement review"), choices=Purpose.choices, widget=forms.CheckboxSelectMultiple,
+        required=False, help_text=_("Drawdowns for these purposes always need a disbursement review."))
     allocation_order = AllocationOrderField(
         label=_("allocation order"), help_text=_("What a repayment pays first, second, third and fourth."))
     collection_retry_days = DayListField(
