@@ -426,7 +426,8 @@ def _assert_running_untouched(f: Floor, before: dict):
     from workflows.services.applications import application_approve, application_claim
 
     # The admin switched EDUCATION's approval off; the application that was running keeps its path.
-    assert ProcessNodeConfig.objects.get(product=f.o.product, flow="creditapplication", node="approval").enabled is False
+    node = ProcessNodeConfig.objects.get(product=f.o.product, flow="creditapplication", node="approval")
+    assert node.enabled is False
     assert _process_state(f.running) == before
     assert before["config"]["nodes"]["approval"]["enabled"] is True
     application_claim(application=f.running, actor=f.o.reviewer)

@@ -125,6 +125,9 @@ def test_admin_form_sets_the_line_and_the_disbursement_review(admin_client):
     product page like every other term, and frozen into the published version."""
     body = admin_client.get("/admin/products/loanproduct/add/").content.decode()
     assert "Credit line and drawdowns (额度与借款)" in body
+    for label in ("Repayment methods:", "Allowed purposes:", "Allocation order:", "Collection retry days:",
+                  "Purposes needing disbursement review:"):  # capitalised like the model fields' labels
+        assert f"{label}</label>" in body, label
     response = admin_client.post("/admin/products/loanproduct/add/", {
         **FORM, "line_revolving": "", "drawdown_review_above": "150000.00",
         "drawdown_review_purposes": ["durable_goods"]})
