@@ -123,26 +123,40 @@ def _process_state(application) -> dict:
 
 
 class PartnerApi:
-    """The partner's calls over HTTP to the live server, with its Bearer key; every POST carries a
-    fresh ``Idempotency-Key``."""
+    """The partner's calls over HTTP to the live server (the standard library's client), with its
+    Bearer key; every POST carries a fresh ``Idempotency-Key``."""
 
     def __init__(self, base: str, key: str):
-        import requests
-
         self.base = f"{base}/api/v1"
-        self.session = requests.Session()
-        self.session.headers.update({"Authorization": f"Bearer {key}", "Accept-Language": "en"})
+        self.headers = {"Authorization": f"Bearer {key}", "Accept-Language": "en", "Accept": "application/json"}
+
+    def _call(self, method: str, path: str, *, body: dict | None = None, headers: dict | None = None):
+        import json
+        import urllib.error
+        import urllib.request
+
+        headers = {**self.headers, **(headers or {})}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(f"{self.base}{path}", method=method, headers=headers,
+                                         data=None if body is None else json.dumps(body).encode())
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
 
     def get(self, path: str, **params):
-        response = self.session.get(f"{self.base}{path}", params=params, timeout=30)
-        assert response.status_code == 200, (path, response.status_code, response.text[:2000])
-        return response.json()
+        from urllib.parse import urlencode
+
+        status, data = self._call("GET", f"{path}?{urlencode(params)}" if params else path)
+        assert status == 200, (path, status, data)
+        return data
 
     def post(self, path: str, body: dict | None = None, *, expect: int = 201):
-        response = self.session.post(f"{self.base}{path}", json=body or {}, timeout=60,
-                                     headers={"Idempotency-Key": str(uuid.uuid4())})
-        assert response.status_code == expect, (path, response.status_code, response.text[:2000])
-        return response.json()
+        status, data = self._call("POST", path, body=body or {}, headers={"Idempotency-Key": str(uuid.uuid4())})
+        assert status == expect, (path, status, data)
+        return data
 
 
 def _applicant(sequence: str = "123") -> dict:
@@ -372,10 +386,11 @@ def test_factory_tour(live_server, sync_playwright, artifacts, floor):
     # The nightly close writes the portfolio figures the dashboard reads (run here as beat would).
     closed = close_day()
     assert len(closed) == 1
+    day = closed[0]["date"].isoformat()
 
     with _chromium(sync_playwright) as browser:
         page = _signed_in(browser, base, f.manager.username)
-        page.goto(f"{base}/dashboard/")
+        page.goto(f"{base}/dashboard/?start={day}&end={day}")
         expect(page.locator("#disbursed-count")).to_have_text("1")
         expect(page.locator("#disbursed-amount")).to_have_text("20,000.00")
         expect(page.locator("#outstanding")).to_have_text("15,000.00")
