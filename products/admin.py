@@ -29,6 +29,9 @@ PRODUCT_FIELDSETS = (
     }),
     (_("6 · Purpose (贷款用途)"), {"fields": ("purposes",)}),
     (_("Conditions"), {"fields": (("age_min", "age_max"), "line_validity_months")}),
+    (_("Credit line and drawdowns (额度与借款)"), {
+        "fields": ("line_revolving", "drawdown_review_above", "drawdown_review_purposes"),
+    }),
 )
 
 

@@ -1,5 +1,6 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from .choices import DEFAULT_ALLOCATION_ORDER, Component
@@ -50,15 +51,19 @@ class DayListField(forms.CharField):
 
 class LoanProductForm(forms.ModelForm):
     repayment_methods = forms.MultipleChoiceField(
-        label=_("repayment methods"), choices=RepaymentMethod.choices, widget=forms.CheckboxSelectMultiple
+        label=capfirst(_("repayment methods")), choices=RepaymentMethod.choices, widget=forms.CheckboxSelectMultiple
     )
     purposes = forms.MultipleChoiceField(
-        label=_("allowed purposes"), choices=Purpose.choices, widget=forms.CheckboxSelectMultiple
+        label=capfirst(_("allowed purposes")), choices=Purpose.choices, widget=forms.CheckboxSelectMultiple
     )
+    drawdown_review_purposes = forms.MultipleChoiceField(
+        label=capfirst(_("purposes needing disbursement review")), choices=Purpose.choices,
+        widget=forms.CheckboxSelectMultiple, required=False,
+        help_text=_("Drawdowns for these purposes always need a disbursement review."))
     allocation_order = AllocationOrderField(
-        label=_("allocation order"), help_text=_("What a repayment pays first, second, third and fourth."))
+        label=capfirst(_("allocation order")), help_text=_("What a repayment pays first, second, third and fourth."))
     collection_retry_days = DayListField(
-        label=_("collection retry days"), required=False,
+        label=capfirst(_("collection retry days")), required=False,
         help_text=_("Days after the due date on which a failed scheduled debit (代扣) is tried again, e.g. 1, 3, 7."))
 
     class Meta:

@@ -14,6 +14,7 @@ FORM = {
     "upfront_fee_percent": "0", "prepayment_allowed": "on", "prepayment_fee_percent": "1",
     "purposes": ["durable_goods"], "age_min": "22", "age_max": "60", "line_validity_months": "6",
     "allocation_mode": "installment", "prepayment_recompute": "reduce_installment", "write_off_dpd": "180",
+    "line_revolving": "on",
 }
 
 
@@ -117,3 +118,30 @@ def test_a_new_product_allocates_mifos_standard_by_default(admin_client):
     assert product.allocation_order == ["penalty", "fee", "interest", "principal"]
     assert product.allocation_mode == "installment"
     assert product.penalty_compound is False
+
+
+def test_admin_form_sets_the_line_and_the_disbursement_review(admin_client):
+    """The credit line's kind and when a drawdown needs a disbursement review (放款审核) are set on the
+    product page like every other term, and frozen into the published version."""
+    body = admin_client.get("/admin/products/loanproduct/add/").content.decode()
+    assert "Credit line and drawdowns (额度与借款)" in body
+    for label in ("Repayment methods:", "Allowed purposes:", "Allocation order:", "Collection retry days:",
+                  "Purposes needing disbursement review:"):  # capitalised like the model fields' labels
+        assert f"{label}</label>" in body, label
+    response = admin_client.post("/admin/products/loanproduct/add/", {
+        **FORM, "line_revolving": "", "drawdown_review_above": "150000.00",
+        "drawdown_review_purposes": ["durable_goods"]})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    product = LoanProduct.objects.get(code="CAR")
+    assert (product.line_revolving, product.drawdown_review_above, product.drawdown_review_purposes) == (
+        False, Decimal("150000.00"), ["durable_goods"])
+    admin_client.post("/admin/products/loanproduct/", {"action": "publish_selected", "_selected_action": [product.pk]})
+    version = LoanProduct.objects.get(code="CAR").current_version
+    assert (version.line_revolving, version.drawdown_review_above, version.drawdown_review_purposes) == (
+        False, Decimal("150000.00"), ["durable_goods"])
+
+    response = admin_client.post("/admin/products/loanproduct/add/", {**FORM, "code": "CAR2"})
+    assert response.status_code == 302
+    product = LoanProduct.objects.get(code="CAR2")
+    assert (product.line_revolving, product.drawdown_review_above, product.drawdown_review_purposes) == (
+        True, None, [])
