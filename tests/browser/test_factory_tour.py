@@ -21,8 +21,13 @@ whole test, every configuration change made through the browser.
 5. An EDUCATION application that was in review before any of it keeps its configuration snapshot,
    its tasks and its path: its review still leads to approval.
 
-Set-up that is not the point of the tour is made with the suite's factories: the branch, the work
-groups and their officers, the scorecard and strategies, funders and the payment channel.
+0. First the superuser adds the work group that will handle GREEN's manual review, in
+   *Organisations → Work groups*: the Green-loan desk of the branch, its officer a member and its
+   lead (members get the queue's object permission on save).
+
+Set-up that is not the point of the tour is made with the suite's factories: the branch, the
+running product's work groups, the staff, the scorecard and strategies, funders and the payment
+channel.
 Screenshots of every step under ``test-artifacts/factory_tour/``."""
 
 import uuid
@@ -44,14 +49,14 @@ GREEN_NAME = "Green car loan (绿色车贷)"
 @dataclass
 class Floor:
     """What exists before the tour: the running product EDUCATION with its policy, work groups and
-    one application in review, the partner ACME selling it with a key, the Green-loan desk and its
-    officer, the staff who configure, and the money side (own funds, the sandbox bank)."""
+    one application in review, the partner ACME selling it with a key, the officer who will staff
+    the Green-loan desk, the staff who configure, and the money side (own funds, the sandbox bank)."""
 
     o: object
     running: object
     partner: object
     key: str
-    green_desk: object
+    green_desk: object  # made in the tour, in admin
     green_officer: object
     product_admin: object
     risk_admin: object
@@ -68,7 +73,6 @@ def floor():
     from django.apps import apps
     from django.contrib.auth import get_user_model
 
-    from creditfactory.organisations import services as org_services
     from creditfactory.organisations.roles import role_group, sync_standard_roles
     from risk.models import RuleSet
     from tests.factories import make_staff
@@ -87,8 +91,6 @@ def floor():
     partner = make_partner("ACME", branch=o.branch, products=[o.product], throttle_rate="100000/min")
     green_officer = make_staff("green_officer", o.branch)
     green_officer.groups.add(role_group("credit_reviewer"))
-    green_desk = org_services.work_group_create(code="green", name="Green-loan desk", branch=o.branch,
-                                                lead=green_officer, members=[green_officer])
     product_admin = make_staff("productadmin", o.branch)
     product_admin.groups.add(role_group("product_admin"))
     risk_admin = make_staff("riskadmin", o.branch)
@@ -99,12 +101,18 @@ def floor():
     own = make_funder("own", kind="own", priority=10, cost="3.5")
     make_rule("Own funds", funder=own, fallback=True, priority=100)
     make_channel()
-    return Floor(o=o, running=running, partner=partner, key=issue_key(partner), green_desk=green_desk,
+    return Floor(o=o, running=running, partner=partner, key=issue_key(partner), green_desk=None,
                  green_officer=green_officer, product_admin=product_admin, risk_admin=risk_admin,
                  superuser=superuser, manager=manager,
                  rule_sets={rule_set.code: rule_set.pk for rule_set in RuleSet.objects.all()},
                  scorecard=make_scorecard(), limit_strategy=make_limit_strategy(),
                  pricing_strategy=make_pricing_strategy())
+
+
+def _work_group(code: str):
+    from creditfactory.organisations.models import WorkGroup
+
+    return WorkGroup.objects.get(code=code)
 
 
 def _process_state(application) -> dict:
@@ -230,8 +238,26 @@ def test_factory_tour(live_server, sync_playwright, artifacts, floor):
     refused = api.post("/applications", {**GREEN_APPLICATION, "applicant": _applicant()}, expect=400)
     assert set(refused["errors"]) == {"product"}, refused
 
-    # -- 1-3: configuration in Django admin, through the browser ------------------------------------
+    # -- 0-3: configuration in Django admin, through the browser ------------------------------------
     with _chromium(sync_playwright) as browser:
+        # 0. The superuser sets up the work group that will handle GREEN's manual review: the
+        #    Green-loan desk of the branch, its officer a member and its lead.
+        page = _signed_in(browser, base, f.superuser.username)
+        page.goto(f"{base}/admin/organisations/workgroup/add/")
+        page.locator("#id_code").fill("green")
+        page.locator("#id_name").fill("Green-loan desk")
+        page.locator("#id_branch").select_option(str(f.o.branch.pk))
+        page.locator("#id_policy").select_option("claim")
+        page.locator("#id_members_from").select_option(label=f.green_officer.username)
+        page.locator("#id_members_add").click()
+        page.locator(".field-lead .select2-selection").click()
+        page.locator(".select2-search__field").fill("green_off")
+        page.locator(".select2-results__option", has_text="green_officer").click()
+        shot(page, "work-group-add")
+        page.locator("input[name=_continue]").click()
+        _saved(page)
+        green_desk = page.url.rstrip("/").split("/")[-2]  # …/workgroup/<pk>/change/
+
         # 1. The product admin adds the product: the six elements, pricing, line and drawdown terms,
         #    and the flow settings inline (straight-through approval up to 30,000.00).
         page = _signed_in(browser, base, f.product_admin.username)
@@ -267,7 +293,7 @@ def test_factory_tour(live_server, sync_playwright, artifacts, floor):
         # On its page: the process nodes. Review goes to the Green-loan desk, approval is off,
         # remote signing stays off (its default).
         review = _node_row(page, "review")
-        review.locator("select[name$='-work_group']").select_option(str(f.green_desk.pk))
+        review.locator("select[name$='-work_group']").select_option(green_desk)
         review.locator("input[name$='-sla_hours']").fill("4")
         _node_row(page, "approval").locator("input[name$='-enabled']").uncheck()
         expect(_node_row(page, "signing").locator("input[name$='-enabled']")).not_to_be_checked()
@@ -335,6 +361,10 @@ def test_factory_tour(live_server, sync_playwright, artifacts, floor):
         shot(page, "partner-products")
         page.locator("input[name=_save]").click()
         _saved(page)
+
+    f.green_desk = _work_group("green")  # as the superuser saved it (the ORM outside the browser's loop)
+    assert (str(f.green_desk.pk), list(f.green_desk.members.all()), f.green_desk.lead, f.green_desk.branch) == (
+        green_desk, [f.green_officer], f.green_officer, f.o.branch)
 
     # -- 3. The partner applies through the API, with the key it already had ----------------------
     created = api.post("/applications", {**GREEN_APPLICATION, "applicant": _applicant()})
@@ -404,9 +434,10 @@ def test_factory_tour(live_server, sync_playwright, artifacts, floor):
     _assert_new_path(f, created["id"])
     _assert_running_untouched(f, running_before)
     assert sorted(path.name for path in artifacts.glob("*.png")) == [
-        "01-product-add.png", "02-product-nodes.png", "03-product-publish.png", "04-product-published.png",
-        "05-ruleset-add.png", "06-ruleset-published.png", "07-risk-policy.png", "08-partner-products.png",
-        "09-green-desk-queue.png", "10-green-desk-claimed.png", "11-green-desk-approved.png", "12-dashboard.png"]
+        "01-work-group-add.png", "02-product-add.png", "03-product-nodes.png", "04-product-publish.png",
+        "05-product-published.png", "06-ruleset-add.png", "07-ruleset-published.png", "08-risk-policy.png",
+        "09-partner-products.png", "10-green-desk-queue.png", "11-green-desk-claimed.png",
+        "12-green-desk-approved.png", "13-dashboard.png"]
 
 
 def _assert_new_path(f: Floor, application_id: int):
