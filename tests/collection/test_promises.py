@@ -14,7 +14,7 @@ from creditfactory.core.models import SmsMessage
 from servicing.services.calendar import business_date_set
 from servicing.services.close import close_day
 from servicing.services.repayments.posting import repayment_post
-from tests.collection.factories import make_agency, make_case, make_strategy
+from tests.collection.factories import ensure_defaults, make_agency, make_case, make_strategy
 from tests.factories import UserFactory
 from tests.servicing.repayment_factories import make_loan
 
@@ -97,6 +97,11 @@ def test_commission_only_on_amounts_repaid_while_the_case_was_the_agency_s():
 
 
 def test_reminders_go_out_on_the_cadence_through_the_outbox_and_respect_hardship():
+    from collection.models import CompliancePolicy
+
+    # Contact hours all day: the reminders go out "now", whatever the hour the suite runs at.
+    ensure_defaults()
+    CompliancePolicy.objects.update(contact_from=datetime.time(0, 0), contact_until=datetime.time(23, 59, 59, 999999))
     make_strategy()  # step 0: SMS every 2 days
     loans = [make_loan(), make_loan()]
     close_day(until=DUE)
