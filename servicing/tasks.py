@@ -139,3 +139,23 @@ def collection_request_task(loan_id: int, on_date: str) -> str:
         return "skipped"
     debit = collection_request(loan=loan, business_date=day)
     return debit.status if debit is not None else "nothing"
+
+
+@shared_task(name="servicing.collection_request_batch", acks_late=True, ignore_result=True)
+def collection_request_batch_task(loan_ids: list[int], on_date: str) -> dict:
+    """The scheduled debits of a batch of loans (the start of day sends ``CLOSE_DEBIT_BATCH_SIZE``
+    loans per task, not a task per loan): each loan's request in turn, each idempotent per loan and
+    date, so a redelivered batch asks nothing twice. A loan whose request raises is handed to a
+    ``servicing.collection_request`` task of its own (logged), the batch goes on."""
+    import logging
+
+    outcomes: dict[str, int] = {}
+    for loan_id in loan_ids:
+        try:
+            outcome = collection_request_task.run(loan_id, on_date)
+        except Exception:  # noqa: BLE001 — this loan alone is retried; the others are not held up
+            logging.getLogger("servicing.close").exception("scheduled debit of loan %s on %s", loan_id, on_date)
+            collection_request_task.apply_async((loan_id, on_date), countdown=60)
+            outcome = "requeued"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes

@@ -14,7 +14,7 @@ A co-lent loan has one ``LoanPart`` per funder: its share of the principal (roun
 lead funder — the largest share — takes the rounding rest) and, later, of every repayment."""
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from creditfactory.core.fields import MoneyField, PercentField
@@ -37,16 +37,17 @@ class Loan(TimeStampedModel):
                                     related_name="loan")
     credit_line = models.ForeignKey("servicing.CreditLine", verbose_name=_("credit line"), on_delete=models.PROTECT,
                                     related_name="loans")
+    # applicant, product version, branch and status: no index of their own — the composite indexes
+    # below lead with them (the nightly close updates every open loan: each index costs a write).
     applicant = models.ForeignKey("risk.Applicant", verbose_name=_("borrower"), on_delete=models.PROTECT,
-                                  related_name="loans")
+                                  related_name="loans", db_index=False)
     product_version = models.ForeignKey("products.ProductVersion", verbose_name=_("product version"),
-                                        on_delete=models.PROTECT, related_name="loans")
+                                        on_delete=models.PROTECT, related_name="loans", db_index=False)
     branch = models.ForeignKey("organisations.Branch", verbose_name=_("branch"), on_delete=models.PROTECT,
-                               related_name="loans")
+                               related_name="loans", db_index=False)
     partner = models.ForeignKey("partners.Partner", verbose_name=_("partner"), null=True, blank=True,
                                 on_delete=models.PROTECT, related_name="loans")
-    status = models.CharField(_("status"), max_length=12, choices=LoanStatus.choices, default=LoanStatus.ACTIVE,
-                              db_index=True)
+    status = models.CharField(_("status"), max_length=12, choices=LoanStatus.choices, default=LoanStatus.ACTIVE)
     principal = MoneyField(_("principal"))
     value_date = models.DateField(_("value date"))
     maturity_date = models.DateField(_("maturity date"))
@@ -107,9 +108,11 @@ class Loan(TimeStampedModel):
 class LoanPart(models.Model):
     """One funder's part of a loan (its sub-ledger for co-lending)."""
 
-    loan = models.ForeignKey(Loan, verbose_name=_("loan"), on_delete=models.CASCADE, related_name="parts")
+    # no index of their own: the unique (loan, funder) and the (funder, loan) index lead with them
+    loan = models.ForeignKey(Loan, verbose_name=_("loan"), on_delete=models.CASCADE, related_name="parts",
+                             db_index=False)
     funder = models.ForeignKey("servicing.Funder", verbose_name=_("funder"), on_delete=models.PROTECT,
-                               related_name="loan_parts")
+                               related_name="loan_parts", db_index=False)
     share_percent = PercentField(_("share (%)"))
     rate_percent = PercentField(_("funder's rate (annual %)"))
     lead = models.BooleanField(_("lead funder"), default=False)
@@ -142,7 +145,9 @@ class InstallmentStatus(models.TextChoices):
 class Installment(models.Model):
     """One row of the schedule (the calculator's names), with what has been paid of it."""
 
-    loan = models.ForeignKey(Loan, verbose_name=_("loan"), on_delete=models.CASCADE, related_name="installments")
+    # no index of its own: the unique (loan, number) leads with it
+    loan = models.ForeignKey(Loan, verbose_name=_("loan"), on_delete=models.CASCADE, related_name="installments",
+                             db_index=False)
     number = models.PositiveSmallIntegerField(_("installment"))
     period_start = models.DateField(_("period start"), null=True, blank=True,
                                     help_text=_("Interest of this installment runs from here to the due date: the "
@@ -170,7 +175,12 @@ class Installment(models.Model):
         verbose_name_plural = _("installments")
         ordering = ["loan", "number"]
         constraints = [models.UniqueConstraint(fields=["loan", "number"], name="servicing_installment_unique")]
-        indexes = [models.Index(fields=["due_date", "status"], name="servicing_installment_due")]
+        indexes = [
+            models.Index(fields=["due_date", "status"], name="servicing_installment_due"),
+            # the start of day's fees falling due: only installments with a fee still to receive
+            models.Index(fields=["due_date"], name="servicing_installment_fee_open",
+                         condition=Q(fee__gt=F("fee_paid")) & ~Q(status="paid")),
+        ]
 
     def __str__(self):
         return _("Installment %(number)s") % {"number": self.number}

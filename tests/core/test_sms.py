@@ -21,8 +21,8 @@ from creditfactory.core.messaging import (
 )
 from creditfactory.core.messaging import sandbox
 from creditfactory.core.messaging.sandbox import SandboxSmsProvider, sandbox_inbox
-from creditfactory.core.messaging.services import retry_countdown, sms_requeue, sms_send
-from creditfactory.core.messaging.tasks import sms_deliver
+from creditfactory.core.messaging.services import OutboxText, retry_countdown, sms_requeue, sms_send, sms_send_many
+from creditfactory.core.messaging.tasks import sms_deliver, sms_deliver_batch
 from creditfactory.core.messaging.templates import SMS_TEMPLATES
 from creditfactory.core.models import SandboxSms, SmsMessage
 
@@ -248,3 +248,40 @@ def test_on_a_worker_a_temporary_failure_schedules_a_retry_with_back_off(monkeyp
     assert sms_deliver.run(message.pk) == "sent"
     message.refresh_from_db()
     assert (message.status, message.attempts) == ("sent", 2)
+
+
+def _many(mobiles):
+    return [OutboxText(mobile=mobile, dedupe_key=f"batch:{n}", **REMINDER) for n, mobile in enumerate(mobiles)]
+
+
+@override_settings(SMS_BATCH_SIZE=2)
+def test_many_texts_go_out_in_batches_one_task_each(django_capture_on_commit_callbacks):
+    mobiles = ["13800138000", "13800138001", "13800138002", "13800138003", "13800138004"]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        queued, refused = sms_send_many(texts=_many(mobiles))
+    assert (queued, refused, len(callbacks)) == (5, [], 3)  # 2 + 2 + 1 texts: three broker messages
+    assert SandboxSms.objects.count() == 0
+    for callback in callbacks:
+        callback()
+    assert sorted(SmsMessage.objects.values_list("status", "attempts")) == [("sent", 1)] * 5
+    assert SandboxSms.objects.count() == 5
+
+
+@override_settings(SMS_BATCH_SIZE=10, SMS_MAX_ATTEMPTS=3)
+def test_a_text_to_retry_leaves_its_batch_and_the_others_are_sent(django_capture_on_commit_callbacks):
+    # 0001: busy once, then delivered; 0002: times out on every attempt; 0000: unreachable
+    mobiles = ["13800138000", "13800130001", "13800130002", "13800130000"]
+    with django_capture_on_commit_callbacks(execute=True):
+        sms_send_many(texts=_many(mobiles))
+    rows = dict(SmsMessage.objects.values_list("dedupe_key", "status"))
+    attempts = dict(SmsMessage.objects.values_list("dedupe_key", "attempts"))
+    assert rows == {"batch:0": "sent", "batch:1": "sent", "batch:2": "failed", "batch:3": "failed"}
+    assert attempts == {"batch:0": 1, "batch:1": 2, "batch:2": 3, "batch:3": 1}
+
+
+def test_a_redelivered_batch_sends_nothing_twice(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        sms_send_many(texts=_many(["13800138000", "13800138001"]))
+    ids = list(SmsMessage.objects.order_by("id").values_list("id", flat=True))
+    assert sms_deliver_batch.apply(args=[ids]).get() == {"skipped": 2}
+    assert SandboxSms.objects.count() == 2

@@ -64,3 +64,61 @@ def test_the_close_asks_the_scheduled_debit_on_the_due_date_once(django_capture_
         close_date(business_date=DUE1 - datetime.timedelta(days=1))  # re-run: no second debit
     assert CollectionDebit.objects.count() == 1
     assert ledger_check() == []
+
+
+def _tasks_run(names: list[str]):
+    from celery.signals import task_prerun
+
+    def record(sender=None, args=None, **kwargs):
+        names.append((sender.name, args))
+
+    task_prerun.connect(record, weak=False)
+    return lambda: task_prerun.disconnect(record)
+
+
+@pytest.mark.parametrize("size, batches", [(2, 2), (100, 1)])
+def test_the_scheduled_debits_go_out_in_batches_of_loans(size, batches, settings,
+                                                         django_capture_on_commit_callbacks):
+    settings.CLOSE_DEBIT_BATCH_SIZE = size
+    business_date_set(date=START, reason="test")
+    make_channel()
+    loans = [make_loan(), make_loan(amount=D("10000.00")), make_loan(amount=D("30000.00"))]
+    _close_until(DUE1 - datetime.timedelta(days=2))
+    ran: list = []
+    stop = _tasks_run(ran)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            close_date(business_date=DUE1 - datetime.timedelta(days=1))
+    finally:
+        stop()
+    sent = [args for name, args in ran if name == "servicing.collection_request_batch"]
+    assert len(sent) == batches
+    assert sorted(loan for loan_ids, _date in sent for loan in loan_ids) == sorted(loan.pk for loan in loans)
+    assert not [name for name, _args in ran if name == "servicing.collection_request"]  # none alone
+    assert sorted(CollectionDebit.objects.values_list("loan_id", "status")) == sorted(
+        (loan.pk, "paid") for loan in loans)
+
+
+def test_a_loan_whose_debit_request_raises_is_retried_alone_and_the_batch_goes_on(monkeypatch):
+    from servicing.services.repayments import collection as collection_module
+    from servicing.tasks import collection_request_batch_task
+
+    business_date_set(date=START, reason="test")
+    make_channel()
+    first, second = make_loan(), make_loan(amount=D("10000.00"))
+    _close_until(DUE1 - datetime.timedelta(days=2))
+    business_date_set(date=DUE1, reason="test")
+    real = collection_module.collection_request
+    calls = []
+
+    def flaky(*, loan, business_date, force=False):
+        calls.append(loan.pk)
+        if loan.pk == first.pk and calls.count(first.pk) == 1:
+            raise RuntimeError("the channel adapter crashed")  # a fault, once
+        return real(loan=loan, business_date=business_date, force=force)
+
+    monkeypatch.setattr(collection_module, "collection_request", flaky)
+    outcome = collection_request_batch_task.apply(args=[[first.pk, second.pk], DUE1.isoformat()]).get()
+    assert outcome == {"requeued": 1, "sent": 1}  # asked of the bank; its callback comes after commit
+    assert calls == [first.pk, first.pk, second.pk]  # eager: the first, requeued alone, ran again at once
+    assert sorted(CollectionDebit.objects.values_list("loan_id", flat=True)) == sorted([first.pk, second.pk])

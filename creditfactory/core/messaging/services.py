@@ -85,8 +85,8 @@ class OutboxText:
 
 def sms_send_many(*, texts: list[OutboxText], language: str | None = None) -> tuple[int, list[tuple[str, str]]]:
     """Queue many texts at once (the daily close's reminders): those whose ``dedupe_key`` was sent
-    before are skipped (one query), the others written in one insert and each delivered after the
-    caller's transaction commits, as ``sms_send`` does. A text that cannot be sent (a mobile that
+    before are skipped (one query), the others written in one insert and delivered after the
+    caller's transaction commits, ``SMS_BATCH_SIZE`` per task (``sms_deliver_batch``). A text that cannot be sent (a mobile that
     is not one) is left out and reported. Returns (texts queued, [(key, error)])."""
     if not texts:
         return 0, []
@@ -120,10 +120,12 @@ def sms_send_many(*, texts: list[OutboxText], language: str | None = None) -> tu
             sms_send(mobile=text.mobile, template=text.template, context=text.context, language=language,
                      dedupe_key=text.dedupe_key, related=text.related)
         return len(pending), refused
-    from .tasks import sms_deliver
+    from .tasks import sms_deliver_batch
 
-    for message in created:
-        enqueue_on_commit(sms_deliver, message.pk)
+    ids = [message.pk for message in created]
+    size = max(settings.SMS_BATCH_SIZE, 1)
+    for start in range(0, len(ids), size):  # one task per batch: the broker's cost is per message
+        enqueue_on_commit(sms_deliver_batch, ids[start:start + size])
     return len(created), refused
 
 

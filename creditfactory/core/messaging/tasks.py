@@ -16,3 +16,21 @@ def sms_deliver(self, message_id: int) -> str:
         # The message decides when to stop (SMS_MAX_ATTEMPTS), not Celery's retry counter.
         raise self.retry(countdown=retry_countdown(outcome.attempts))
     return outcome.status
+
+
+@shared_task(name="core.sms_deliver_batch", acks_late=True, ignore_result=True)
+def sms_deliver_batch(message_ids: list[int]) -> dict:
+    """Deliver a batch of queued texts (``sms_send_many``: the daily close's reminders), one
+    attempt each, in turn — one broker message for the batch instead of one per text. Each
+    attempt is idempotent (a text sent already, or being sent by another worker, is skipped), so
+    a redelivered batch sends nothing twice; a text to retry leaves the batch for an
+    ``sms_deliver`` task of its own with the usual back-off."""
+    from .services import retry_countdown, sms_attempt_delivery
+
+    outcomes: dict[str, int] = {}
+    for message_id in message_ids:
+        outcome = sms_attempt_delivery(message_id=message_id)
+        if outcome.retry:
+            sms_deliver.apply_async((message_id,), countdown=retry_countdown(outcome.attempts))
+        outcomes[outcome.status] = outcomes.get(outcome.status, 0) + 1
+    return outcomes

@@ -1,6 +1,8 @@
 """Settings of the daily close (日终, see docs/servicing.md).
 
 CLOSE_CHUNK_SIZE: open loans per chunk (one transaction, one Celery task each).
+CLOSE_DEBIT_BATCH_SIZE: loans per scheduled-debit task the start of day sends (each loan's debit
+asked of the channel in turn; a loan whose request fails is retried alone).
 CLOSE_HOUR / CLOSE_MINUTE: local time of the nightly close (Celery beat entry
 ``servicing.close-day``): it closes every business date up to yesterday, in order.
 CLOSE_HANDOVER_HOOKS: dotted paths of functions called at the start of each day for each chunk
@@ -22,6 +24,7 @@ from celery.schedules import crontab
 from ..env import env_int
 
 CLOSE_CHUNK_SIZE = env_int("CLOSE_CHUNK_SIZE", 5000)
+CLOSE_DEBIT_BATCH_SIZE = env_int("CLOSE_DEBIT_BATCH_SIZE", 100)
 CLOSE_HOUR = env_int("CLOSE_HOUR", 0)
 CLOSE_MINUTE = env_int("CLOSE_MINUTE", 5)
 CLOSE_HANDOVER_HOOKS: list[str] = ["collection.services.collection_close_phase"]

@@ -6,6 +6,8 @@ SMS_SIGNATURE: the registered sender signature, shown as 【...】 before every 
 SMS_DEFAULT_LANGUAGE: language of a template when the caller gives none (zh-hans or en).
 SMS_MAX_ATTEMPTS: delivery attempts before a message is marked failed.
 SMS_RETRY_BACKOFF_SECONDS / SMS_RETRY_BACKOFF_MAX_SECONDS: exponential back-off between attempts.
+SMS_BATCH_SIZE: texts per delivery task when many are queued at once (the daily close's
+reminders): one broker message per batch instead of one per text.
 SMS_SANDBOX_LATENCY_MS: how long the sandbox gateway takes to answer.
 SMS_SANDBOX_FAILURE_RATE: share (0–1) of sends the sandbox refuses with a temporary error.
 SMS_SANDBOX_SEED: seed of the sandbox's random failures (empty: unpredictable).
@@ -25,6 +27,7 @@ SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 5)
 SMS_RETRY_BACKOFF_SECONDS = env_int("SMS_RETRY_BACKOFF_SECONDS", 30)
 # Stays below CELERY_VISIBILITY_TIMEOUT so Redis never redelivers a waiting retry.
 SMS_RETRY_BACKOFF_MAX_SECONDS = env_int("SMS_RETRY_BACKOFF_MAX_SECONDS", 3600)
+SMS_BATCH_SIZE = env_int("SMS_BATCH_SIZE", 100)
 
 SMS_SANDBOX_LATENCY_MS = env_int("SMS_SANDBOX_LATENCY_MS", 0)
 SMS_SANDBOX_FAILURE_RATE = env_str("SMS_SANDBOX_FAILURE_RATE", "0")

@@ -26,7 +26,7 @@ from servicing.locks import loans_lock_range
 from servicing.models import EntryKind, Funder, Installment, Loan, LoanStatus
 from servicing.services.ledger import LedgerError, ledger_accrue_aggregate
 
-from .fastpath import ChunkResult, close_chunk_sql
+from .fastpath import ChunkResult, chunk_session_sql, close_chunk_sql
 
 __all__ = ["chunk_name", "close_chunk"]
 
@@ -104,6 +104,7 @@ def close_chunk(*, business_date: datetime.date, lo: int, hi: int, actor=None) -
         seconds[phase] = seconds.get(phase, 0.0) + now - started
         started = now
 
+    chunk_session_sql()
     locked = loans_lock_range(lo=lo, hi=hi, business_date=business_date)
     lap("lock")
     if not locked:

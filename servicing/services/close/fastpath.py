@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from django.db import connection
 
-__all__ = ["ChunkResult", "chunk_bounds_sql", "close_chunk_sql", "fees_falling_due_sql", "installments_due_sql",
+__all__ = ["ChunkResult", "chunk_bounds_sql", "chunk_session_sql", "close_chunk_sql", "fees_falling_due_sql", "installments_due_sql",
            "monitoring_features_sql", "monitoring_loans_sql", "warnings_insert_sql"]
 
 # The loans of the range that still have work for date D (any watermark before D).
@@ -164,6 +164,16 @@ SELECT
 """
 
 
+def chunk_session_sql() -> None:
+    """For the rest of the chunk's transaction: no JIT compilation. The close's statements are
+    planned with costs that cross ``jit_above_cost`` on a large book, and compiling them takes
+    longer (0.1–0.2 s a statement, measured on 5,000-loan chunks) than they save."""
+    if connection.vendor != "postgresql":  # SQLite (``make run``) compiles nothing
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+
+
 @dataclass
 class ChunkResult:
     """What one statement of the close did to a range of loans."""
@@ -212,7 +222,8 @@ def installments_due_sql(*, business_date: datetime.date, lo: int, hi: int) -> i
 FEES_FALLING_DUE = """
 SELECT i.id, i.loan_id, i.number, i.fee - i.fee_paid
 FROM servicing_installment i JOIN servicing_loan l ON l.id = i.loan_id
-WHERE i.loan_id BETWEEN %(lo)s AND %(hi)s AND l.status IN ('active', 'overdue') AND i.fee > i.fee_paid
+WHERE i.loan_id BETWEEN %(lo)s AND %(hi)s AND l.id BETWEEN %(lo)s AND %(hi)s AND l.status IN ('active', 'overdue')
+  AND i.fee > i.fee_paid
   AND i.due_date <= %(d)s AND i.status <> 'paid'
   AND NOT EXISTS (SELECT 1 FROM servicing_journalentry e WHERE e.loan_id = l.id AND e.kind = 'fee'
                   AND e.reference LIKE l.number || '/fee/' || i.number || '/%%')
