@@ -9,8 +9,8 @@ from risk.admin.versioning import PublishedVersionAdmin, VersionedAdmin
 
 from .models import (
     Agency, AgencyAssignment, Bucket, CaseStageChange, ClassificationThreshold, CollectionCase, CollectionStrategy,
-    ComplianceRefusal, CompliancePolicy, Contact, EmergencyContact, HardshipHold, Promise, StrategyAction,
-    StrategyStep, StrategyVersion,
+    ComplianceRefusal, CompliancePolicy, Contact, EmergencyContact, FieldVisit, HardshipHold, LegalReferral, Promise,
+    StrategyAction, StrategyStep, StrategyVersion,
 )
 from .services.strategies import strategy_publish
 
@@ -137,3 +137,17 @@ class ComplianceRefusalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("rule", "channel")
     list_select_related = ("case", "collector", "agency")
 
+
+
+@admin.register(FieldVisit)
+class FieldVisitAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("case", "result", "bucket", "contact")
+    list_filter = ("result", "bucket")
+    list_select_related = ("case", "contact")
+
+
+@admin.register(LegalReferral)
+class LegalReferralAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("case", "status", "bucket", "owed", "requested_on", "requested_by", "decided_by", "decided_on")
+    list_filter = ("status", "bucket")
+    list_select_related = ("case", "requested_by", "decided_by")

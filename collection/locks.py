@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from risk.models import Applicant
 
-from .models import CollectionCase, CollectionStrategy, HardshipHold, Promise
+from .models import CollectionCase, CollectionStrategy, HardshipHold, LegalReferral, Promise
 
 
 def case_lock(pk: int) -> CollectionCase:
@@ -27,6 +27,10 @@ def promise_lock(pk: int) -> Promise:
 
 def hardship_lock(pk: int) -> HardshipHold:
     return HardshipHold.objects.select_for_update(of=("self",)).get(pk=pk)
+
+
+def legal_referral_lock(pk: int) -> LegalReferral:
+    return LegalReferral.objects.select_for_update(of=("self",)).select_related("case__work_group").get(pk=pk)
 
 
 def borrower_contacts_lock(applicant_id: int) -> None:

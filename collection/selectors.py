@@ -12,7 +12,8 @@ from servicing.models import Repayment, RepaymentStatus
 
 from .models import (
     Agency, AgencyAssignment, Bucket, CaseStageChange, CaseStatus, Classification, CloseReason, CollectionCase,
-    ComplianceRefusal, Contact, LoanClass, Promise, PromiseStatus,
+    ComplianceRefusal, Contact, ContactChannel, ContactResult, FieldVisit, LegalReferral, LegalReferralStatus,
+    LoanClass, Promise, PromiseStatus, VisitResult,
 )
 
 __all__ = ["agency_cases", "collection_figures", "figure_cases", "loan_collection_summaries", "workbench_cases"]
@@ -108,8 +109,10 @@ def collection_figures(**filters) -> dict:
     """Recovery rate by bucket (repaid while the case was open ÷ (that + what the loan still
     owes), by the bucket the case is in or closed in), roll rates (cases that entered a bucket
     and went on into the next), cure rate (cases closed current again or paid off ÷ cases
-    opened), promise-kept rate (kept ÷ evaluated), collector and agency performance and the
-    compliance refusals by rule. Rates in percent to two places."""
+    opened), promise-kept rate (kept ÷ evaluated), collector and agency performance (contacts,
+    promises, field visits, legal referrals requested), field visits and legal referrals by the
+    bucket the case was in then, the voice robot's reminders (placed, answered, not answered,
+    failed, still calling) and the compliance refusals by rule. Rates in percent to two places."""
     cases = figure_cases(**filters)
     rows = list(cases.values("id", "bucket", "status", "close_reason", "loan__principal_outstanding",
                              "loan__interest_receivable", "loan__penalty_receivable", "loan__fee_receivable"))
@@ -137,28 +140,54 @@ def collection_figures(**filters) -> dict:
     kept = promises.filter(status=PromiseStatus.KEPT).count()
     broken = promises.filter(status=PromiseStatus.BROKEN).count()
     collectors = {}
+
+    def collector(name):
+        return collectors.setdefault(name, {"contacts": 0, "promises": 0, "kept": 0, "kept_amount": ZERO,
+                                            "visits": 0, "legal_referrals": 0})
+
     for row in (Contact.objects.filter(case__in=cases, collector__isnull=False)
-                .values("collector__username").annotate(n=Count("id"))):
-        collectors.setdefault(row["collector__username"], {"contacts": 0, "promises": 0, "kept": 0,
-                                                           "kept_amount": ZERO})["contacts"] = row["n"]
+                .values("collector__username").annotate(n=Count("id"), visits=Count(
+                    "id", filter=Q(channel=ContactChannel.VISIT)))):
+        collector(row["collector__username"]).update(contacts=row["n"], visits=row["visits"])
     for row in (promises.filter(collector__isnull=False).values("collector__username")
                 .annotate(n=Count("id"), k=Count("id", filter=Q(status=PromiseStatus.KEPT)),
                           paid=Sum("paid", filter=Q(status=PromiseStatus.KEPT)))):
-        entry = collectors.setdefault(row["collector__username"], {"contacts": 0, "promises": 0, "kept": 0,
-                                                                   "kept_amount": ZERO})
-        entry.update(promises=row["n"], kept=row["k"], kept_amount=row["paid"] or ZERO)
+        collector(row["collector__username"]).update(promises=row["n"], kept=row["k"], kept_amount=row["paid"] or ZERO)
+    referrals = LegalReferral.objects.filter(case__in=cases)
+    for row in (referrals.filter(requested_by__isnull=False).values("requested_by__username")
+                .annotate(n=Count("id"))):
+        collector(row["requested_by__username"])["legal_referrals"] = row["n"]
     agencies = []
     for agency in Agency.objects.filter(assignments__case__in=cases).distinct().order_by("code"):
         commission = _agency_commission(agency, cases)
-        agencies.append({"agency": agency, "contacts": Contact.objects.filter(case__in=cases, agency=agency).count(),
+        contacts = Contact.objects.filter(case__in=cases, agency=agency)
+        agencies.append({"agency": agency, "contacts": contacts.count(),
+                         "visits": contacts.filter(channel=ContactChannel.VISIT).count(),
+                         "legal_referrals": referrals.filter(agency=agency).count(),
                          "promises": promises.filter(agency=agency).count(), **commission})
+    fieldwork = {code: {"visits": 0, "met": 0, "legal_referrals": 0, "legal_approved": 0} for code in buckets}
+    for row in (FieldVisit.objects.filter(case__in=cases).values("bucket")
+                .annotate(n=Count("id"), met=Count("id", filter=~Q(result=VisitResult.NOT_FOUND)))):
+        fieldwork.setdefault(row["bucket"], {"visits": 0, "met": 0, "legal_referrals": 0, "legal_approved": 0}
+                             ).update(visits=row["n"], met=row["met"])
+    for row in (referrals.values("bucket").annotate(
+            n=Count("id"), approved=Count("id", filter=Q(status=LegalReferralStatus.APPROVED)))):
+        fieldwork.setdefault(row["bucket"], {"visits": 0, "met": 0, "legal_referrals": 0, "legal_approved": 0}
+                             ).update(legal_referrals=row["n"], legal_approved=row["approved"])
+    calls = Contact.objects.filter(case__in=cases, channel=ContactChannel.VOICE).aggregate(
+        placed=Count("id"), answered=Count("id", filter=Q(result=ContactResult.REACHED)),
+        no_answer=Count("id", filter=Q(result=ContactResult.NO_ANSWER)),
+        failed=Count("id", filter=Q(result=ContactResult.FAILED)),
+        calling=Count("id", filter=Q(result=ContactResult.CALLING)))
+    calls["answer_rate"] = _ratio(calls["answered"], calls["placed"] - calls["calling"])
     refusals = dict(ComplianceRefusal.objects.filter(case__in=cases).values_list("rule")
                     .annotate(n=Count("id")).values_list("rule", "n"))
     return {"cases": len(rows), "recovery": recovery, "rolls": rolls, "cured": cured,
             "cure_rate": _ratio(cured, len(rows)), "promises_kept": kept, "promises_broken": broken,
             "promise_kept_rate": _ratio(kept, kept + broken),
             "collectors": [{"collector": name, **values} for name, values in sorted(collectors.items())],
-            "agencies": agencies, "refusals": refusals}
+            "agencies": agencies, "refusals": refusals,
+            "fieldwork": [{"bucket": code, **values} for code, values in fieldwork.items()], "voice": calls}
 
 
 def _agency_commission(agency, cases) -> dict:

@@ -5,3 +5,4 @@ policy, agencies) and the cases the daily close opens and moves."""
 from .cases import *  # noqa: F401,F403
 from .config import *  # noqa: F401,F403
 from .figures import *  # noqa: F401,F403
+from .fieldwork import *  # noqa: F401,F403

@@ -192,6 +192,8 @@ class ContactResult(models.TextChoices):
     PROMISED = "promised", _("Promised to pay")
     REFUSED = "refused", _("Refused to pay")
     SENT = "sent", _("Sent")
+    CALLING = "calling", _("Calling (voice robot)")
+    FAILED = "failed", _("Not connected")
 
 
 class Contact(TimeStampedModel):

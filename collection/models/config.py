@@ -166,6 +166,16 @@ class StrategyAction(models.Model):
             errors["from_dpd"] = _("The DPD is outside the bucket.")
         if self.kind in (ActionKind.SMS, ActionKind.VOICE) and not self.template:
             errors["template"] = _("A reminder needs its template.")
+        elif self.kind in (ActionKind.SMS, ActionKind.VOICE):
+            from creditfactory.core.messaging.templates import SMS_TEMPLATES
+
+            from ..services import reminders  # noqa: F401 - registers the collection templates
+
+            channel = "sms" if self.kind == ActionKind.SMS else "voice"
+            template = SMS_TEMPLATES.get(self.template)
+            if template is None or template.channel != channel:
+                errors["template"] = (_("There is no SMS template with this code.") if channel == "sms"
+                                      else _("There is no voice template with this code."))
         if self.kind in (ActionKind.CALL, ActionKind.VISIT, ActionKind.LEGAL) and not self.work_group_id:
             errors["work_group"] = _("This action needs the work group that does it.")
         if self.kind == ActionKind.AGENCY and not self.agency_id:

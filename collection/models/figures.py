@@ -7,8 +7,9 @@ channels) × funder × class (五级分类), the funder's parts of the open loan
 loan counted once, on its lead funder's row) and their principal outstanding (split by share), as
 ``servicing.PortfolioDay`` counts them. A loan without a ``LoanClass`` row is normal.
 
-``RecoveryDay``: per business date × bucket × the same dimensions (a loan's whole amounts on its
-lead funder's row): the cases that entered the bucket that day and what their loans owed then
+``RecoveryDay``: per business date × bucket × the same dimensions (a co-lent loan's amounts split
+by share as the ledger splits them, the lead funder taking the rounding rest; its case counted on
+the lead funder's row): the cases that entered the bucket that day and what their loans owed then
 (principal, interest, penalty, fee), and what borrowers repaid that day on loans whose case was
 open and in the bucket (posted repayments less what went to the credit balance)."""
 
@@ -57,7 +58,7 @@ class RecoveryDay(models.Model):
                                related_name="+")
     partner = models.ForeignKey("partners.Partner", verbose_name=_("partner"), null=True, blank=True,
                                 on_delete=models.CASCADE, related_name="+")
-    funder = models.ForeignKey("servicing.Funder", verbose_name=_("lead funder"), on_delete=models.CASCADE,
+    funder = models.ForeignKey("servicing.Funder", verbose_name=_("funder"), on_delete=models.CASCADE,
                                related_name="+")
     entered = models.PositiveIntegerField(_("cases that entered the bucket"), default=0)
     entered_owed = MoneyField(_("owed when they entered"), default=0)

@@ -8,6 +8,10 @@ moved the cases on D's days past due — through the close's ``CLOSE_SNAPSHOT_HO
   (the open cases and those closed since, by their indexes, then each loan's repayments by its
   index ``(loan, value_date)``), each attributed to the bucket its case was in on D.
 
+A co-lent loan's amounts (owed on entry, recovered) are split between its funders' rows by share
+as the ledger splits them (``split_by_share``: fen rounding, the lead takes the rest), so the
+funder filter is exact; its case is counted once, on the lead funder's row.
+
 Rewriting a date replaces its rows (idempotent). ``recovery_days_write`` also fills a range of
 past dates in one pass (e.g. after an upgrade: ``collection_snapshot`` for each date otherwise)."""
 
@@ -18,10 +22,11 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from servicing.models import LoanPart, LoanStatus, Repayment, RepaymentStatus
+from servicing.services.ledger import split_by_share
 
 from ..models import CaseStageChange, Classification, ClassificationDay, RecoveryDay
 
@@ -56,37 +61,74 @@ def classification_day_write(*, business_date: datetime.date) -> int:
         for row in rows]))
 
 
+def _co_lent(loan_path: str) -> Exists:
+    return Exists(LoanPart.objects.filter(loan_id=OuterRef(loan_path), lead=False))
+
+
+def _funder_shares(loan_ids) -> dict[int, list[tuple[int, Decimal]]]:
+    """{loan id: [(funder id, share percent), …]} lead first, as the ledger orders the parts."""
+    shares: dict[int, list] = defaultdict(list)
+    for loan_id, funder_id, share in (LoanPart.objects.filter(loan_id__in=set(loan_ids))
+                                      .order_by("loan_id", "-lead", "id")
+                                      .values_list("loan_id", "funder_id", "share_percent")):
+        shares[loan_id].append((funder_id, share))
+    return shares
+
+
 @transaction.atomic
 def recovery_days_write(*, first: datetime.date, last: datetime.date) -> int:
     """Each date's bucket entries and recoveries from ``first`` through ``last``; returns the rows."""
     cells: dict[tuple, dict] = defaultdict(lambda: {"entered": 0, "entered_owed": ZERO, "recovered": ZERO})
-    entries = (CaseStageChange.objects.filter(~Q(to_bucket=F("from_bucket")), business_date__gte=first,
-                                              business_date__lte=last, case__loan__parts__lead=True)
+
+    def cell(row, funder_id):
+        return cells[(row["day"], row["bucket"], row["product_ref"], row["branch_ref"], row["partner_ref"],
+                      funder_id)]
+
+    changes = CaseStageChange.objects.filter(~Q(to_bucket=F("from_bucket")), business_date__gte=first,
+                                             business_date__lte=last, case__loan__parts__lead=True)
+    entries = (changes.filter(~_co_lent("case__loan_id"))
                .values(day=F("business_date"), bucket=F("to_bucket"), funder_ref=F("case__loan__parts__funder"),
                        **_dims("case__loan__"))
                .order_by().annotate(n=Count("id"), owed=Sum("owed")))
     for row in entries:
-        cell = cells[(row["day"], row["bucket"], row["product_ref"], row["branch_ref"], row["partner_ref"],
-                      row["funder_ref"])]
-        cell["entered"] += row["n"]
-        cell["entered_owed"] += row["owed"] or ZERO
+        entry = cell(row, row["funder_ref"])
+        entry["entered"] += row["n"]
+        entry["entered_owed"] += row["owed"] or ZERO
+    # co-lent loans: one row per change, split between the funders
+    shared = list(changes.filter(_co_lent("case__loan_id"))
+                  .values("owed", day=F("business_date"), bucket=F("to_bucket"), loan_ref=F("case__loan_id"),
+                          funder_ref=F("case__loan__parts__funder"), **_dims("case__loan__")))
     # the case open on the repayment's value date: opened on or before it, not closed by then
     bucket_then = (CaseStageChange.objects.filter(case_id=OuterRef("loan__collection_cases__id"),
                                                   business_date__lte=OuterRef("value_date"))
                    .order_by("-business_date", "-id").values("to_bucket")[:1])
-    repaid = (Repayment.objects.filter(Q(loan__collection_cases__closed_on__isnull=True)
-                                       | Q(loan__collection_cases__closed_on__gt=F("value_date")),
-                                       loan__collection_cases__opened_on__lte=F("value_date"),
-                                       status=RepaymentStatus.POSTED, value_date__gte=first, value_date__lte=last)
-              .filter(loan__parts__lead=True)
-              .annotate(bucket=Subquery(bucket_then))
+    repayments = (Repayment.objects.filter(Q(loan__collection_cases__closed_on__isnull=True)
+                                           | Q(loan__collection_cases__closed_on__gt=F("value_date")),
+                                           loan__collection_cases__opened_on__lte=F("value_date"),
+                                           status=RepaymentStatus.POSTED, value_date__gte=first,
+                                           value_date__lte=last)
+                  .filter(loan__parts__lead=True)
+                  .annotate(bucket=Subquery(bucket_then)))
+    repaid = (repayments.filter(~_co_lent("loan_id"))
               .values("bucket", day=F("value_date"), funder_ref=F("loan__parts__funder"), **_dims("loan__"))
               .order_by().annotate(total=Sum(F("amount") - F("credit_balance"))))
     for row in repaid:
-        if not row["bucket"]:
-            continue
-        cells[(row["day"], row["bucket"], row["product_ref"], row["branch_ref"], row["partner_ref"],
-               row["funder_ref"])]["recovered"] += row["total"] or ZERO
+        if row["bucket"]:
+            cell(row, row["funder_ref"])["recovered"] += row["total"] or ZERO
+    shared_repaid = list(repayments.filter(_co_lent("loan_id"))
+                         .values("bucket", day=F("value_date"), loan_ref=F("loan_id"), funder_ref=F("loan__parts__funder"),
+                                 **_dims("loan__"))
+                         .order_by().annotate(total=Sum(F("amount") - F("credit_balance"))))
+    shares = _funder_shares([row["loan_ref"] for row in shared + shared_repaid])
+    for row in shared:
+        cell(row, row["funder_ref"])["entered"] += 1
+        for funder_id, part in split_by_share(amount=row["owed"] or ZERO, shares=shares[row["loan_ref"]]).items():
+            cell(row, funder_id)["entered_owed"] += part
+    for row in shared_repaid:
+        if row["bucket"]:
+            for funder_id, part in split_by_share(amount=row["total"] or ZERO,
+                                                  shares=shares[row["loan_ref"]]).items():
+                cell(row, funder_id)["recovered"] += part
     RecoveryDay.objects.filter(business_date__gte=first, business_date__lte=last).delete()
     return len(RecoveryDay.objects.bulk_create([
         RecoveryDay(business_date=day, bucket=bucket, product_id=product, branch_id=branch, partner_id=partner,

@@ -1,12 +1,12 @@
-"""Admin for core records: the state-change log, the SMS outbox and the sandbox gateway's inbox —
-all read-only logs."""
+"""Admin for core records: the state-change log, the SMS outbox, the sandbox gateway's inbox and
+the voice-robot call outbox — all read-only logs."""
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from .admin_mixins import ReadOnlyAdminMixin
 from .messaging.services import normalise_mobile, sms_requeue
-from .models import SandboxSms, SmsMessage, SmsStatus, StateTransition
+from .models import SandboxSms, SmsMessage, SmsStatus, StateTransition, VoiceCall
 from .pii import blind_index
 
 
@@ -72,3 +72,16 @@ class SandboxSmsAdmin(MobileSearchMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(VoiceCall)
+class VoiceCallAdmin(MobileSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "mobile_masked", "template", "status", "provider", "attempts", "duration_seconds",
+                    "cost", "finished_at")
+    list_filter = ("status", "template", "provider")
+    search_fields = ("provider_call_id", "dedupe_key")
+    date_hierarchy = "created_at"
+    fields = ("mobile_masked", "template", "language", "text", "status", "provider", "provider_call_id", "attempts",
+              "duration_seconds", "cost", "error", "created_at", "last_attempt_at", "finished_at", "dedupe_key",
+              "related_content_type", "related_object_id")
+    readonly_fields = fields

@@ -57,4 +57,4 @@ def ping(token: str) -> dict:
 
 # Tasks of core sub-packages, imported so Celery's autodiscovery of ``creditfactory.core.tasks``
 # registers them in the worker.
-from .messaging.tasks import sms_deliver, sms_deliver_batch  # noqa: E402,F401
+from .messaging.tasks import sms_deliver, sms_deliver_batch, voice_deliver  # noqa: E402,F401

@@ -92,9 +92,9 @@ _UNIT_ECONOMICS = ("workflows.view_unit_economics", "workflows.view_acquisitionc
 # Collections (催收): collectors work their work groups' cases (the case page checks membership);
 # post-loan managers lead: reassign, decide hardship requests, work any case, read the figures.
 _COLLECTING = ("collections.view_collectioncase", "collections.view_contact", "collections.view_promise",
-               "collections.view_hardshiphold")
+               "collections.view_hardshiphold", "collections.view_fieldvisit", "collections.view_legalreferral")
 _COLLECTION_LEAD = ("collections.work_on_cases", "collections.reassign_collectioncase",
-                    "collections.approve_hardshiphold", "collections.view_collection_figures",
+                    "collections.approve_hardshiphold", "collections.approve_legalreferral", "collections.view_collection_figures",
                     "collections.view_compliancerefusal", "collections.view_agency")
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {

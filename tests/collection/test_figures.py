@@ -9,7 +9,7 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from collection.models import (
-    AgencyAssignment, CaseStageChange, ComplianceRefusal, Contact, Promise,
+    AgencyAssignment, CaseStageChange, CollectionCase, ComplianceRefusal, Contact, FieldVisit, LegalReferral, Promise,
 )
 from collection.selectors import collection_figures
 from servicing.models import Loan, Repayment
@@ -80,8 +80,10 @@ def test_the_figures_of_a_constructed_portfolio(portfolio):
     assert (figures["cured"], figures["cure_rate"]) == (1, D("25.00"))
     assert (figures["promises_kept"], figures["promises_broken"], figures["promise_kept_rate"]) == (1, 1, D("50.00"))
     assert figures["collectors"] == [
-        {"collector": "li", "contacts": 3, "promises": 2, "kept": 1, "kept_amount": D("1000.00")},
-        {"collector": "wang", "contacts": 1, "promises": 0, "kept": 0, "kept_amount": D("0")}]
+        {"collector": "li", "contacts": 3, "promises": 2, "kept": 1, "kept_amount": D("1000.00"), "visits": 0,
+         "legal_referrals": 0},
+        {"collector": "wang", "contacts": 1, "promises": 0, "kept": 0, "kept_amount": D("0"), "visits": 0,
+         "legal_referrals": 0}]
     [agency] = figures["agencies"]
     assert (agency["agency"], agency["contacts"], agency["promises"], agency["recovered"], agency["commission"]) == (
         portfolio["agency"], 2, 1, D("500.00"), D("75.00"))
@@ -105,3 +107,66 @@ def test_the_figures_page(client, portfolio):
     page = response.content.decode()
     assert "22.90" in page and "75.00" in page and "Contact hours: 2" in page
     assert client.get("/collection/figures/?date_from=not-a-date").status_code == 422
+
+
+@pytest.fixture
+def fieldwork(portfolio):
+    """On top of the portfolio: li visits case A (M1) twice — met, then not found; wang visits C
+    (M2), the borrower refuses to talk; the agency visits D (M3) and meets the borrower. Legal
+    referrals: C by wang (approved, M2), D by the agency (pending, M3), B by li before it closed
+    (rejected, M1). The voice robot called A's borrower four times (answered twice, no answer
+    once, not connected once) and is calling C's."""
+    li, wang = (UserFactory._meta.model.objects.get(username=name) for name in ("li", "wang"))
+    agency = portfolio["agency"]
+    a, b, c, d = (CollectionCase.objects.get(loan=loan) for loan in portfolio["loans"])
+    now = timezone.now()
+
+    def visit(case, result, contact_result, **who):
+        contact = Contact.objects.create(case=case, applicant=case.loan.applicant, channel="visit",
+                                         result=contact_result, at=now, local_date=OPENED, **who)
+        FieldVisit.objects.create(case=case, contact=contact, result=result, bucket=case.bucket)
+
+    visit(a, "visited", "reached", collector=li)
+    visit(a, "not_found", "no_answer", collector=li)
+    visit(c, "refused", "refused", collector=wang)
+    visit(d, "visited", "reached", agency=agency)
+    for case, status, who in ((c, "approved", {"requested_by": wang}), (d, "requested", {"agency": agency}),
+                              (b, "rejected", {"requested_by": li})):
+        LegalReferral.objects.create(case=case, reason="r", status=status, bucket=case.bucket, owed=D("100.00"),
+                                     requested_on=OPENED, **who)
+    for case, result in ((a, "reached"), (a, "reached"), (a, "no_answer"), (a, "failed"), (c, "calling")):
+        Contact.objects.create(case=case, applicant=case.loan.applicant, channel="voice", result=result, at=now,
+                               local_date=OPENED)
+    return portfolio
+
+
+def test_visits_legal_referrals_and_voice_reminders_in_the_figures(fieldwork):
+    figures = collection_figures()
+    assert figures["collectors"] == [
+        {"collector": "li", "contacts": 5, "promises": 2, "kept": 1, "kept_amount": D("1000.00"), "visits": 2,
+         "legal_referrals": 1},
+        {"collector": "wang", "contacts": 2, "promises": 0, "kept": 0, "kept_amount": D("0"), "visits": 1,
+         "legal_referrals": 1}]
+    [agency] = figures["agencies"]
+    assert (agency["contacts"], agency["visits"], agency["legal_referrals"], agency["promises"],
+            agency["commission"]) == (3, 1, 1, 1, D("75.00"))
+    assert [(r["bucket"], r["visits"], r["met"], r["legal_referrals"], r["legal_approved"])
+            for r in figures["fieldwork"]] == [("M1", 2, 1, 1, 0), ("M2", 1, 1, 1, 1), ("M3", 1, 1, 1, 0),
+                                               ("M3+", 0, 0, 0, 0)]
+    assert figures["voice"] == {"placed": 5, "answered": 2, "no_answer": 1, "failed": 1, "calling": 1,
+                                "answer_rate": D("50.00")}  # 2 of the 4 calls that ended
+    # the product filter keeps them; a date range without cases drops them
+    empty = collection_figures(date_from=day(1, 6))
+    assert (empty["voice"]["placed"], empty["collectors"], sum(r["visits"] for r in empty["fieldwork"])) == (0, [], 0)
+
+
+def test_the_figures_page_shows_visits_legal_referrals_and_voice(client, fieldwork):
+    user = UserFactory(username="boss")
+    user.user_permissions.add(Permission.objects.get(codename="view_collection_figures"))
+    client.force_login(user)
+    page = client.get("/collection/figures/").content.decode()
+    assert ('<tr data-bucket="M2"><td>M2</td><td class="num">1</td><td class="num">1</td><td class="num">1</td>'
+            '<td class="num">1</td></tr>') in page
+    assert '<dd id="voice-placed">5</dd>' in page and '<dd id="voice-rate">50.00</dd>' in page
+    row = page[page.index('<tr data-collector="li">'):]
+    assert row.index('<td class="num">2</td><td class="num">1</td></tr>') < 250

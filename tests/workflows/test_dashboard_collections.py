@@ -145,7 +145,8 @@ def test_recovery_by_bucket(portfolio):
 
 
 def test_recovery_filters_and_range(portfolio):
-    """Cash: L5 in M1 (3,050 of 3,050 → 100 %), L4 in M3+. Bank (leads L2): L2 alone. December
+    """Cash: L5 in M1 (3,050 of 3,050 → 100 %), L4 in M3+. Bank (leads L2 with 70 %): its share
+    of L2's amounts, the case counted on its row; own funds: L5, L4 and 30 % of L2's. December
     only: L2 entered M2 and repaid 400 there; L4's 200 in M3+ was recovered from a case that
     entered the bucket before the range (no rate: nothing entered)."""
     cash = dashboard_figures(portfolio.manager, filters=DashboardFilters(
@@ -155,8 +156,14 @@ def test_recovery_filters_and_range(portfolio):
                                ("M3+", 1, D("8900.00"), D("200.00"), D("2.25"))]
     bank = dashboard_figures(portfolio.manager, filters=DashboardFilters(
         start=START, end=DAY, funder_id=portfolio.bank.pk))
-    assert _recovery(bank)[:2] == [("M1", 1, D("10500.00"), D("1000.00"), D("9.52")),
-                                   ("M2", 1, D("10800.00"), D("400.00"), D("3.70"))]
+    assert _recovery(bank)[:2] == [("M1", 1, D("7350.00"), D("700.00"), D("9.52")),
+                                   ("M2", 1, D("7560.00"), D("280.00"), D("3.70"))]
+    own = dashboard_figures(portfolio.manager, filters=DashboardFilters(
+        start=START, end=DAY, funder_id=portfolio.own.pk))
+    assert _recovery(own) == [("M1", 1, D("6200.00"), D("3350.00"), D("54.03")),
+                              ("M2", 0, D("3240.00"), D("120.00"), D("3.70")),
+                              ("M3", 0, D("0.00"), D("0.00"), None),
+                              ("M3+", 1, D("8900.00"), D("200.00"), D("2.25"))]
     december = dashboard_figures(portfolio.manager, filters=DashboardFilters(start=_d(12, 1), end=DAY))
     assert _recovery(december) == [("M1", 0, D("0.00"), D("0.00"), None),
                                    ("M2", 1, D("10800.00"), D("400.00"), D("3.70")),
@@ -176,8 +183,9 @@ def test_the_nightly_write_of_one_date_matches_the_range_write(portfolio):
         collection_snapshot(business_date=day)
         day += datetime.timedelta(days=1)
     assert rows() == ranged
-    # L2: 11-21, 11-25, 12-01, 12-02; L4: 09-01, 10-01, 10-31, 11-30, 12-03; L5: 11-17, 11-19
-    assert len(ranged) == 11
+    # L2 (two funders each): 11-21, 11-25, 12-01, 12-02; L4: 09-01, 10-01, 10-31, 11-30, 12-03;
+    # L5: 11-17, 11-19
+    assert len(ranged) == 15
     # normal (L1, L3), special mention (L2's two funders), substandard (L4)
     assert ClassificationDay.objects.filter(business_date=DAY).count() == 4
 
@@ -207,3 +215,14 @@ def test_disbursement_from_the_nightly_aggregate_matches_the_loan_table(portfoli
                     (2, D("11000.00"), 0, D("0.0")))
     assert disbursement_days_write(first=_d(10, 1), last=_d(12, 3)) == 6  # L1, L2 (two funders), L3, L4, L5
     assert (figures(), figures(funder_id=portfolio.bank.pk), figures(product_id=portfolio.cash.pk)) == live
+
+
+def test_a_co_lent_loan_s_recovery_is_split_by_share_the_lead_taking_the_rest(portfolio):
+    """L2 (bank 70 % lead, own 30 %) repaid 0.05 more on 11-25: 1,000.05 splits 300.02 (own, half
+    up) and 700.03 (the bank takes the rest); the funders' rows add up to the loan's amounts."""
+    _repaid(portfolio.loans["L2"], _d(11, 25), "0.05")
+    recovery_days_write(first=_d(11, 25), last=_d(11, 25))
+    assert sorted(RecoveryDay.objects.filter(business_date=_d(11, 25)).values_list(
+        "funder__code", "entered", "recovered")) == [("bank", 0, D("700.03")), ("own", 0, D("300.02"))]
+    assert sorted(RecoveryDay.objects.filter(business_date=_d(11, 21)).values_list(
+        "funder__code", "entered", "entered_owed")) == [("bank", 1, D("7350.00")), ("own", 0, D("3150.00"))]

@@ -1,8 +1,10 @@
 """Back-office pages of collections (催收): the collector's workbench (my cases and my work
 groups' unassigned ones, by the compliance policy's priority, default principal outstanding ×
 DPD), the case page (loan, schedule, payable now, contacts, promises, the borrower's data masked
-with a logged reveal, one form to record a contact and/or a promise, "done for this round" for
-the case's task, a hardship request and its four-eyes decision, a lead's reassignment) and the
+with a logged reveal, one form to record a contact and/or a promise, a card per kind of task —
+"done for this round" for a call task, the result of a field visit (外访), a legal referral
+(法务移交) and its approval by the lead — a hardship request and its four-eyes decision, a lead's
+reassignment) and the
 figures page (filterable by product, branch, funder and date range; charts from local assets).
 
 Invalid POSTs re-render with HTTP 422 naming the field (a refused contact names its compliance
@@ -25,13 +27,14 @@ from viewflow.urls import AppMenuMixin, Viewset
 
 from collection.models import (
     CollectionCase, ComplianceRule, ContactChannel, ContactParty, ContactResult, EmergencyContact, HardshipHold,
-    HardshipStatus,
+    HardshipStatus, LegalReferral, LegalReferralStatus, VisitResult,
 )
 from collection.selectors import collection_figures, workbench_cases
 from collection.services.agencies import case_reassign
 from collection.services.contacts import (
     ContactRefused, compliance_policy, contact_record, hardship_approve, hardship_reject, hardship_request,
 )
+from collection.services.fieldwork import legal_referral_allowed, legal_referral_decide
 from creditfactory.core import forms as ascii_forms
 from creditfactory.core.display import format_date
 from creditfactory.organisations.models import Branch, WorkGroup
@@ -43,7 +46,7 @@ from servicing.services.repayments.quotes import loan_quote
 from ..forms.line_changes import apply_service_errors
 from ..models import PiiField
 from ..services.applications import application_reveal_pii
-from ..services.collection_cases import case_open_task, collection_task_complete
+from ..services.collection_cases import case_legal_refer, case_open_task, case_visit_record, collection_task_complete
 
 VIEW_PERMISSION = "collections.view_collectioncase"
 FIGURES_PERMISSION = "collections.view_collection_figures"
@@ -61,7 +64,9 @@ class ContactForm(forms.Form):
                               initial=ContactParty.BORROWER)
     emergency_contact = forms.ModelChoiceField(label=gettext_lazy("Emergency contact"),
                                                queryset=EmergencyContact.objects.none(), required=False)
-    result = forms.ChoiceField(label=gettext_lazy("Result"), choices=ContactResult.choices)
+    # "calling" is the voice robot's, while its call is under way
+    result = forms.ChoiceField(label=gettext_lazy("Result"),
+                               choices=[c for c in ContactResult.choices if c[0] != ContactResult.CALLING])
     notes = forms.CharField(label=gettext_lazy("Notes"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
     promise_amount = ascii_forms.DecimalField(label=gettext_lazy("Promised amount (CNY)"), required=False,
                                         max_digits=18, decimal_places=2, min_value=0)
@@ -109,6 +114,35 @@ class HardshipDecisionForm(forms.Form):
         return hold
 
 
+class VisitForm(forms.Form):
+    result = forms.ChoiceField(label=gettext_lazy("Visit result"), choices=VisitResult.choices)
+    notes = forms.CharField(label=gettext_lazy("Notes"), max_length=2000, required=False,
+                            widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class LegalReferralForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text=gettext_lazy("The work group's lead approves the referral."))
+
+
+class LegalDecisionForm(forms.Form):
+    referral = ascii_forms.IntegerField(widget=forms.HiddenInput)
+    decision = forms.ChoiceField(choices=[("approve", gettext_lazy("Approve")), ("reject", gettext_lazy("Reject"))])
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300, required=False)
+
+    def __init__(self, *args, case: CollectionCase, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.case = case
+
+    def clean_referral(self):
+        referral = LegalReferral.objects.filter(pk=self.cleaned_data["referral"], case=self.case).first()
+        if referral is None:
+            raise ValidationError(_("There is no such legal referral on this case."))
+        if referral.status != LegalReferralStatus.REQUESTED:
+            raise ValidationError(_("This legal referral was decided already."))
+        return referral
+
+
 class ReassignForm(forms.Form):
     work_group = forms.ModelChoiceField(label=gettext_lazy("Work group"), queryset=WorkGroup.objects.none(),
                                         required=False, help_text=gettext_lazy("Empty: the case's own."))
@@ -152,10 +186,21 @@ class WorkbenchView(CollectionView):
 
 class CaseDetailView(CollectionView):
     def render_page(self, request, case, *, form=None, reveal_form=None, revealed=None, hardship_form=None,
-                    decision_form=None, reassign_form=None, status=200):
+                    decision_form=None, reassign_form=None, visit_form=None, legal_form=None,
+                    legal_decision_form=None, status=200):
         loan = case.loan
         open_case = case.status == "open"
+        task = case_open_task(case)
+        may_refer = legal_referral_allowed(case)
         return render(request, "collection/case_detail.html", {
+            "task_kind": task.flow_task.name if task else None,
+            "visits": list(case.visits.select_related("contact__collector", "contact__agency")),
+            "visit_form": (visit_form or VisitForm()) if open_case else None,
+            "referrals": list(case.legal_referrals.select_related("requested_by", "decided_by")),
+            "legal_form": (legal_form or LegalReferralForm()) if (may_refer or legal_form) else None,
+            "legal_decision_form": legal_decision_form,
+            "may_decide_legal": request.user.has_perm("collections.approve_legalreferral") or (
+                case.work_group is not None and case.work_group.lead_id == request.user.pk),
             "hardship_form": hardship_form or (HardshipForm() if open_case else None),
             "decision_form": decision_form, "may_decide": request.user.has_perm("collections.approve_hardshiphold"),
             "reassign_form": (reassign_form or ReassignForm(case=case))
@@ -166,7 +211,7 @@ class CaseDetailView(CollectionView):
             "promises": list(case.promises.select_related("collector", "agency")),
             "refusals": list(case.refusals.all()[:20]),
             "holds": list(case.hardship_holds.select_related("requested_by", "decided_by").order_by("-id")),
-            "task": case_open_task(case),
+            "task": task,
             "form": form or ContactForm(case=case),
             "reveal_form": reveal_form or RevealForm(), "revealed": revealed,
         }, status=status)
@@ -179,7 +224,7 @@ class CaseDetailView(CollectionView):
         action = request.POST.get("action", "record")
         if action == "reveal":
             return self._reveal(request, case)
-        if action in ("hardship", "hardship_decide", "reassign"):
+        if action in ("hardship", "hardship_decide", "reassign", "visit", "legal", "legal_decide"):
             return getattr(self, "_" + action)(request, case)
         if action == "done":
             try:
@@ -237,6 +282,52 @@ class CaseDetailView(CollectionView):
                              % {"start": format_date(hold.start), "end": format_date(hold.end)})
         else:
             messages.success(request, _("Hardship request rejected."))
+        return see_other(reverse("collection:cases:detail", args=[case.pk]))
+
+    def _visit(self, request, case):
+        form = VisitForm(request.POST)
+        if not form.is_valid():
+            return self.render_page(request, case, visit_form=form, status=422)
+        try:
+            case_visit_record(case=case, result=form.cleaned_data["result"], notes=form.cleaned_data["notes"],
+                              actor=request.user)
+        except ContactRefused as exc:
+            form.add_error(None, _("Refused (%(rule)s): %(reason)s") % {"rule": exc.rule_label, "reason": exc})
+            return self.render_page(request, case, visit_form=form, status=422)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+            return self.render_page(request, case, visit_form=form, status=422)
+        messages.success(request, _("Field visit recorded."))
+        return see_other(reverse("collection:cases:detail", args=[case.pk]))
+
+    def _legal(self, request, case):
+        form = LegalReferralForm(request.POST)
+        if not form.is_valid():
+            return self.render_page(request, case, legal_form=form, status=422)
+        try:
+            case_legal_refer(case=case, reason=form.cleaned_data["reason"], actor=request.user)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+            return self.render_page(request, case, legal_form=form, status=422)
+        messages.success(request, _("Legal referral requested; the work group's lead approves it."))
+        return see_other(reverse("collection:cases:detail", args=[case.pk]))
+
+    def _legal_decide(self, request, case):
+        form = LegalDecisionForm(request.POST, case=case)
+        if not form.is_valid():
+            return self.render_page(request, case, legal_decision_form=form, status=422)
+        data = form.cleaned_data
+        try:
+            referral = legal_referral_decide(referral=data["referral"], actor=request.user,
+                                             approve=data["decision"] == "approve", reason=data["reason"])
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+            return self.render_page(request, case, legal_decision_form=form, status=403)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+            return self.render_page(request, case, legal_decision_form=form, status=422)
+        messages.success(request, _("Legal referral approved.") if referral.status == LegalReferralStatus.APPROVED
+                         else _("Legal referral rejected."))
         return see_other(reverse("collection:cases:detail", args=[case.pk]))
 
     def _reassign(self, request, case):

@@ -1,7 +1,9 @@
 """Collection cases through ``CollectionFlow``: start a process for each open case at a human
 step of its strategy (call, field visit, legal referral) that has none running
 (``collection_flows_sync``, a beat task after the daily close), complete a task when the
-collector is done with this round (``collection_task_complete``); the flow's steps."""
+collector is done with this round (``collection_task_complete``) — a field-visit task by
+recording the visit (``case_visit_record``), a legal task by referring the case
+(``case_legal_refer``); the flow's steps."""
 
 from __future__ import annotations
 
@@ -13,16 +15,22 @@ from django.utils.translation import gettext as _
 from viewflow.workflow.models import Process
 from viewflow.workflow.status import STATUS
 
-from collection.models import ActionKind, CaseStatus, CollectionCase, StrategyStep
+from collection.models import (
+    ActionKind, CaseStatus, CollectionCase, LegalReferral, LegalReferralStatus, StrategyStep,
+)
 from collection.services.agencies import case_reassign
+from collection.services.fieldwork import legal_referral_request, visit_record
 from creditfactory.organisations.models import WorkGroup
 
 from .dispatch import dispatch_pick
 from .flow_steps import set_actor
 
-__all__ = ["case_open_task", "collection_flows_sync", "collection_task_complete", "collection_task_reassign"]
+__all__ = ["case_legal_refer", "case_open_task", "case_visit_record", "collection_flows_sync",
+           "collection_task_complete", "collection_task_reassign", "task_kind"]
 
 HUMAN = [ActionKind.CALL, ActionKind.VISIT, ActionKind.LEGAL]
+# the flow's node for each human step (a call is the generic "work" task)
+TASK_KINDS = {ActionKind.CALL: "work", ActionKind.VISIT: "visit", ActionKind.LEGAL: "legal"}
 
 
 def _flow():
@@ -44,11 +52,15 @@ def _running(case_ids) -> set[int]:
 
 def collection_flows_sync(*, limit: int = 5000) -> int:
     """Start a ``CollectionFlow`` for each open case at a human step with a work group and no
-    process running. Returns how many started."""
+    process running (not at a legal step once the case is referred). Returns how many started."""
     kind = StrategyStep.objects.filter(version_id=OuterRef("strategy_version_id"), seq=OuterRef("step"),
                                        kind__in=HUMAN)
+    legal = StrategyStep.objects.filter(version_id=OuterRef("strategy_version_id"), seq=OuterRef("step"),
+                                        kind=ActionKind.LEGAL)
+    referred = LegalReferral.objects.filter(case_id=OuterRef("pk"), status__in=[LegalReferralStatus.REQUESTED,
+                                                                                 LegalReferralStatus.APPROVED])
     cases = list(CollectionCase.objects.filter(status=CaseStatus.OPEN, work_group__isnull=False)
-                 .filter(Exists(kind)).order_by("id")[:limit])
+                 .filter(Exists(kind)).exclude(Exists(legal) & Exists(referred)).order_by("id")[:limit])
     running = _running(case.pk for case in cases)
     started = 0
     for case in cases:
@@ -66,11 +78,12 @@ def case_open_task(case: CollectionCase):
     return process.task_set.filter(status__in=[STATUS.NEW, STATUS.ASSIGNED]).first()
 
 
-def collection_task_complete(*, case: CollectionCase, actor):
+def collection_task_complete(*, case: CollectionCase, actor, kind: str | None = None):
     """The collector is done with this round of the case: the task completes and the flow goes
-    on (a new task while the case is still at a human step, else the end)."""
+    on (a new task while the case is still at a human step, else the end). With ``kind`` (work,
+    visit, legal) only a task of that kind is completed."""
     task = case_open_task(case)
-    if task is None:
+    if task is None or (kind is not None and task.flow_task.name != kind):
         raise ValidationError({"task": [_("No collection task is open on this case.")]})
     flow_class = _flow()
     with flow_class.lock(task.process_id), transaction.atomic():
@@ -86,6 +99,28 @@ def collection_task_complete(*, case: CollectionCase, actor):
         activation.start(None)
         activation.execute()
     return task
+
+
+def _complete_open(case: CollectionCase, *, actor, kind: str) -> None:
+    task = case_open_task(case)
+    if task is not None and task.flow_task.name == kind:
+        collection_task_complete(case=case, actor=actor, kind=kind)
+
+
+def case_visit_record(*, case: CollectionCase, result: str, notes: str = "", actor):
+    """Record a field visit (compliance enforced: ``ContactRefused``) and complete the case's open
+    field-visit task, if any."""
+    visit = visit_record(case=case, result=result, notes=notes, actor=actor)
+    _complete_open(case, actor=actor, kind="visit")
+    return visit
+
+
+def case_legal_refer(*, case: CollectionCase, reason: str, actor):
+    """Refer the case to legal (a lead approves it) and complete its open legal task, if any:
+    the flow ends while the referral is pending or approved."""
+    referral = legal_referral_request(case=case, reason=reason, actor=actor)
+    _complete_open(case, actor=actor, kind="legal")
+    return referral
 
 
 # --- the flow's steps -----------------------------------------------------------------------------
@@ -113,9 +148,20 @@ def dispatch_work(activation):
     return dispatch_pick(case.work_group) if case.work_group_id else None
 
 
+def task_kind(process) -> str:
+    """The node of the next task: the strategy step in force's kind (a call when unknown)."""
+    return TASK_KINDS.get(_step_kind(process.data["case_id"]), "work")
+
+
 def still_human(process) -> bool:
     case = CollectionCase.objects.filter(pk=process.data["case_id"]).first()
-    return bool(case and case.status == CaseStatus.OPEN and case.work_group_id and _step_kind(case.pk) in HUMAN)
+    if not (case and case.status == CaseStatus.OPEN and case.work_group_id):
+        return False
+    kind = _step_kind(case.pk)
+    if kind == ActionKind.LEGAL and case.legal_referrals.filter(
+            status__in=[LegalReferralStatus.REQUESTED, LegalReferralStatus.APPROVED]).exists():
+        return False  # with legal now
+    return kind in HUMAN
 
 
 def case_url(case_id: int) -> str:

@@ -13,10 +13,28 @@ mobile ends in                 behaviour
 anything else                  delivered; a temporary ``throttled`` failure with
                                probability ``SMS_SANDBOX_FAILURE_RATE``
 =============================  ===================================================
+
+The sandbox voice robot (``SandboxVoiceProvider``) places no call either. It answers after
+``VOICE_SANDBOX_LATENCY_MS``; an answered call lasts the time its script takes to read (5 s to
+connect + 1 s per 4 characters) and is billed ``VOICE_SANDBOX_COST_PER_MINUTE`` per started
+minute; an unanswered or failed call costs nothing (docs/sandbox.md):
+
+=============================  ===================================================
+mobile ends in                 behaviour
+=============================  ===================================================
+``0000``                       permanent failure ``unreachable`` (空号/停机)
+``0001``                       temporary ``busy`` on the first attempt, then answered
+``0003``                       rings out: not answered
+``0004``                       temporary ``busy`` on every attempt (failed after
+                               ``VOICE_MAX_ATTEMPTS``)
+anything else                  answered; a temporary ``busy`` failure with probability
+                               ``VOICE_SANDBOX_FAILURE_RATE``
+=============================  ===================================================
 """
 
 from __future__ import annotations
 
+import math
 import random
 import time
 import uuid
@@ -27,7 +45,10 @@ from django.conf import settings
 from ..money import to_decimal
 from .base import OutgoingSms, SendReceipt, SmsPermanentError, SmsProvider, SmsTemporaryError, count_segments
 
-__all__ = ["SANDBOX_SUFFIXES", "SandboxSmsProvider", "sandbox_inbox"]
+from .voice import ANSWERED, NO_ANSWER, CallReceipt, OutgoingCall, VoicePermanentError, VoiceProvider, VoiceTemporaryError
+
+__all__ = ["SANDBOX_SUFFIXES", "SandboxSmsProvider", "SandboxVoiceProvider", "VOICE_SANDBOX_SUFFIXES",
+           "sandbox_inbox"]
 
 UNREACHABLE_SUFFIX = "0000"
 BUSY_ONCE_SUFFIX = "0001"
@@ -36,6 +57,18 @@ SANDBOX_SUFFIXES = {
     UNREACHABLE_SUFFIX: "unreachable (permanent)",
     BUSY_ONCE_SUFFIX: "busy on the first attempt (temporary), then delivered",
     ALWAYS_TIMEOUT_SUFFIX: "timeout on every attempt (temporary)",
+}
+
+
+VOICE_UNREACHABLE_SUFFIX = "0000"
+VOICE_BUSY_ONCE_SUFFIX = "0001"
+VOICE_NO_ANSWER_SUFFIX = "0003"
+VOICE_ALWAYS_BUSY_SUFFIX = "0004"
+VOICE_SANDBOX_SUFFIXES = {
+    VOICE_UNREACHABLE_SUFFIX: "unreachable (permanent): failed",
+    VOICE_BUSY_ONCE_SUFFIX: "busy on the first attempt (temporary), then answered",
+    VOICE_NO_ANSWER_SUFFIX: "rings out: not answered",
+    VOICE_ALWAYS_BUSY_SUFFIX: "busy on every attempt (temporary): failed after VOICE_MAX_ATTEMPTS",
 }
 
 
@@ -76,6 +109,40 @@ class SandboxSmsProvider(SmsProvider):
             text=message.text, reference=message.reference, attempt=message.attempt, segments=segments, cost=cost,
         )
         return SendReceipt(provider_message_id=message_id, segments=segments, cost=cost)
+
+
+def sandbox_call_seconds(text: str) -> int:
+    """How long the sandbox robot takes to read ``text``: 5 s to connect, 1 s per 4 characters."""
+    return 5 + math.ceil(len(text) / 4)
+
+
+class SandboxVoiceProvider(VoiceProvider):
+    name = "sandbox"
+
+    def __init__(self, *, latency_ms: int | None = None, failure_rate=None, cost_per_minute=None,
+                 rng: random.Random | None = None):
+        self.latency_ms = settings.VOICE_SANDBOX_LATENCY_MS if latency_ms is None else latency_ms
+        self.failure_rate = float(settings.VOICE_SANDBOX_FAILURE_RATE if failure_rate is None else failure_rate)
+        self.cost_per_minute = to_decimal(settings.VOICE_SANDBOX_COST_PER_MINUTE if cost_per_minute is None
+                                          else cost_per_minute)
+        self.rng = rng or random.Random(getattr(settings, "VOICE_SANDBOX_SEED", "") or None)
+
+    def call(self, call: OutgoingCall) -> CallReceipt:
+        if self.latency_ms > 0:
+            time.sleep(self.latency_ms / 1000)
+        if call.mobile.endswith(VOICE_UNREACHABLE_SUFFIX):
+            raise VoicePermanentError("unreachable", "The number is unreachable (sandbox).")
+        if call.mobile.endswith(VOICE_ALWAYS_BUSY_SUFFIX) or (
+                call.mobile.endswith(VOICE_BUSY_ONCE_SUFFIX) and call.attempt <= 1):
+            raise VoiceTemporaryError("busy", "The line is busy, call again (sandbox).")
+        if self.failure_rate > 0 and self.rng.random() < self.failure_rate:
+            raise VoiceTemporaryError("busy", "The line is busy (sandbox failure rate).")
+        call_id = f"SBV{uuid.uuid4().hex[:20].upper()}"
+        if call.mobile.endswith(VOICE_NO_ANSWER_SUFFIX):
+            return CallReceipt(provider_call_id=call_id, outcome=NO_ANSWER, duration_seconds=0, cost=Decimal("0"))
+        seconds = sandbox_call_seconds(call.text)
+        cost = (self.cost_per_minute * math.ceil(seconds / 60)).quantize(Decimal("0.0001"))
+        return CallReceipt(provider_call_id=call_id, outcome=ANSWERED, duration_seconds=seconds, cost=cost)
 
 
 def sandbox_inbox(mobile: str | None = None):

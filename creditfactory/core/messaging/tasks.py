@@ -34,3 +34,16 @@ def sms_deliver_batch(message_ids: list[int]) -> dict:
             sms_deliver.apply_async((message_id,), countdown=retry_countdown(outcome.attempts))
         outcomes[outcome.status] = outcomes.get(outcome.status, 0) + 1
     return outcomes
+
+
+@shared_task(bind=True, name="core.voice_deliver", acks_late=True, max_retries=None)
+def voice_deliver(self, call_id: int) -> str:
+    from .voice_services import voice_attempt_call, voice_retry_countdown
+
+    outcome = voice_attempt_call(call_id=call_id)
+    # Eager mode has no broker to hold a countdown: call again at once (VOICE_MAX_ATTEMPTS ends it).
+    while outcome.retry and self.request.is_eager:
+        outcome = voice_attempt_call(call_id=call_id)
+    if outcome.retry:
+        raise self.retry(countdown=voice_retry_countdown(outcome.attempts))
+    return outcome.status

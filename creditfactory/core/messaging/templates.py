@@ -24,6 +24,7 @@ class SmsTemplate:
     code: str
     texts: dict[str, str]  # language code → text with {param} placeholders
     description: str = ""
+    channel: str = "sms"  # "sms", or "voice": a voice robot's script (no 【signature】 in front)
 
     @property
     def params(self) -> tuple[str, ...]:
@@ -60,8 +61,10 @@ def get_template(code: str) -> SmsTemplate:
         raise TemplateError("template", f"Unknown SMS template {code!r}.") from None
 
 
-def render_template(code: str, context: dict, *, language: str, signature: str) -> str:
+def render_template(code: str, context: dict, *, language: str, signature: str, channel: str = "sms") -> str:
     template = get_template(code)
+    if template.channel != channel:
+        raise TemplateError("template", f"Template {code!r} is not a {channel} template.")
     text = template.texts.get(language)
     if text is None:
         raise TemplateError("language", f"Template {code!r} has no {language!r} text.")
