@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest, Now
 
-from servicing.fastpath import LOCKED_DISBURSEMENT, LOCKED_DRAWDOWN
+from servicing.fastpath import LOCKED_DISBURSEMENT, LOCKED_DRAWDOWN, funder_quotas_take
 from servicing.models import (
     BusinessDate,
     CreditLine,
@@ -136,17 +136,29 @@ class _Refused(Exception):
 def funder_quota_take(*, funder_id: int, day, amount: Decimal) -> bool:
     """Take ``amount`` of a funder's total quota and of its quota for business date ``day``:
     ``total_used += amount WHERE active AND total_used + amount <= total_quota`` and
-    ``used += amount WHERE used + amount <= daily_quota`` on the day's row — both or neither
-    (a savepoint). Empty quotas are unlimited. Returns False when refused (inactive funder or
-    either quota short), changing nothing. The funder row is taken first, then its day row."""
+    ``used += amount WHERE used + amount <= daily_quota`` on the day's row — both or neither.
+    Empty quotas are unlimited. Returns False when refused (inactive funder or either quota
+    short), changing nothing. The funder row is taken first, then its day row: one prebuilt
+    statement (``servicing.fastpath.funder_quotas_take``), no savepoint; when the day's quota is
+    short, the total taken is given back at once (the funder row stays locked by this transaction
+    in between, so nobody sees it)."""
     amount = Decimal(amount)
+    if connection.vendor != "postgresql":  # pragma: no cover - the embedded SQLite default
+        return _funder_quota_take_orm(funder_id=funder_id, day=day, amount=amount)
+    with transaction.atomic(savepoint=False):
+        total, daily = funder_quotas_take(funder_id=funder_id, day=day, amount=amount)
+        if total and not daily:
+            Funder.objects.filter(pk=funder_id).update(total_used=F("total_used") - amount)
+    return total and daily
+
+
+def _funder_quota_take_orm(*, funder_id: int, day, amount: Decimal) -> bool:
     try:
         with transaction.atomic():
             total = Funder.objects.filter(pk=funder_id, active=True).filter(
                 Q(total_quota__isnull=True) | Q(total_used__lte=F("total_quota") - amount))
             if not total.update(total_used=F("total_used") + amount):
                 raise _Refused
-            # The funder row is locked by the UPDATE above: its daily quota cannot change under us.
             daily_quota = Funder.objects.filter(pk=funder_id).values_list("daily_quota", flat=True).get()
             FunderQuotaDay.objects.bulk_create([FunderQuotaDay(funder_id=funder_id, business_date=day)],
                                                ignore_conflicts=True)

@@ -22,6 +22,8 @@ from django.utils.timezone import now
 from viewflow import this
 from viewflow.workflow import flow
 from viewflow.workflow.activation import Activation
+from viewflow.workflow.base import Edge
+from viewflow.workflow.exceptions import FlowRuntimeError
 from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.flow import mixins as flow_mixins
 from viewflow.workflow.flow import views as flow_views
@@ -36,7 +38,8 @@ from .fastpath import error_boundaries_disarm
 from .jobs import job_run
 from .models import CreditApplication
 
-__all__ = ["CeleryJob", "End", "Function", "If", "QueueView", "StartHandle", "Switch", "Wait", "process_in_scope"]
+__all__ = ["BranchingFunction", "BranchingJob", "BranchingWait", "CeleryJob", "End", "Function", "If", "QueueView",
+           "StartHandle", "Switch", "Wait", "process_in_scope"]
 
 
 # --- branch-scoped task pages ----------------------------------------------------------------------
@@ -266,3 +269,84 @@ class Wait(ScopedNodeMixin, flow.Handle):
     def _resolve(self, instance):
         super()._resolve(instance)
         self._on_create = this.resolve(instance, self._on_create)
+
+
+# --- branching nodes -------------------------------------------------------------------------------
+
+
+def _branch_create_next(activation):
+    """``create_next`` of a branching node's activation: the first case whose condition holds, else
+    the default. (Defined on each activation class: viewflow looks the overridden transition up
+    past the class that overrides it.)"""
+    yield activation.flow_task.branch_next(activation)._create(activation, activation.task.token)
+
+
+class BranchingMixin:
+    """A node that picks the next node itself, as a ``Switch`` after it would, with no Switch task:
+    ``.Case(node, cond)`` … ``.Default(node)`` instead of ``.Next(node)``. The conditions are asked
+    when the node completes, in its round and transaction (where a Switch right after it would have
+    been activated), with the node's own activation (``cond(activation) -> bool``). The Switch's
+    activation, its task row, its ``previous`` link and its savepoint are saved on every process."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._cases = []
+
+    def Case(self, node, cond):  # noqa: N802 - viewflow's fluent style
+        self._cases.append((node, cond))
+        return self
+
+    def Default(self, node):  # noqa: N802 - viewflow's fluent style
+        self._cases.append((node, None))
+        return self
+
+    def _resolve(self, instance):
+        super()._resolve(instance)
+        self._cases = [(this.resolve(instance, node), this.resolve(instance, cond)) for node, cond in self._cases]
+
+    def _outgoing(self):
+        for node, cond in self._cases:
+            yield Edge(src=self, dst=node, edge_class="cond_true" if cond else "default")
+
+    def branch_next(self, activation):
+        for node, cond in self._cases:
+            if cond is None or cond(activation):
+                return node
+        raise FlowRuntimeError(f"No next task available for {self.name}")
+
+
+class BranchingJobActivation(CeleryJobActivation):
+    @Activation.status.super()
+    def create_next(self):
+        return _branch_create_next(self)
+
+
+class BranchingJob(BranchingMixin, CeleryJob):
+    """A ``CeleryJob`` that branches (``BranchingMixin``)."""
+
+    activation_class = BranchingJobActivation
+
+
+class BranchingFunctionActivation(flow.Function.activation_class):
+    @Activation.status.super()
+    def create_next(self):
+        return _branch_create_next(self)
+
+
+class BranchingFunction(BranchingMixin, flow.Function):
+    """viewflow's ``Function`` that branches (``BranchingMixin``)."""
+
+    activation_class = BranchingFunctionActivation
+
+
+class BranchingWaitActivation(WaitActivation):
+    @Activation.status.super()
+    def create_next(self):
+        return _branch_create_next(self)
+
+
+class BranchingWait(BranchingMixin, Wait):
+    """A ``Wait`` that branches (``BranchingMixin``): resumed by a service, it goes on to the case
+    its conditions pick."""
+
+    activation_class = BranchingWaitActivation

@@ -267,7 +267,7 @@ def step_book(activation) -> None:
     drawdown_line_post(drawdown=drawdown)
     funding_post(drawdown=drawdown, reason=stored_text(gettext_noop("Disbursement confirmed.")))
     drawdown.value_date = business_date()  # saved with the move below, in this transaction
-    loan = loan_book(drawdown=drawdown)
+    loan = loan_book(drawdown=drawdown, drawdown_locked=True)  # _drawdown(): the row locked this round
     _move(drawdown, to_state=S.DISBURSED, reason=stored_text(gettext_noop("Paid out; loan booked.")), process=process,
           extra_update_fields=("value_date",))
     emit(drawdown, event="drawdown.disbursed")
