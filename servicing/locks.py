@@ -16,7 +16,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import F, Q, Value
+from django.db.models import Exists, F, Q, Value
 from django.db.models.functions import Greatest, Now
 
 from servicing.fastpath import LOCKED_DISBURSEMENT, LOCKED_DRAWDOWN, funder_quotas_take
@@ -60,13 +60,18 @@ def business_date_lock(*, date, actor=None, reason: str = "") -> tuple[BusinessD
 # itself and held to the end of the caller's transaction, and a refused claim changes nothing.
 
 
-def line_hold(*, line_id: int, amount: Decimal) -> bool:
+def line_hold(*, line_id: int, amount: Decimal, unless_reference: tuple[int, str] | None = None) -> bool:
     """Reserve ``amount`` on an active line: ``held += amount WHERE status = active AND used +
     held + amount <= limit``. False (nothing changed) when the line is not active or the amount
-    is more than is available."""
-    return bool(CreditLine.objects.filter(pk=line_id, status=CreditLineStatus.ACTIVE,
-                                          used__lte=F("limit") - F("held") - amount)
-                .update(held=F("held") + amount))
+    is more than is available. ``unless_reference=(partner id, external reference)``: also
+    refused when that partner has a drawdown with that reference (the check rides on the same
+    statement; the caller asks why when it is refused)."""
+    rows = CreditLine.objects.filter(pk=line_id, status=CreditLineStatus.ACTIVE,
+                                     used__lte=F("limit") - F("held") - amount)
+    if unless_reference is not None:
+        partner_id, reference = unless_reference
+        rows = rows.exclude(Exists(Drawdown.objects.filter(partner_id=partner_id, external_reference=reference)))
+    return bool(rows.update(held=F("held") + amount))
 
 
 def line_release(*, line_id: int, amount: Decimal) -> bool:

@@ -35,7 +35,7 @@ from servicing.models import Drawdown
 
 from .locks import PROCESS_LOCK
 from .models import FlowTask, WORK_ON_QUEUE
-from .nodes import SCOPED_RIGHTS, BranchingFunction, BranchingJob, BranchingWait, QueueView, ScopedNodeMixin
+from .nodes import SCOPED_RIGHTS, BranchingFunction, NewProcessStartHandle, BranchingJob, BranchingWait, QueueView, ScopedNodeMixin
 from .selectors import drawdowns as predicates
 from .services import drawdown_steps as steps
 
@@ -96,7 +96,7 @@ class DrawdownFlow(flow.Flow):
     lock_impl = PROCESS_LOCK
     task_class = FlowTask
 
-    start = flow.StartHandle(this.start_process).Annotation(title=_("Drawdown requested")).Next(this.check)
+    start = NewProcessStartHandle(this.start_process).Annotation(title=_("Drawdown requested")).Next(this.check)
     check = (
         DrawdownJob(this.check_compute, on_start=this.check_started, on_result=this.check_done,
                     on_error=this.check_failed)

@@ -30,15 +30,17 @@ from viewflow.workflow.flow import views as flow_views
 from viewflow.workflow.nodes import AbstractJob, AbstractJobActivation
 from viewflow.workflow.flow.nodes import ErrorBoundary
 from viewflow.workflow.nodes.handle import HandleActivation
+from viewflow.workflow.signals import flow_started, task_started
 from viewflow.workflow.status import STATUS
 
 from creditfactory.organisations.scoping import scope_queryset, sees_all_branches
 
 from .fastpath import error_boundaries_disarm
 from .jobs import job_run
+from .locks import new_process_round
 from .models import CreditApplication
 
-__all__ = ["BranchingFunction", "BranchingJob", "BranchingWait", "CeleryJob", "End", "Function", "If", "QueueView",
+__all__ = ["NewProcessStartHandle", "BranchingFunction", "BranchingJob", "BranchingWait", "CeleryJob", "End", "Function", "If", "QueueView",
            "StartHandle", "Switch", "Wait", "process_in_scope"]
 
 
@@ -350,3 +352,28 @@ class BranchingWait(BranchingMixin, Wait):
     its conditions pick."""
 
     activation_class = BranchingWaitActivation
+
+
+# --- a start without the lock round --------------------------------------------------------------------
+
+
+class NewProcessStartActivation(flow.StartHandle.activation_class):
+    @Activation.status.super()
+    def execute(self):
+        """As viewflow's: the process saved, then the start completed and the next nodes activated —
+        in the caller's transaction (one if there is none) and without the process lock: the row
+        was inserted a moment ago by this transaction (``workflows.locks.new_process_round``)."""
+        task_started.send(sender=self.flow_class, process=self.process, task=self.task)
+        with transaction.atomic(savepoint=False):
+            self.process.save()
+            with new_process_round():
+                self.complete()
+                flow_started.send(sender=self.flow_class, process=self.process, task=self.task)
+                self.activate_next()
+
+
+class NewProcessStartHandle(flow.StartHandle):
+    """viewflow's ``StartHandle`` whose start round takes no lock and no savepoint
+    (``NewProcessStartActivation``): two statements fewer per process and a savepoint less."""
+
+    activation_class = NewProcessStartActivation
