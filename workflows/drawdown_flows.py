@@ -35,7 +35,17 @@ from servicing.models import Drawdown
 
 from .locks import PROCESS_LOCK
 from .models import FlowTask, WORK_ON_QUEUE
-from .nodes import SCOPED_RIGHTS, BranchingFunction, NewProcessStartHandle, BranchingJob, BranchingWait, QueueView, ScopedNodeMixin
+from .nodes import (
+    SCOPED_RIGHTS,
+    BranchingFunction,
+    BranchingJob,
+    BranchingWait,
+    NewProcessStartHandle,
+    OnceEnd,
+    OnceFunction,
+    QueueView,
+    ScopedNodeMixin,
+)
 from .selectors import drawdowns as predicates
 from .services import drawdown_steps as steps
 
@@ -132,19 +142,19 @@ class DrawdownFlow(flow.Flow):
         .Case(this.reject, this.review_rejected)
         .Default(this.disburse)
     )
-    disburse = flow.Function(this.send_disbursement).Annotation(title=_("Disbursement (放款)")).Next(this.settle)
+    disburse = OnceFunction(this.send_disbursement).Annotation(title=_("Disbursement (放款)")).Next(this.settle)
     settle = (
         DrawdownWait()
         .Annotation(title=_("Waiting for the payment confirmation"))
         .Case(this.book, this.paid)
         .Default(this.fail)
     )
-    book = flow.Function(this.book_loan).Annotation(title=_("Loan booked")).Next(this.end)
-    fail = flow.Function(this.fail_drawdown).Annotation(title=_("Disbursement failed")).Next(this.failed)
-    reject = flow.Function(this.reject_drawdown).Annotation(title=_("Rejected")).Next(this.rejected)
-    end = flow.End().Annotation(title=_("Disbursed"))
-    failed = flow.End().Annotation(title=_("Failed"))
-    rejected = flow.End().Annotation(title=_("Rejected"))
+    book = OnceFunction(this.book_loan).Annotation(title=_("Loan booked")).Next(this.end)
+    fail = OnceFunction(this.fail_drawdown).Annotation(title=_("Disbursement failed")).Next(this.failed)
+    reject = OnceFunction(this.reject_drawdown).Annotation(title=_("Rejected")).Next(this.rejected)
+    end = OnceEnd().Annotation(title=_("Disbursed"))
+    failed = OnceEnd().Annotation(title=_("Failed"))
+    rejected = OnceEnd().Annotation(title=_("Rejected"))
 
     def start_process(self, activation, *, drawdown, actor=None, actor_label=""):
         steps.step_start(activation, drawdown=drawdown, actor=actor, actor_label=actor_label)

@@ -17,6 +17,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import transaction
 from django.utils.timezone import now
 from viewflow import this
@@ -40,7 +42,7 @@ from .jobs import job_run
 from .locks import new_process_round
 from .models import CreditApplication
 
-__all__ = ["NewProcessStartHandle", "BranchingFunction", "BranchingJob", "BranchingWait", "CeleryJob", "End", "Function", "If", "QueueView",
+__all__ = ["NewProcessStartHandle", "OnceEnd", "OnceFunction", "deferred_create", "BranchingFunction", "BranchingJob", "BranchingWait", "CeleryJob", "End", "Function", "If", "QueueView",
            "StartHandle", "Switch", "Wait", "process_in_scope"]
 
 
@@ -273,6 +275,21 @@ class Wait(ScopedNodeMixin, flow.Handle):
         self._on_create = this.resolve(instance, self._on_create)
 
 
+# --- tasks inserted once ------------------------------------------------------------------------------
+
+
+def deferred_create(activation_class, flow_task, prev_activation, token, data=None, seed=None, **fields):
+    """``Activation.create`` without the INSERT: the task is inserted at its first save, with the
+    status it has by then, and linked to the previous task then (``FlowTask.defer_insert``). For
+    nodes that complete, schedule or fail in the round that creates them (never a waiting one)."""
+    task = flow_task.flow_class.task_class(process=prev_activation.process, flow_task=flow_task, token=token,
+                                           **fields)
+    task.data = data if data is not None else {}
+    task.seed = seed
+    task.defer_insert(previous=prev_activation.task)
+    return activation_class(task)
+
+
 # --- branching nodes -------------------------------------------------------------------------------
 
 
@@ -318,6 +335,12 @@ class BranchingMixin:
 
 
 class BranchingJobActivation(CeleryJobActivation):
+    @classmethod
+    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
+        # Inserted when ``activate`` schedules it, in the same round (SCHEDULED at once).
+        return deferred_create(cls, flow_task, prev_activation, token, data=data, seed=seed,
+                               external_task_id=str(uuid.uuid4()))
+
     @Activation.status.super()
     def create_next(self):
         return _branch_create_next(self)
@@ -330,6 +353,10 @@ class BranchingJob(BranchingMixin, CeleryJob):
 
 
 class BranchingFunctionActivation(flow.Function.activation_class):
+    @classmethod
+    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
+        return deferred_create(cls, flow_task, prev_activation, token, data=data, seed=seed)
+
     @Activation.status.super()
     def create_next(self):
         return _branch_create_next(self)
@@ -377,3 +404,27 @@ class NewProcessStartHandle(flow.StartHandle):
     (``NewProcessStartActivation``): two statements fewer per process and a savepoint less."""
 
     activation_class = NewProcessStartActivation
+
+
+class OnceFunctionActivation(flow.Function.activation_class):
+    @classmethod
+    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
+        return deferred_create(cls, flow_task, prev_activation, token, data=data, seed=seed)
+
+
+class OnceFunction(flow.Function):
+    """viewflow's ``Function`` whose task row is inserted once, done (``deferred_create``)."""
+
+    activation_class = OnceFunctionActivation
+
+
+class OnceEndActivation(flow.End.activation_class):
+    @classmethod
+    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
+        return deferred_create(cls, flow_task, prev_activation, token, data=data, seed=seed)
+
+
+class OnceEnd(flow.End):
+    """viewflow's ``End`` whose task row is inserted once, done (``deferred_create``)."""
+
+    activation_class = OnceEndActivation

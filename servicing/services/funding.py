@@ -241,9 +241,11 @@ def funding_preview(*, sample: policy.RouteSample, now: datetime.datetime | None
     return outcome
 
 
-def _move_holds(*, drawdown, to_state: str, reason: str) -> list[DrawdownFunding]:
+def _move_holds(*, drawdown, to_state: str, reason: str, rows=None) -> list[DrawdownFunding]:
     moved = []
-    for row in drawdown.funding.filter(hold_status=_H.HELD).order_by("funder_id"):
+    if rows is None:
+        rows = drawdown.funding.filter(hold_status=_H.HELD).order_by("funder_id")
+    for row in rows:
         if change_state_where(DrawdownFunding, row.pk, from_state=_H.HELD, to_state=to_state,
                               machine=FUNDING_HOLD_MACHINE, actor_label="system", reason=reason,
                               field="hold_status"):
@@ -264,8 +266,11 @@ def funding_release(*, drawdown, reason: str = "") -> list[DrawdownFunding]:
 
 
 @transaction.atomic(savepoint=False)
-def funding_post(*, drawdown, reason: str = "") -> list[DrawdownFunding]:
+def funding_post(*, drawdown, reason: str = "", funding=None) -> list[DrawdownFunding]:
     """The disbursement is confirmed: the held parts become posted (their quota stays used).
-    Idempotent."""
-    return _move_holds(drawdown=drawdown, to_state=_H.POSTED, reason=reason)
-
+    Idempotent: returns the parts this call posted. ``funding``: every funding part of the
+    drawdown, when the caller has just read them (the booking reads them once for both)."""
+    rows = None
+    if funding is not None:
+        rows = sorted((row for row in funding if row.hold_status == _H.HELD), key=lambda row: row.funder_id)
+    return _move_holds(drawdown=drawdown, to_state=_H.POSTED, reason=reason, rows=rows)

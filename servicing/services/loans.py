@@ -58,8 +58,10 @@ def _schedule(drawdown, *, value_date):
                                % {"errors": "; ".join(m for messages in exc.errors.values() for m in messages)}) from exc
 
 
-def _parts(drawdown) -> list:
-    funding = list(drawdown.funding.select_related("funder").order_by("-lead", "funder__code"))
+def _parts(drawdown, *, funding=None) -> list:
+    if funding is None:
+        funding = list(drawdown.funding.select_related("funder"))
+    funding = sorted(funding, key=lambda part: (not part.lead, part.funder.code))  # lead first, then by code
     if not funding:
         raise LoanBookingError(_("Drawdown %(number)s has no funding to book.") % {"number": drawdown.number})
     total = sum(part.principal for part in funding)
@@ -90,23 +92,27 @@ def _post_disbursement(loan: Loan, parts: list[LoanPart], *, actor) -> None:
                                   Posting(chart[AccountKind.FEE_INCOME], credit=fees[part.funder_id])])
 
 
-def loan_book(*, drawdown, actor=None, drawdown_locked: bool = False) -> Loan:
+def loan_book(*, drawdown, actor=None, drawdown_locked: bool = False, funding=None) -> Loan:
     """Book the loan of a drawdown whose disbursement is confirmed; idempotent (one loan per
     drawdown: a second call, or a concurrent one, returns the loan already booked).
 
     Checked before anything is written (the schedule, the funding parts), so a refusal writes
     nothing. ``drawdown_locked=True``: the caller holds the drawdown's row lock
-    (``servicing.locks.drawdown_lock``, as the flow's booking round does), so no concurrent
-    booking can race this one and the loan is inserted without a savepoint; otherwise a
-    concurrent booking of the same drawdown is caught in a savepoint and its loan returned.
+    (``servicing.locks.drawdown_lock``, as the flow's booking round does) and has seen it not
+    booked yet (not ``disbursed``: a booking disburses it in the same transaction), so no loan
+    exists, no concurrent booking can race this one and the loan is inserted without a
+    savepoint; otherwise an existing loan is returned, and a concurrent booking of the same
+    drawdown is caught in a savepoint and its loan returned. ``funding``: the drawdown's funding
+    parts with their funders, when the caller has just read them (``funding_post`` returns them).
 
     Value date = the drawdown's value date, else the business date; schedule from the repayment
     engine at the line's rate; one ``LoanPart`` per funding part; journal entries per funder."""
-    existing = Loan.objects.filter(drawdown=drawdown).first()
-    if existing is not None:
-        return existing
+    if not drawdown_locked:
+        existing = Loan.objects.filter(drawdown=drawdown).first()
+        if existing is not None:
+            return existing
     value_date = drawdown.value_date or business_date()
-    funding = _parts(drawdown)
+    funding = _parts(drawdown, funding=funding)
     quote = _schedule(drawdown, value_date=value_date)
     # Everything checked: the writes, in the caller's transaction (one if there is none).
     with transaction.atomic(savepoint=False):

@@ -264,9 +264,11 @@ def step_book(activation) -> None:
     if drawdown.status == S.DISBURSED:
         return
     drawdown_line_post(drawdown=drawdown)
-    funding_post(drawdown=drawdown, reason=stored_text(gettext_noop("Disbursement confirmed.")))
+    funding = list(drawdown.funding.select_related("funder"))  # read once: posted, then booked
+    funding_post(drawdown=drawdown, reason=stored_text(gettext_noop("Disbursement confirmed.")), funding=funding)
     drawdown.value_date = business_date()  # saved with the move below, in this transaction
-    loan = loan_book(drawdown=drawdown, drawdown_locked=True)  # _drawdown(): the row locked this round
+    # _drawdown(): the row locked this round, and not disbursed (above): no loan yet.
+    loan = loan_book(drawdown=drawdown, drawdown_locked=True, funding=funding)
     _move(drawdown, to_state=S.DISBURSED, reason=stored_text(gettext_noop("Paid out; loan booked.")), process=process,
           extra_update_fields=("value_date",))
     emit(drawdown, event="drawdown.disbursed")
