@@ -29,7 +29,7 @@ from .models import (
 )
 
 __all__ = ["CHANNEL_BY_CODE", "DISBURSEMENT_OF_DRAWDOWN", "DRAWDOWN_TO_PAY", "LOCKED_DISBURSEMENT", "LOCKED_DRAWDOWN",
-           "SANDBOX_TRANSFER", "routing_state"]
+           "SANDBOX_TRANSFER", "funder_quotas_take", "routing_state"]
 
 # --- reads by key (``creditfactory.core.rows``) ----------------------------------------------------------
 
@@ -96,3 +96,41 @@ def routing_state(*, day) -> tuple[str | None, dict[int, Decimal], dict[int, Dec
     total_used = {row[0]: row[1] for row in rows}
     day_used = {row[0]: row[2] for row in rows if row[2] is not None}
     return fingerprint, total_used, day_used
+
+
+# --- a funder's quotas taken in one statement ------------------------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def _quota_take_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    funder, day = Funder._meta, FunderQuotaDay._meta
+    f_table, d_table = quote(funder.db_table), quote(day.db_table)
+    total_used, total_quota = quote(funder.get_field("total_used").column), quote(funder.get_field("total_quota").column)
+    daily_quota, active = quote(funder.get_field("daily_quota").column), quote(funder.get_field("active").column)
+    d_funder, d_date = quote(day.get_field("funder").column), quote(day.get_field("business_date").column)
+    used = quote(day.get_field("used").column)
+    return (
+        f"WITH f AS (UPDATE {f_table} SET {total_used} = {total_used} + %(amount)s "
+        f"WHERE {quote(funder.pk.column)} = %(funder)s AND {active} "
+        f"AND ({total_quota} IS NULL OR {total_used} <= {total_quota} - %(amount)s) RETURNING {daily_quota}), "
+        f"d AS (INSERT INTO {d_table} AS q ({d_funder}, {d_date}, {used}) "
+        f"SELECT %(funder)s, %(day)s, %(amount)s FROM f WHERE f.{daily_quota} IS NULL OR %(amount)s <= f.{daily_quota} "
+        f"ON CONFLICT ({d_funder}, {d_date}) DO UPDATE SET {used} = q.{used} + EXCLUDED.{used} "
+        f"WHERE (SELECT f.{daily_quota} FROM f) IS NULL OR q.{used} <= (SELECT f.{daily_quota} FROM f) - EXCLUDED.{used} "
+        f"RETURNING 1) "
+        "SELECT (SELECT count(*) FROM f), (SELECT count(*) FROM d)"
+    )
+
+
+def funder_quotas_take(*, funder_id: int, day, amount: Decimal) -> tuple[bool, bool]:
+    """The two conditional writes of ``servicing.locks.funder_quota_take`` in one statement:
+    ``total_used += amount WHERE active AND (total_quota IS NULL OR total_used <= total_quota −
+    amount)`` on the funder (its row locked, its ``daily_quota`` returned), then — only if that
+    took — the day's row inserted with ``used = amount`` or, when it exists, ``used += amount``,
+    both only while ``daily_quota IS NULL OR used + amount <= daily_quota``. Returns (total taken,
+    day taken); (True, False) leaves the total taken: the caller gives it back."""
+    with connection.cursor() as cursor:
+        cursor.execute(_quota_take_sql(connection.vendor), {"funder": funder_id, "day": day, "amount": amount})
+        total, daily = cursor.fetchone()
+    return bool(total), bool(daily)

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import F, Q, Value
+from django.db import connection, transaction
+from django.db.models import Exists, F, Q, Value
 from django.db.models.functions import Greatest, Now
 
-from servicing.fastpath import LOCKED_DISBURSEMENT, LOCKED_DRAWDOWN
+from servicing.fastpath import LOCKED_DISBURSEMENT, LOCKED_DRAWDOWN, funder_quotas_take
 from servicing.models import (
     BusinessDate,
     CreditLine,
@@ -60,13 +60,18 @@ def business_date_lock(*, date, actor=None, reason: str = "") -> tuple[BusinessD
 # itself and held to the end of the caller's transaction, and a refused claim changes nothing.
 
 
-def line_hold(*, line_id: int, amount: Decimal) -> bool:
+def line_hold(*, line_id: int, amount: Decimal, unless_reference: tuple[int, str] | None = None) -> bool:
     """Reserve ``amount`` on an active line: ``held += amount WHERE status = active AND used +
     held + amount <= limit``. False (nothing changed) when the line is not active or the amount
-    is more than is available."""
-    return bool(CreditLine.objects.filter(pk=line_id, status=CreditLineStatus.ACTIVE,
-                                          used__lte=F("limit") - F("held") - amount)
-                .update(held=F("held") + amount))
+    is more than is available. ``unless_reference=(partner id, external reference)``: also
+    refused when that partner has a drawdown with that reference (the check rides on the same
+    statement; the caller asks why when it is refused)."""
+    rows = CreditLine.objects.filter(pk=line_id, status=CreditLineStatus.ACTIVE,
+                                     used__lte=F("limit") - F("held") - amount)
+    if unless_reference is not None:
+        partner_id, reference = unless_reference
+        rows = rows.exclude(Exists(Drawdown.objects.filter(partner_id=partner_id, external_reference=reference)))
+    return bool(rows.update(held=F("held") + amount))
 
 
 def line_release(*, line_id: int, amount: Decimal) -> bool:
@@ -136,17 +141,29 @@ class _Refused(Exception):
 def funder_quota_take(*, funder_id: int, day, amount: Decimal) -> bool:
     """Take ``amount`` of a funder's total quota and of its quota for business date ``day``:
     ``total_used += amount WHERE active AND total_used + amount <= total_quota`` and
-    ``used += amount WHERE used + amount <= daily_quota`` on the day's row — both or neither
-    (a savepoint). Empty quotas are unlimited. Returns False when refused (inactive funder or
-    either quota short), changing nothing. The funder row is taken first, then its day row."""
+    ``used += amount WHERE used + amount <= daily_quota`` on the day's row — both or neither.
+    Empty quotas are unlimited. Returns False when refused (inactive funder or either quota
+    short), changing nothing. The funder row is taken first, then its day row: one prebuilt
+    statement (``servicing.fastpath.funder_quotas_take``), no savepoint; when the day's quota is
+    short, the total taken is given back at once (the funder row stays locked by this transaction
+    in between, so nobody sees it)."""
     amount = Decimal(amount)
+    if connection.vendor != "postgresql":  # pragma: no cover - the embedded SQLite default
+        return _funder_quota_take_orm(funder_id=funder_id, day=day, amount=amount)
+    with transaction.atomic(savepoint=False):
+        total, daily = funder_quotas_take(funder_id=funder_id, day=day, amount=amount)
+        if total and not daily:
+            Funder.objects.filter(pk=funder_id).update(total_used=F("total_used") - amount)
+    return total and daily
+
+
+def _funder_quota_take_orm(*, funder_id: int, day, amount: Decimal) -> bool:
     try:
         with transaction.atomic():
             total = Funder.objects.filter(pk=funder_id, active=True).filter(
                 Q(total_quota__isnull=True) | Q(total_used__lte=F("total_quota") - amount))
             if not total.update(total_used=F("total_used") + amount):
                 raise _Refused
-            # The funder row is locked by the UPDATE above: its daily quota cannot change under us.
             daily_quota = Funder.objects.filter(pk=funder_id).values_list("daily_quota", flat=True).get()
             FunderQuotaDay.objects.bulk_create([FunderQuotaDay(funder_id=funder_id, business_date=day)],
                                                ignore_conflicts=True)

@@ -33,7 +33,7 @@ def sandbox_bank_callback(*, reference: str) -> dict:
     signature = callback_signature(secret=transfer.channel.callback_secret, timestamp=timestamp, body=body)
     try:
         settled = payment_callback_receive(channel_code=transfer.channel.code, body=body, timestamp=timestamp,
-                                                signature=signature)
+                                                signature=signature, channel=transfer.channel)
     except CallbackInvalid as exc:  # e.g. a reference we do not know: a bank would get 400 and give up
         return {"reference": reference, "status": "rejected", "errors": exc.errors}
     SandboxBankTransfer.objects.filter(pk=transfer.pk, callback_sent_at__isnull=True).update(

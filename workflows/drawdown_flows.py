@@ -1,16 +1,20 @@
 """The drawdown flow (借款): from a requested drawdown to a booked loan.
 
-    start ─▶ check (in-loan risk check, Celery job) ─▶ after_check ─┬─ reject ─▶ rejected
-                                                                    └─ route (funding routing)
-    route ─▶ after_route ─┬─ reject (no funder within the configured time) ─▶ rejected
-                          ├─ await_funding (waits; the beat job routes again) ─▶ route
-                          ├─ review (放款审核, a work group's queue, four-eyes against whoever
-                          │          entered the drawdown) ─▶ after_review ─┬─ reject
-                          │                                                 └─ disburse
-                          └─ disburse
+    start ─▶ check (in-loan risk check, Celery job) ─┬─ reject ─▶ rejected
+                                                     └─ route (funding routing)
+    route ─┬─ reject (no funder within the configured time) ─▶ rejected
+           ├─ await_funding (waits; the beat job routes again) ─▶ route
+           ├─ review (放款审核, a work group's queue, four-eyes against whoever
+           │          entered the drawdown) ─▶ after_review ─┬─ reject
+           │                                                 └─ disburse
+           └─ disburse
     disburse (the channel is asked to pay, once) ─▶ settle (waits for the confirmation, resumed by
-    the task ``workflows.drawdown_disbursement_settled``) ─▶ after_settle ─┬─ book ─▶ end
-                                                                          └─ fail ─▶ failed
+    the task ``workflows.drawdown_disbursement_settled``) ─┬─ book ─▶ end
+                                                          └─ fail ─▶ failed
+
+``check``, ``route`` and ``settle`` pick their next node themselves (``workflows.nodes``'
+branching nodes): no Switch task after them, so a drawdown's process has seven task rows on the
+straight path (start, check, route, disburse, settle, book, end), not ten.
 
 The drawdown itself is ``servicing.models.Drawdown`` (the process's artifact;
 ``process.data["drawdown_id"]``). The node callbacks call one step of
@@ -31,7 +35,17 @@ from servicing.models import Drawdown
 
 from .locks import PROCESS_LOCK
 from .models import FlowTask, WORK_ON_QUEUE
-from .nodes import SCOPED_RIGHTS, CeleryJob, QueueView, ScopedNodeMixin, Wait
+from .nodes import (
+    SCOPED_RIGHTS,
+    BranchingFunction,
+    BranchingJob,
+    BranchingWait,
+    NewProcessStartHandle,
+    OnceEnd,
+    OnceFunction,
+    QueueView,
+    ScopedNodeMixin,
+)
 from .selectors import drawdowns as predicates
 from .services import drawdown_steps as steps
 
@@ -69,11 +83,11 @@ class DrawdownQueueView(DrawdownScopedMixin, QueueView):
     pass
 
 
-class DrawdownJob(DrawdownScopedMixin, CeleryJob):
+class DrawdownJob(DrawdownScopedMixin, BranchingJob):
     pass
 
 
-class DrawdownWait(DrawdownScopedMixin, Wait):
+class DrawdownWait(DrawdownScopedMixin, BranchingWait):
     pass
 
 
@@ -92,23 +106,17 @@ class DrawdownFlow(flow.Flow):
     lock_impl = PROCESS_LOCK
     task_class = FlowTask
 
-    start = flow.StartHandle(this.start_process).Annotation(title=_("Drawdown requested")).Next(this.check)
+    start = NewProcessStartHandle(this.start_process).Annotation(title=_("Drawdown requested")).Next(this.check)
     check = (
         DrawdownJob(this.check_compute, on_start=this.check_started, on_result=this.check_done,
                     on_error=this.check_failed)
         .Annotation(title=_("In-loan risk check"))
-        .Next(this.after_check)
-    )
-    after_check = (
-        flow.Switch()
-        .Annotation(title=_("In-loan check outcome"))
         .Case(this.reject, this.check_refused)
         .Default(this.route)
     )
-    route = flow.Function(this.route_funding).Annotation(title=_("Funding routing")).Next(this.after_route)
-    after_route = (
-        flow.Switch()
-        .Annotation(title=_("Funded?"))
+    route = (
+        BranchingFunction(this.route_funding)
+        .Annotation(title=_("Funding routing"))
         .Case(this.reject, this.funding_timed_out)
         .Case(this.await_funding, this.unfunded)
         .Case(this.review, this.needs_review)
@@ -117,7 +125,7 @@ class DrawdownFlow(flow.Flow):
     await_funding = (
         DrawdownWait()
         .Annotation(title=_("Awaiting funding"))
-        .Next(this.route)
+        .Default(this.route)
     )
     review = (
         DrawdownQueueView(this.task_view)
@@ -134,24 +142,19 @@ class DrawdownFlow(flow.Flow):
         .Case(this.reject, this.review_rejected)
         .Default(this.disburse)
     )
-    disburse = flow.Function(this.send_disbursement).Annotation(title=_("Disbursement (放款)")).Next(this.settle)
+    disburse = OnceFunction(this.send_disbursement).Annotation(title=_("Disbursement (放款)")).Next(this.settle)
     settle = (
         DrawdownWait()
         .Annotation(title=_("Waiting for the payment confirmation"))
-        .Next(this.after_settle)
-    )
-    after_settle = (
-        flow.Switch()
-        .Annotation(title=_("Paid?"))
         .Case(this.book, this.paid)
         .Default(this.fail)
     )
-    book = flow.Function(this.book_loan).Annotation(title=_("Loan booked")).Next(this.end)
-    fail = flow.Function(this.fail_drawdown).Annotation(title=_("Disbursement failed")).Next(this.failed)
-    reject = flow.Function(this.reject_drawdown).Annotation(title=_("Rejected")).Next(this.rejected)
-    end = flow.End().Annotation(title=_("Disbursed"))
-    failed = flow.End().Annotation(title=_("Failed"))
-    rejected = flow.End().Annotation(title=_("Rejected"))
+    book = OnceFunction(this.book_loan).Annotation(title=_("Loan booked")).Next(this.end)
+    fail = OnceFunction(this.fail_drawdown).Annotation(title=_("Disbursement failed")).Next(this.failed)
+    reject = OnceFunction(this.reject_drawdown).Annotation(title=_("Rejected")).Next(this.rejected)
+    end = OnceEnd().Annotation(title=_("Disbursed"))
+    failed = OnceEnd().Annotation(title=_("Failed"))
+    rejected = OnceEnd().Annotation(title=_("Rejected"))
 
     def start_process(self, activation, *, drawdown, actor=None, actor_label=""):
         steps.step_start(activation, drawdown=drawdown, actor=actor, actor_label=actor_label)

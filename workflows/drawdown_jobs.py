@@ -3,10 +3,10 @@ its round commits (``workflows.services.drawdown_steps.step_disburse``). Kept ap
 ``workflows.tasks`` so the step can import it (``workflows.tasks`` imports the flow's services).
 
 Thin and safe to run any number of times: ``disbursement_send`` prepares one disbursement per
-drawdown, commits its reference before the channel hears of it and asks the channel again only
-while no send was accepted — with the same reference, which the channel dedupes. A worker killed
-between the channel's answer and its commit therefore pays once when the task is redelivered
-(``acks_late``)."""
+drawdown, its reference derived from the drawdown (``PAY-<number>``), and asks the channel again
+only while no send was accepted — with the same reference, which the channel dedupes. A worker
+killed between the channel's answer and its commit therefore pays once when the task is
+redelivered (``acks_late``): the redelivered task prepares the same reference and asks again."""
 
 from __future__ import annotations
 

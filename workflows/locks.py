@@ -27,12 +27,12 @@ from django.db import transaction
 from django.db.models import F
 from viewflow.workflow.lock import select_for_update_lock
 
-from .fastpath import LOCKED_APPLICATION
+from .fastpath import LOCKED_APPLICATION, process_data_save
 from .models import BatchImport, CreditApplication, QualityInspection, SigningAppointment, SigningSlot, TaskSla
 
 __all__ = ["PROCESS_LOCK", "ProcessLock", "appointment_lock", "application_flow_lock", "application_lock",
            "application_signing_lock", "batch_import_lock", "quality_inspection_lock", "reminder_claim",
-           "round_cached", "round_memo", "signing_slot_lock", "signing_slot_release", "signing_slot_take",
+           "new_process_round", "round_cached", "round_memo", "round_process_data_save", "signing_slot_lock", "signing_slot_release", "signing_slot_take",
            "signing_slots_lock", "sla_escalation_claim"]
 
 _held = threading.local()
@@ -71,8 +71,50 @@ class ProcessLock:
             stack.append({})
             try:
                 yield
+                _flush_process_data(stack[-1])
             finally:
                 stack.pop()
+
+
+_DIRTY = "process_data_dirty"
+
+
+def round_process_data_save(process) -> None:
+    """``process.data`` saved once at the end of the locked round (``workflows.fastpath.
+    process_data_save``), however many steps of the round change it; at once outside a round. A
+    round that finishes or cancels the process saves it whole (viewflow's ``process.save()``),
+    data included, so nothing more is written then. A round that fails writes nothing (its
+    transaction rolls back)."""
+    memo = round_memo()
+    if memo is None:
+        process_data_save(process)
+        return
+    memo.setdefault(_DIRTY, {})[id(process)] = process
+
+
+def _flush_process_data(memo: dict) -> None:
+    for process in memo.pop(_DIRTY, {}).values():
+        if process.finished is None:  # an End or a cancel saved it whole already
+            process_data_save(process)
+
+
+@contextmanager
+def new_process_round():
+    """The round that starts a process whose row this transaction has just inserted: nobody else
+    can see the row before the commit, let alone move the process, so viewflow's lock (a
+    savepoint and ``SELECT … FOR UPDATE NOWAIT``) would guard nothing. The round's memo, as under
+    the lock (``round_cached``, ``round_process_data_save``). Must run in that transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("new_process_round runs in the transaction that inserted the process")
+    stack = getattr(_held, "stack", None)
+    if stack is None:
+        stack = _held.stack = []
+    stack.append({})
+    try:
+        yield
+        _flush_process_data(stack[-1])
+    finally:
+        stack.pop()
 
 
 # Every flow's ``lock_impl``: viewflow's select_for_update lock (without it a Split/Join gets

@@ -17,26 +17,33 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import transaction
 from django.utils.timezone import now
 from viewflow import this
 from viewflow.workflow import flow
 from viewflow.workflow.activation import Activation
+from viewflow.workflow.base import Edge
+from viewflow.workflow.exceptions import FlowRuntimeError
 from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.flow import mixins as flow_mixins
 from viewflow.workflow.flow import views as flow_views
 from viewflow.workflow.nodes import AbstractJob, AbstractJobActivation
 from viewflow.workflow.flow.nodes import ErrorBoundary
 from viewflow.workflow.nodes.handle import HandleActivation
+from viewflow.workflow.signals import flow_started, task_started
 from viewflow.workflow.status import STATUS
 
 from creditfactory.organisations.scoping import scope_queryset, sees_all_branches
 
 from .fastpath import error_boundaries_disarm
 from .jobs import job_run
+from .locks import new_process_round
 from .models import CreditApplication
 
-__all__ = ["CeleryJob", "End", "Function", "If", "QueueView", "StartHandle", "Switch", "Wait", "process_in_scope"]
+__all__ = ["NewProcessStartHandle", "OnceEnd", "OnceFunction", "deferred_create", "BranchingFunction", "BranchingJob", "BranchingWait", "CeleryJob", "End", "Function", "If", "QueueView",
+           "StartHandle", "Switch", "Wait", "process_in_scope"]
 
 
 # --- branch-scoped task pages ----------------------------------------------------------------------
@@ -266,3 +273,158 @@ class Wait(ScopedNodeMixin, flow.Handle):
     def _resolve(self, instance):
         super()._resolve(instance)
         self._on_create = this.resolve(instance, self._on_create)
+
+
+# --- tasks inserted once ------------------------------------------------------------------------------
+
+
+def deferred_create(activation_class, flow_task, prev_activation, token, data=None, seed=None, **fields):
+    """``Activation.create`` without the INSERT: the task is inserted at its first save, with the
+    status it has by then, and linked to the previous task then (``FlowTask.defer_insert``). For
+    nodes that complete, schedule or fail in the round that creates them (never a waiting one)."""
+    task = flow_task.flow_class.task_class(process=prev_activation.process, flow_task=flow_task, token=token,
+                                           **fields)
+    task.data = data if data is not None else {}
+    task.seed = seed
+    task.defer_insert(previous=prev_activation.task)
+    return activation_class(task)
+
+
+# --- branching nodes -------------------------------------------------------------------------------
+
+
+def _branch_create_next(activation):
+    """``create_next`` of a branching node's activation: the first case whose condition holds, else
+    the default. (Defined on each activation class: viewflow looks the overridden transition up
+    past the class that overrides it.)"""
+    yield activation.flow_task.branch_next(activation)._create(activation, activation.task.token)
+
+
+class BranchingMixin:
+    """A node that picks the next node itself, as a ``Switch`` after it would, with no Switch task:
+    ``.Case(node, cond)`` … ``.Default(node)`` instead of ``.Next(node)``. The conditions are asked
+    when the node completes, in its round and transaction (where a Switch right after it would have
+    been activated), with the node's own activation (``cond(activation) -> bool``). The Switch's
+    activation, its task row, its ``previous`` link and its savepoint are saved on every process."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._cases = []
+
+    def Case(self, node, cond):  # noqa: N802 - viewflow's fluent style
+        self._cases.append((node, cond))
+        return self
+
+    def Default(self, node):  # noqa: N802 - viewflow's fluent style
+        self._cases.append((node, None))
+        return self
+
+    def _resolve(self, instance):
+        super()._resolve(instance)
+        self._cases = [(this.resolve(instance, node), this.resolve(instance, cond)) for node, cond in self._cases]
+
+    def _outgoing(self):
+        for node, cond in self._cases:
+            yield Edge(src=self, dst=node, edge_class="cond_true" if cond else "default")
+
+    def branch_next(self, activation):
+        for node, cond in self._cases:
+            if cond is None or cond(activation):
+                return node
+        raise FlowRuntimeError(f"No next task available for {self.name}")
+
+
+class BranchingJobActivation(CeleryJobActivation):
+    @classmethod
+    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
+        # Inserted when ``activate`` schedules it, in the same round (SCHEDULED at once).
+        return deferred_create(cls, flow_task, prev_activation, token, data=data, seed=seed,
+                               external_task_id=str(uuid.uuid4()))
+
+    @Activation.status.super()
+    def create_next(self):
+        return _branch_create_next(self)
+
+
+class BranchingJob(BranchingMixin, CeleryJob):
+    """A ``CeleryJob`` that branches (``BranchingMixin``)."""
+
+    activation_class = BranchingJobActivation
+
+
+class BranchingFunctionActivation(flow.Function.activation_class):
+    @classmethod
+    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
+        return deferred_create(cls, flow_task, prev_activation, token, data=data, seed=seed)
+
+    @Activation.status.super()
+    def create_next(self):
+        return _branch_create_next(self)
+
+
+class BranchingFunction(BranchingMixin, flow.Function):
+    """viewflow's ``Function`` that branches (``BranchingMixin``)."""
+
+    activation_class = BranchingFunctionActivation
+
+
+class BranchingWaitActivation(WaitActivation):
+    @Activation.status.super()
+    def create_next(self):
+        return _branch_create_next(self)
+
+
+class BranchingWait(BranchingMixin, Wait):
+    """A ``Wait`` that branches (``BranchingMixin``): resumed by a service, it goes on to the case
+    its conditions pick."""
+
+    activation_class = BranchingWaitActivation
+
+
+# --- a start without the lock round --------------------------------------------------------------------
+
+
+class NewProcessStartActivation(flow.StartHandle.activation_class):
+    @Activation.status.super()
+    def execute(self):
+        """As viewflow's: the process saved, then the start completed and the next nodes activated —
+        in the caller's transaction (one if there is none) and without the process lock: the row
+        was inserted a moment ago by this transaction (``workflows.locks.new_process_round``)."""
+        task_started.send(sender=self.flow_class, process=self.process, task=self.task)
+        with transaction.atomic(savepoint=False):
+            self.process.save()
+            with new_process_round():
+                self.complete()
+                flow_started.send(sender=self.flow_class, process=self.process, task=self.task)
+                self.activate_next()
+
+
+class NewProcessStartHandle(flow.StartHandle):
+    """viewflow's ``StartHandle`` whose start round takes no lock and no savepoint
+    (``NewProcessStartActivation``): two statements fewer per process and a savepoint less."""
+
+    activation_class = NewProcessStartActivation
+
+
+class OnceFunctionActivation(flow.Function.activation_class):
+    @classmethod
+    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
+        return deferred_create(cls, flow_task, prev_activation, token, data=data, seed=seed)
+
+
+class OnceFunction(flow.Function):
+    """viewflow's ``Function`` whose task row is inserted once, done (``deferred_create``)."""
+
+    activation_class = OnceFunctionActivation
+
+
+class OnceEndActivation(flow.End.activation_class):
+    @classmethod
+    def create(cls, flow_task, prev_activation, token, data=None, seed=None):
+        return deferred_create(cls, flow_task, prev_activation, token, data=data, seed=seed)
+
+
+class OnceEnd(flow.End):
+    """viewflow's ``End`` whose task row is inserted once, done (``deferred_create``)."""
+
+    activation_class = OnceEndActivation

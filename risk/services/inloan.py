@@ -29,6 +29,7 @@ import copy
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
@@ -127,6 +128,14 @@ def warning_check(*, applicant_id: int, product_id: int, reference: str, line_id
 # --- the check ---------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1024)
+def _version_product_type(product_version_id: int) -> str:
+    """A published product version's type, read once per process: a published version never
+    changes (``products.models.ProductVersion``; the working copy, which admins edit, is the
+    product)."""
+    return ProductVersion.objects.filter(pk=product_version_id).values_list("product_type", flat=True).first() or ""
+
+
 def _existing(kind: str, subject_reference: str) -> InLoanCheck | None:
     if not subject_reference:
         return None
@@ -145,10 +154,11 @@ def _check(*, kind, stage, subject_reference, applicant_id, product_id, product_
     if not specs:
         return _record(values, outcome=InLoanOutcome.PASS if kind == InLoanCheckKind.DRAWDOWN else "",
                        call_ids=[])
-    products = (ProductVersion.objects.filter(pk=product_version_id) if product_version_id
-                else LoanProduct.objects.filter(pk=product_id))
-    request_features = {**request_features,
-                        "product_type": products.values_list("product_type", flat=True).first() or ""}
+    if product_version_id:
+        product_type = _version_product_type(product_version_id)
+    else:
+        product_type = LoanProduct.objects.filter(pk=product_id).values_list("product_type", flat=True).first()
+    request_features = {**request_features, "product_type": product_type or ""}
     applicant = Applicant.objects.get(pk=applicant_id)
     # Outside any transaction: the calls and their cost stay recorded whatever happens next.
     features, sources, unavailable = _gather(applicant=applicant, device_id=device_id, extra=request_features)

@@ -53,7 +53,7 @@ except ImportError:  # pragma: no cover - depends on the merge order
     funding_release = None
 
 __all__ = [
-    "DrawdownRefused", "drawdown_cancel", "drawdown_create", "drawdown_fail", "drawdown_line_post",
+    "DrawdownRefused", "drawdown_cancel", "drawdown_create", "drawdown_create_in", "drawdown_fail", "drawdown_line_post",
     "drawdown_reject", "drawdown_review_required",
 ]
 
@@ -139,6 +139,18 @@ def drawdown_create(*, line: CreditLine, data: dict, actor=None, partner=None, a
     """Create a drawdown on ``line`` and reserve its amount (see the module docstring).
     ``data``: amount, term, term_unit, repayment_method, purpose, bank_account,
     external_reference. A partner may draw only on its own lines (the API scopes it first)."""
+    return drawdown_create_in(line=line, data=data, actor=actor, partner=partner, actor_label=actor_label,
+                              review_always=review_always)
+
+
+def drawdown_create_in(*, line: CreditLine, data: dict, actor=None, partner=None, actor_label: str = "",
+                       review_always: bool = False) -> Drawdown:
+    """``drawdown_create`` in the caller's transaction, which must be open (no savepoint of its
+    own): every refusal (``ValidationError``, ``DrawdownRefused``) is raised before anything is
+    written — the hold is one conditional UPDATE that changes nothing when refused — so a caller
+    may catch it and go on. Used by ``workflows.services.drawdowns.drawdown_request``."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("drawdown_create_in runs in the caller's transaction: use drawdown_create")
     errors: dict[str, list[str]] = {}
     version = line.product_version
     amount, term, term_unit, method, purpose = _check_terms(version, data, errors)
@@ -151,16 +163,23 @@ def drawdown_create(*, line: CreditLine, data: dict, actor=None, partner=None, a
     problem = text_problem(reference)
     if problem or len(reference) > 64:
         errors["external_reference"] = [problem or _("At most 64 characters.")]
-    elif partner is not None and reference and Drawdown.objects.filter(
-            partner=partner, external_reference=reference).exists():
-        errors["external_reference"] = [_("A drawdown with this reference exists already.")]
     if errors:
         raise ValidationError(errors)
+    # A partner's reference is checked in the hold's own statement; when anything refuses, the
+    # duplicate reference is asked for first (400 before the line's 409/422, as always).
+    unless = (partner.pk, reference) if partner is not None and reference else None
+
+    def duplicate_reference():
+        if unless is not None and Drawdown.objects.filter(partner=partner, external_reference=reference).exists():
+            raise ValidationError({"external_reference": [_("A drawdown with this reference exists already.")]})
+
     today = business_date()
     refusal = _line_state_refusal(line, today)
     if refusal is not None:
+        duplicate_reference()
         raise refusal
-    if not line_hold(line_id=line.pk, amount=amount):
+    if not line_hold(line_id=line.pk, amount=amount, unless_reference=unless):
+        duplicate_reference()
         fresh = CreditLine.objects.get(pk=line.pk)
         refusal = _line_state_refusal(fresh, today)
         if refusal is not None:

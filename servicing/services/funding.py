@@ -61,13 +61,6 @@ class RoutingOutcome:
         }
 
 
-class _QuotaRefused(Exception):
-    """A funder of the chosen target lost its quota to a concurrent drawdown: roll back the others."""
-
-    def __init__(self, funder):
-        self.funder = funder
-
-
 def route_sample_of(drawdown) -> policy.RouteSample:
     version = drawdown.product_version
     return policy.RouteSample(
@@ -131,7 +124,23 @@ def _targets(rule: RoutingRule) -> list[tuple[Funder, Decimal, Decimal]]:
             for s in shares]
 
 
-def _route(*, sample: policy.RouteSample, day: datetime.date, local_time: datetime.time, take) -> RoutingOutcome:
+def _take_all(targets, amounts, *, take, give_back):
+    """Take every funder's quota of a target (in funder id order, the lock order), or none: a
+    funder refused → what the others took is given back at once (no savepoint: each take is one
+    conditional statement and each give-back its exact inverse, under the same row locks).
+    Returns the funder that refused, or None."""
+    taken = []
+    for funder, _pct, _rate in sorted(targets, key=lambda t: t[0].pk):
+        if not take(funder, amounts[funder.pk]):
+            for done in reversed(taken):
+                give_back(done, amounts[done.pk])
+            return funder
+        taken.append(funder)
+    return None
+
+
+def _route(*, sample: policy.RouteSample, day: datetime.date, local_time: datetime.time, take,
+           give_back=None) -> RoutingOutcome:
     fingerprint, total_used, day_used = routing_state(day=day)
     rules = _rules(fingerprint)
     considered: list[dict] = []
@@ -158,13 +167,9 @@ def _route(*, sample: policy.RouteSample, day: datetime.date, local_time: dateti
         if blocked:
             considered.extend(blocked)
             continue
-        try:
-            with transaction.atomic():
-                for funder, _pct, _rate in sorted(targets, key=lambda t: t[0].pk):  # lock order: funder id
-                    if not take(funder, amounts[funder.pk]):
-                        raise _QuotaRefused(funder)
-        except _QuotaRefused as refused:
-            considered.append(policy.explain("funder_quota_taken", funder=refused.funder.name))
+        refused = _take_all(targets, amounts, take=take, give_back=give_back)
+        if refused is not None:
+            considered.append(policy.explain("funder_quota_taken", funder=refused.name))
             continue
         lead_id = targets[0][0].pk
         parts = [{"funder": f, "share_percent": pct, "principal": amounts[f.pk], "rate_percent": rate,
@@ -195,7 +200,14 @@ def _outcome_of_existing(drawdown, rows: list[DrawdownFunding]) -> RoutingOutcom
                 "rate_percent": r.rate_percent, "lead": r.lead} for r in rows])
 
 
-@transaction.atomic
+def _give_back(*, funder_id: int, day, amount) -> None:
+    if not funder_quota_release(funder_id=funder_id, day=day, amount=amount):
+        raise RuntimeError(f"funder {funder_id} quota for {day} holds less than {amount}")
+
+
+# The caller's transaction when there is one, with no savepoint of its own: every write here is a
+# conditional statement, refusals change nothing, and an error rolls the caller back.
+@transaction.atomic(savepoint=False)
 def funding_route(*, drawdown, now: datetime.datetime | None = None) -> RoutingOutcome:
     """Route ``drawdown`` to a funder or a co-lending pair, taking their quotas. Idempotent: a
     drawdown that already holds (or posted) its funding gets that funding back, nothing is
@@ -209,7 +221,8 @@ def funding_route(*, drawdown, now: datetime.datetime | None = None) -> RoutingO
         drawdown.funding.filter(hold_status=_H.RELEASED).delete()  # an earlier, released routing
     day = business_date()
     outcome = _route(sample=route_sample_of(drawdown), day=day, local_time=_local_time(now),
-                     take=lambda funder, amount: funder_quota_take(funder_id=funder.pk, day=day, amount=amount))
+                     take=lambda funder, amount: funder_quota_take(funder_id=funder.pk, day=day, amount=amount),
+                     give_back=lambda funder, amount: _give_back(funder_id=funder.pk, day=day, amount=amount))
     for part in outcome.parts:
         row = DrawdownFunding.objects.create(
             drawdown=drawdown, funder=part["funder"], share_percent=part["share_percent"],
@@ -228,9 +241,11 @@ def funding_preview(*, sample: policy.RouteSample, now: datetime.datetime | None
     return outcome
 
 
-def _move_holds(*, drawdown, to_state: str, reason: str) -> list[DrawdownFunding]:
+def _move_holds(*, drawdown, to_state: str, reason: str, rows=None) -> list[DrawdownFunding]:
     moved = []
-    for row in drawdown.funding.filter(hold_status=_H.HELD).order_by("funder_id"):
+    if rows is None:
+        rows = drawdown.funding.filter(hold_status=_H.HELD).order_by("funder_id")
+    for row in rows:
         if change_state_where(DrawdownFunding, row.pk, from_state=_H.HELD, to_state=to_state,
                               machine=FUNDING_HOLD_MACHINE, actor_label="system", reason=reason,
                               field="hold_status"):
@@ -250,9 +265,12 @@ def funding_release(*, drawdown, reason: str = "") -> list[DrawdownFunding]:
     return released
 
 
-@transaction.atomic
-def funding_post(*, drawdown, reason: str = "") -> list[DrawdownFunding]:
+@transaction.atomic(savepoint=False)
+def funding_post(*, drawdown, reason: str = "", funding=None) -> list[DrawdownFunding]:
     """The disbursement is confirmed: the held parts become posted (their quota stays used).
-    Idempotent."""
-    return _move_holds(drawdown=drawdown, to_state=_H.POSTED, reason=reason)
-
+    Idempotent: returns the parts this call posted. ``funding``: every funding part of the
+    drawdown, when the caller has just read them (the booking reads them once for both)."""
+    rows = None
+    if funding is not None:
+        rows = sorted((row for row in funding if row.hold_status == _H.HELD), key=lambda row: row.funder_id)
+    return _move_holds(drawdown=drawdown, to_state=_H.POSTED, reason=reason, rows=rows)

@@ -132,7 +132,8 @@ def _checked_lines(postings) -> list[tuple[Account, Decimal, Decimal]]:
 
 
 def ledger_post(*, kind: str, reference: str, business_date: datetime.date, postings: list[Posting], loan=None,
-                memo: str = "", product=None, actor=None, reverses: JournalEntry | None = None) -> JournalEntry:
+                memo: str = "", product=None, actor=None, reverses: JournalEntry | None = None,
+                new_reference: bool = False) -> JournalEntry:
     """Post one balanced entry (idempotent by ``reference``: posting it again returns the entry
     already written and writes nothing). Call it in the transaction of the event it records.
 
@@ -141,7 +142,11 @@ def ledger_post(*, kind: str, reference: str, business_date: datetime.date, post
     Checked first, then written in the caller's transaction (one if there is none): the entry's
     insert in a savepoint — the unique reference decides between a first posting and a replay
     (then the entry already written is returned), with no read before it. A replay whose
-    postings no longer check (a re-run computing nothing left to post) returns the entry too."""
+    postings no longer check (a re-run computing nothing left to post) returns the entry too.
+
+    ``new_reference=True``: the caller knows no entry can have this reference yet (it names a
+    loan booked in this very transaction), so the entry is inserted without the savepoint; a
+    duplicate would then be an error that rolls the caller back, never a replay."""
     if not reference:
         raise LedgerError(_("A journal entry needs a reference."))
     try:
@@ -162,7 +167,8 @@ def ledger_post(*, kind: str, reference: str, business_date: datetime.date, post
     )
     with transaction.atomic(savepoint=False):
         try:
-            with transaction.atomic():  # savepoint: a replay, or a concurrent posting of the same reference
+            # savepoint: a replay, or a concurrent posting of the same reference
+            with transaction.atomic(savepoint=not new_reference):
                 entry.save()
         except IntegrityError:
             existing = JournalEntry.objects.filter(reference=reference).first()

@@ -58,8 +58,10 @@ def _schedule(drawdown, *, value_date):
                                % {"errors": "; ".join(m for messages in exc.errors.values() for m in messages)}) from exc
 
 
-def _parts(drawdown) -> list:
-    funding = list(drawdown.funding.select_related("funder").order_by("-lead", "funder__code"))
+def _parts(drawdown, *, funding=None) -> list:
+    if funding is None:
+        funding = list(drawdown.funding.select_related("funder"))
+    funding = sorted(funding, key=lambda part: (not part.lead, part.funder.code))  # lead first, then by code
     if not funding:
         raise LoanBookingError(_("Drawdown %(number)s has no funding to book.") % {"number": drawdown.number})
     total = sum(part.principal for part in funding)
@@ -72,40 +74,57 @@ def _parts(drawdown) -> list:
 def _post_disbursement(loan: Loan, parts: list[LoanPart], *, actor) -> None:
     """Per funder: Dr principal receivable / Cr settlement for its part of the principal; the
     upfront fee (withheld from what is paid out) its own entry, Dr settlement / Cr fee income,
-    split by the same shares."""
+    split by the same shares. The references name the loan booked in this transaction, so none
+    exists yet (``ledger_post(new_reference=True)``: no savepoint per entry)."""
     fees = split_by_share(amount=loan.upfront_fee, shares=[(part.funder_id, part.share_percent) for part in parts])
     for part in parts:
         chart = funder_chart(funder=part.funder)
         ledger_post(kind=EntryKind.DISBURSEMENT, reference=f"{loan.number}/disbursement/{part.funder.code}",
-                    business_date=loan.value_date, loan=loan, actor=actor,
+                    business_date=loan.value_date, loan=loan, actor=actor, new_reference=True,
                     memo=_("Disbursement of loan %(number)s") % {"number": loan.number},
                     postings=[Posting(chart[AccountKind.PRINCIPAL_RECEIVABLE], debit=part.principal),
                               Posting(chart[AccountKind.SETTLEMENT], credit=part.principal)])
         if fees[part.funder_id] > ZERO:
             ledger_post(kind=EntryKind.UPFRONT_FEE, reference=f"{loan.number}/upfront-fee/{part.funder.code}",
-                        business_date=loan.value_date, loan=loan, actor=actor,
+                        business_date=loan.value_date, loan=loan, actor=actor, new_reference=True,
                         memo=_("Upfront fee of loan %(number)s") % {"number": loan.number},
                         postings=[Posting(chart[AccountKind.SETTLEMENT], debit=fees[part.funder_id]),
                                   Posting(chart[AccountKind.FEE_INCOME], credit=fees[part.funder_id])])
 
 
-@transaction.atomic
-def loan_book(*, drawdown, actor=None) -> Loan:
+def loan_book(*, drawdown, actor=None, drawdown_locked: bool = False, funding=None) -> Loan:
     """Book the loan of a drawdown whose disbursement is confirmed; idempotent (one loan per
     drawdown: a second call, or a concurrent one, returns the loan already booked).
 
+    Checked before anything is written (the schedule, the funding parts), so a refusal writes
+    nothing. ``drawdown_locked=True``: the caller holds the drawdown's row lock
+    (``servicing.locks.drawdown_lock``, as the flow's booking round does) and has seen it not
+    booked yet (not ``disbursed``: a booking disburses it in the same transaction), so no loan
+    exists, no concurrent booking can race this one and the loan is inserted without a
+    savepoint; otherwise an existing loan is returned, and a concurrent booking of the same
+    drawdown is caught in a savepoint and its loan returned. ``funding``: the drawdown's funding
+    parts with their funders, when the caller has just read them (``funding_post`` returns them).
+
     Value date = the drawdown's value date, else the business date; schedule from the repayment
     engine at the line's rate; one ``LoanPart`` per funding part; journal entries per funder."""
-    existing = Loan.objects.filter(drawdown=drawdown).first()
-    if existing is not None:
-        return existing
+    if not drawdown_locked:
+        existing = Loan.objects.filter(drawdown=drawdown).first()
+        if existing is not None:
+            return existing
     value_date = drawdown.value_date or business_date()
-    funding = _parts(drawdown)
+    funding = _parts(drawdown, funding=funding)
     quote = _schedule(drawdown, value_date=value_date)
+    # Everything checked: the writes, in the caller's transaction (one if there is none).
+    with transaction.atomic(savepoint=False):
+        return _book(drawdown, funding=funding, quote=quote, value_date=value_date,
+                     user=actor if getattr(actor, "pk", None) else None, drawdown_locked=drawdown_locked)
+
+
+def _book(drawdown, *, funding, quote, value_date, user, drawdown_locked: bool) -> Loan:
     schedule, line = quote.schedule, drawdown.credit_line
-    user = actor if getattr(actor, "pk", None) else None
     try:
-        with transaction.atomic():  # savepoint: a concurrent booking of the same drawdown wins
+        # savepoint: a concurrent booking of the same drawdown wins (none can under the row lock)
+        with transaction.atomic(savepoint=not drawdown_locked):
             loan = Loan.objects.create(
                 number=f"TMP{uuid.uuid4().hex[:20]}", drawdown=drawdown, credit_line=line,
                 applicant_id=drawdown.applicant_id, product_version=drawdown.product_version,
@@ -118,6 +137,8 @@ def loan_book(*, drawdown, actor=None) -> Loan:
                 principal_outstanding=drawdown.amount, next_due_date=schedule.installments[0].due_date,
             )
     except IntegrityError:
+        if drawdown_locked:
+            raise
         existing = Loan.objects.filter(drawdown=drawdown).first()
         if existing is None:
             raise

@@ -60,8 +60,11 @@ class CallbackInvalid(Exception):
         super().__init__(errors)
 
 
+REFERENCE_PREFIX = "PAY-"  # a scheduled debit's reference never starts so (``DEBIT-…``)
+
+
 def disbursement_reference(drawdown) -> str:
-    return f"PAY-{drawdown.number}"
+    return f"{REFERENCE_PREFIX}{drawdown.number}"
 
 
 def _channel() -> PaymentChannel:
@@ -79,64 +82,73 @@ def _event(disbursement, kind: str, *, result: str = "", payload: dict | None = 
 
 
 def _prepare(drawdown) -> Disbursement:
-    existing = DISBURSEMENT_OF_DRAWDOWN.get(drawdown.pk)  # with its channel, one prebuilt statement
-    if existing is not None:
-        return existing
-    try:
-        with transaction.atomic():
-            disbursement = Disbursement.objects.create(
-                drawdown=drawdown, channel=_channel(), reference=disbursement_reference(drawdown),
-                amount=drawdown.amount)
-            record_transition(disbursement, from_state="", to_state=_S.PREPARED, actor_label="system")
-    except IntegrityError:  # a concurrent send prepared it first
-        return Disbursement.objects.select_related("channel").get(drawdown=drawdown)
-    disbursement.prepared_now = True  # no event can exist yet: ``disbursement_send`` skips looking
+    """A new disbursement of ``drawdown``, prepared, in the caller's transaction."""
+    disbursement = Disbursement.objects.create(
+        drawdown=drawdown, channel=_channel(), reference=disbursement_reference(drawdown), amount=drawdown.amount)
+    record_transition(disbursement, from_state="", to_state=_S.PREPARED, actor_label="system")
     return disbursement
 
 
 def disbursement_send(*, drawdown) -> Disbursement:
     """Pay ``drawdown`` through the payment channel. Idempotent: the first call prepares the
-    disbursement (its reference committed before the channel hears of it), later calls find it;
-    the channel is asked again only while no send was accepted (prepared, or sent but timed
-    out) — with the same reference, which it dedupes. A settled disbursement is returned as is.
+    disbursement, later calls find it; the channel is asked again only while no send was
+    accepted (prepared, or sent but timed out) — always with the same reference
+    (``PAY-<drawdown number>``, derived from the drawdown, never drawn at random), which the
+    channel dedupes.
 
-    The channel call and the record of its answer share one transaction that locks no row, so a
-    callback enqueued by the channel runs after the "sent" event is committed."""
-    disbursement = _prepare(drawdown)
+    The first call prepares the disbursement, asks the channel and records its answer in one
+    transaction: a worker killed before its commit leaves nothing, and the redelivered task
+    prepares the same reference again and asks again — the channel pays it once. A concurrent
+    first call waits on the reference's unique index and then finds the disbursement. The
+    transaction locks no row another transaction can see, so a callback enqueued by the channel
+    runs after the "sent" event is committed."""
+    disbursement = DISBURSEMENT_OF_DRAWDOWN.get(drawdown.pk)  # with its channel, one prebuilt statement
+    if disbursement is None:
+        try:
+            with transaction.atomic():
+                return _send(_prepare(drawdown), drawdown=drawdown, prepared_now=True)
+        except IntegrityError:  # a concurrent send prepared it first (and has asked the channel)
+            disbursement = Disbursement.objects.select_related("channel").get(drawdown=drawdown)
     if disbursement.status in SETTLED:
         return disbursement
-    if not getattr(disbursement, "prepared_now", False) and disbursement.events.filter(kind=_K.SENT).exists():
+    if disbursement.events.filter(kind=_K.SENT).exists():
         return disbursement  # accepted already: wait for the callback or query
+    with transaction.atomic():
+        return _send(disbursement, drawdown=drawdown, prepared_now=False)
+
+
+def _send(disbursement, *, drawdown, prepared_now: bool) -> Disbursement:
+    """Ask the channel and record its answer, in the caller's transaction. ``prepared_now``: the
+    disbursement was inserted by this transaction, so its row needs no lock to be moved."""
     provider = provider_for(disbursement.channel)
     order = PaymentOrder(reference=disbursement.reference, amount=disbursement.amount,
                          account=drawdown.bank_account, account_name=drawdown.applicant.name)
-    with transaction.atomic():
-        try:
-            result = provider.send(order)
-        except ChannelUnavailable as exc:
-            _event(disbursement, _K.SEND_FAILED, result="unavailable", payload={"error": str(exc)})
-            return disbursement
-        except ChannelTimeout as exc:
-            _event(disbursement, _K.SEND_FAILED, result="timeout", payload={"error": str(exc)})
-            _mark_sent(disbursement, channel_reference="")
-            return disbursement
-        if not result.accepted:
-            _event(disbursement, _K.SEND_FAILED, result="refused",
-                   payload={"failure_code": result.failure_code, "failure_message": result.failure_message})
-            locked = disbursement_lock(reference=disbursement.reference)
-            if locked.status in SETTLED:
-                return locked
-            return _settle(locked, paid=False, channel_reference=result.channel_reference,
-                           failure_code=result.failure_code, failure_message=result.failure_message, source="send")
-        _event(disbursement, _K.SENT, result="duplicate" if result.duplicate else "accepted",
-               payload={"channel_reference": result.channel_reference})
-        _mark_sent(disbursement, channel_reference=result.channel_reference)
+    try:
+        result = provider.send(order)
+    except ChannelUnavailable as exc:
+        _event(disbursement, _K.SEND_FAILED, result="unavailable", payload={"error": str(exc)})
+        return disbursement
+    except ChannelTimeout as exc:
+        _event(disbursement, _K.SEND_FAILED, result="timeout", payload={"error": str(exc)})
+        _mark_sent(disbursement, channel_reference="", prepared_now=prepared_now)
+        return disbursement
+    if not result.accepted:
+        _event(disbursement, _K.SEND_FAILED, result="refused",
+               payload={"failure_code": result.failure_code, "failure_message": result.failure_message})
+        locked = disbursement if prepared_now else disbursement_lock(reference=disbursement.reference)
+        if locked.status in SETTLED:
+            return locked
+        return _settle(locked, paid=False, channel_reference=result.channel_reference,
+                       failure_code=result.failure_code, failure_message=result.failure_message, source="send")
+    _event(disbursement, _K.SENT, result="duplicate" if result.duplicate else "accepted",
+           payload={"channel_reference": result.channel_reference})
+    _mark_sent(disbursement, channel_reference=result.channel_reference, prepared_now=prepared_now)
     return disbursement
 
 
-def _mark_sent(disbursement, *, channel_reference: str) -> None:
+def _mark_sent(disbursement, *, channel_reference: str, prepared_now: bool = False) -> None:
     """prepared → sent (the channel may have the payment); the fee is charged once."""
-    locked = disbursement_lock(reference=disbursement.reference)
+    locked = disbursement if prepared_now else disbursement_lock(reference=disbursement.reference)
     if locked.status != _S.PREPARED:
         disbursement.refresh_from_db()
         return
@@ -145,8 +157,9 @@ def _mark_sent(disbursement, *, channel_reference: str) -> None:
     locked.channel_reference = channel_reference or locked.channel_reference
     change_state(locked, to_state=_S.SENT, machine=DISBURSEMENT_MACHINE, actor_label="system",
                  extra_update_fields=["sent_at", "cost", "channel_reference"])
-    for field in ("status", "sent_at", "cost", "channel_reference", "updated_at"):  # as refresh_from_db would
-        setattr(disbursement, field, getattr(locked, field))
+    if locked is not disbursement:
+        for field in ("status", "sent_at", "cost", "channel_reference", "updated_at"):  # as refresh_from_db would
+            setattr(disbursement, field, getattr(locked, field))
 
 
 def _dispatch_settled(drawdown_id: int) -> None:
@@ -180,13 +193,15 @@ def _settle(disbursement, *, paid: bool, channel_reference: str, failure_code: s
 
 @transaction.atomic
 def disbursement_confirm(*, reference: str, paid: bool, channel_reference: str = "", failure_code: str = "",
-                         failure_message: str = "", source: str = "callback", payload: dict | None = None
-                         ) -> Disbursement:
+                         failure_message: str = "", source: str = "callback", payload: dict | None = None,
+                         channel: PaymentChannel | None = None) -> Disbursement:
     """The channel says the payment ``reference`` was paid (or failed). Idempotent: a settled
     disbursement records the confirmation as a duplicate event and changes nothing — a
-    replayed callback, a query after the callback, a retried task."""
+    replayed callback, a query after the callback, a retried task. ``channel``: the channel that
+    says so; a disbursement of another channel is unknown to it (``DisbursementUnknown``, nothing
+    written)."""
     disbursement = disbursement_lock(reference=reference)
-    if disbursement is None:
+    if disbursement is None or (channel is not None and disbursement.channel_id != channel.pk):
         raise DisbursementUnknown(reference)
     kind = _K.QUERY if source == "query" else _K.CALLBACK
     result = _S.PAID if paid else _S.FAILED
@@ -231,13 +246,16 @@ def _reference_in(body: bytes) -> str:
     return data.get("reference", "") if isinstance(data, dict) and isinstance(data.get("reference"), str) else ""
 
 
-def payment_callback_receive(*, channel_code: str, body: bytes, timestamp: str, signature: str):
+def payment_callback_receive(*, channel_code: str, body: bytes, timestamp: str, signature: str,
+                             channel: PaymentChannel | None = None):
     """A channel's callback (``POST /api/v1/payments/callback``) for a disbursement — or for a
     scheduled debit (代扣), whose reference it names: then ``amount`` says what was collected and
     the repayment posts (``collection_callback``). Verified before anything is read from it: HMAC-SHA256 of ``<timestamp>.<body>`` with the channel's secret, the timestamp
     within ``SERVICING_CALLBACK_TOLERANCE_SECONDS`` (default 300). Refused (``CallbackRefused``)
-    otherwise, with a refusal event and nothing else changed."""
-    channel = CHANNEL_BY_CODE.get(channel_code) if channel_code else None
+    otherwise, with a refusal event and nothing else changed. ``channel``: the row of the channel
+    ``channel_code`` names, when the caller has just read it (the sandbox bank's task)."""
+    if channel is None or channel.code != channel_code:
+        channel = CHANNEL_BY_CODE.get(channel_code) if channel_code else None
     if channel is None or not signature_valid(secret=channel.callback_secret, timestamp=timestamp, body=body,
                                               signature=signature):
         raise _refuse(channel_code=channel_code, reason="signature", reference=_reference_in(body))
@@ -268,12 +286,17 @@ def payment_callback_receive(*, channel_code: str, body: bytes, timestamp: str, 
         raise CallbackInvalid(errors)
     from servicing.models import CollectionDebit
 
-    if CollectionDebit.objects.filter(reference=reference, channel=channel).exists():
+    # A disbursement's reference is never a debit's: it goes straight to the disbursement's locked
+    # read, which also tells an unknown reference (nothing written then).
+    if not reference.startswith(REFERENCE_PREFIX) and CollectionDebit.objects.filter(
+            reference=reference, channel=channel).exists():
         from servicing.services.repayments.collection import collection_callback
 
         return collection_callback(reference=reference, paid=status == _S.PAID, data=data, **texts)
-    if not Disbursement.objects.filter(reference=reference, channel=channel).exists():
-        raise CallbackInvalid({"reference": [_("No disbursement of this channel has this reference.")]})
-    return disbursement_confirm(reference=reference, paid=status == _S.PAID, source="callback",
-                                payload={k: v for k, v in data.items() if isinstance(v, str | int | bool)}, **texts)
+    try:
+        return disbursement_confirm(reference=reference, paid=status == _S.PAID, source="callback", channel=channel,
+                                    payload={k: v for k, v in data.items() if isinstance(v, str | int | bool)},
+                                    **texts)
+    except DisbursementUnknown:
+        raise CallbackInvalid({"reference": [_("No disbursement of this channel has this reference.")]}) from None
 

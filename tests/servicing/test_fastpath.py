@@ -1,14 +1,15 @@
 """The servicing app's prebuilt statements (``servicing.fastpath``) read what the ORM reads, and
 routing's cached configuration follows every change of it."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from products.models import LoanProduct
 from servicing.fastpath import routing_state
-from servicing.locks import funder_quota_take
-from servicing.models import CoLendingShare, Funder, RoutingRule
+from servicing.locks import _funder_quota_take_orm, funder_quota_take
+from servicing.models import CoLendingShare, Funder, FunderQuotaDay, RoutingRule
 from servicing.services import business_date
 from servicing.services.funding import funding_route
 from tests.factories import make_product
@@ -133,3 +134,36 @@ def test_the_prebuilt_reads_give_what_the_orm_gives():
         assert _values(SANDBOX_TRANSFER.get("PAY-1")) == _values(SandboxBankTransfer.objects.get(pk=transfer.pk))
         assert _values(CHANNEL_BY_CODE.get("sandbox")) == _values(PaymentChannel.objects.get(code="sandbox"))
         assert LOCKED_DRAWDOWN.get(drawdown.pk + 1000) is None
+
+
+
+def _quota_state(funder_id, day):
+    return (Funder.objects.get(pk=funder_id).total_used,
+            FunderQuotaDay.objects.filter(funder_id=funder_id, business_date=day).values_list("used", flat=True).first())
+
+
+def test_the_one_statement_quota_take_does_what_the_orm_take_does():
+    """``servicing.fastpath.funder_quotas_take`` (through ``funder_quota_take``) against the ORM
+    version it replaces, on twin funders: every case takes or refuses alike and leaves the same
+    counters — a first take inserting the day's row, a second updating it, the daily quota short
+    (the total given back), the total quota short, an inactive funder; unlimited quotas."""
+    day = business_date()
+    fast = make_funder("fast", total_quota="60000.00", daily_quota="40000.00")
+    orm = make_funder("orm", total_quota="60000.00", daily_quota="40000.00")
+    outcomes = []
+    for amount in ("30000.00", "5000.00", "10000.00", "5000.00", "0.01"):
+        outcomes.append((funder_quota_take(funder_id=fast.pk, day=day, amount=Decimal(amount)),
+                         _funder_quota_take_orm(funder_id=orm.pk, day=day, amount=Decimal(amount))))
+        assert _quota_state(fast.pk, day) == _quota_state(orm.pk, day)
+    assert outcomes == [(True, True), (True, True), (False, False), (True, True), (False, False)]
+    assert _quota_state(fast.pk, day) == (Decimal("40000.00"), Decimal("40000.00"))
+    tomorrow = day + timedelta(days=1)
+    assert (funder_quota_take(funder_id=fast.pk, day=tomorrow, amount=Decimal("20000.01")),
+            _funder_quota_take_orm(funder_id=orm.pk, day=tomorrow, amount=Decimal("20000.01"))) == (False, False)
+    assert _quota_state(fast.pk, tomorrow) == _quota_state(orm.pk, tomorrow) == (Decimal("40000.00"), None)
+    Funder.objects.filter(pk__in=[fast.pk, orm.pk]).update(active=False)
+    assert (funder_quota_take(funder_id=fast.pk, day=tomorrow, amount=Decimal("1.00")),
+            _funder_quota_take_orm(funder_id=orm.pk, day=tomorrow, amount=Decimal("1.00"))) == (False, False)
+    free = make_funder("free")
+    assert funder_quota_take(funder_id=free.pk, day=day, amount=Decimal("999999.99"))
+    assert _quota_state(free.pk, day) == (Decimal("999999.99"), Decimal("999999.99"))

@@ -96,6 +96,17 @@ def test_an_active_line_to_a_booked_co_lent_loan(money, django_capture_on_commit
     assert {row["funder"]: row["principal"] for row in detail["funding"]} == {"bank": "28000.00", "coop": "12000.00"}
 
 
+def test_a_booked_drawdown_leaves_seven_task_rows_no_switch(money, django_capture_on_commit_callbacks):
+    """check, route and settle pick their next node themselves: no Switch task rows (ten before)."""
+    api = line_api()
+    drawdown = _request(api, django_capture_on_commit_callbacks)
+    assert drawdown.status == "disbursed"
+    process = drawdown_process(drawdown)
+    nodes = [task.flow_task.name for task in process.task_set.order_by("id")]
+    assert nodes == ["start", "check", "route", "disburse", "settle", "book", "end"]
+    assert process.task_set.filter(flow_task_type="SWITCH").count() == 0
+
+
 def test_the_settlement_task_run_twice_books_once(money, django_capture_on_commit_callbacks):
     api = line_api()
     drawdown = _request(api, django_capture_on_commit_callbacks)

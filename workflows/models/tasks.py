@@ -26,7 +26,25 @@ class FlowTask(RowWriterSaveMixin, Task):
         verbose_name = Task._meta.verbose_name
         verbose_name_plural = Task._meta.verbose_name_plural
 
+    def defer_insert(self, *, previous) -> None:
+        """Insert this new task at its first ``save()`` (with the status it has then), linked to
+        ``previous`` then: a node that completes in the round that creates it (a function, a
+        job scheduled at once, an end) is one INSERT instead of an INSERT and an UPDATE
+        (``workflows.nodes.deferred_create``)."""
+        self._insert_previous = previous
+
     def save(self, *args, **kwargs):
         if self.flow_task and not self.flow_task_type:  # as viewflow's AbstractTask.save
             self.flow_task_type = self.flow_task.task_type
+        previous = self.__dict__.pop("_insert_previous", None)
+        if previous is not None and self.pk is None:
+            kwargs.pop("update_fields", None)  # the first save of a deferred task writes the whole row
+            result = super().save(*args, **kwargs)
+            self.previous.add(previous)
+            return result
         return super().save(*args, **kwargs)
+
+    def __hash__(self):
+        # A deferred task is hashed (viewflow keeps activations in sets) before it has a key.
+        return id(self) if self.pk is None else super().__hash__()
+

@@ -41,8 +41,7 @@ from servicing.services.funding import funding_post, funding_route
 from servicing.services.loans import loan_book
 
 from ..drawdown_jobs import drawdown_disbursement_send
-from ..fastpath import process_data_save
-from ..locks import round_cached
+from ..locks import round_cached, round_process_data_save
 from ..models.configuration import DRAWDOWN_FLOW, TaskSla
 from ..selectors.drawdowns import four_eyes_excluded, review_config, review_work_group
 from .configuration import node_config_snapshot
@@ -164,7 +163,7 @@ def step_check(activation, *, attempt: int) -> dict:
 def step_check_done(activation, *, result: dict) -> None:
     process = activation.process
     process.data["check"] = result
-    process_data_save(process)
+    round_process_data_save(process)
     drawdown = _drawdown(process)
     drawdown.check_outcome, drawdown.check_reference = result["outcome"], result.get("reference", "")[:40]
     drawdown.save(update_fields=["check_outcome", "check_reference", "updated_at"])
@@ -187,7 +186,7 @@ def step_check_failed(activation) -> None:
     process = activation.process
     process.data["check"] = {"outcome": "refer", "reasons": [_("The in-loan check could not run.")],
                              "reference": "", "codes": ["CHECK_FAILED"]}
-    process_data_save(process)
+    round_process_data_save(process)
 
 
 def step_route(activation) -> None:
@@ -199,7 +198,7 @@ def step_route(activation) -> None:
         _move(drawdown, to_state=S.ROUTING, reason=stored_text(gettext_noop("Funding routing.")), process=process)
     if process.data.pop("funding_timed_out", False):
         process.data["routing"] = "timed_out"
-        process_data_save(process)
+        round_process_data_save(process)
         return
     outcome = funding_route(drawdown=drawdown)
     if outcome.funded:
@@ -211,7 +210,7 @@ def step_route(activation) -> None:
         _move(drawdown, to_state=S.AWAITING_FUNDING,
               reason=stored_text(gettext_noop("No funder can take the drawdown now.")),
               process=process, extra_update_fields=("awaiting_funding_since",))
-    process_data_save(process)
+    round_process_data_save(process)
     if process.data["routing"] == "funded" and not _review_ahead(process):
         _approved(drawdown, process=process)
 
@@ -265,9 +264,11 @@ def step_book(activation) -> None:
     if drawdown.status == S.DISBURSED:
         return
     drawdown_line_post(drawdown=drawdown)
-    funding_post(drawdown=drawdown, reason=stored_text(gettext_noop("Disbursement confirmed.")))
+    funding = list(drawdown.funding.select_related("funder"))  # read once: posted, then booked
+    funding_post(drawdown=drawdown, reason=stored_text(gettext_noop("Disbursement confirmed.")), funding=funding)
     drawdown.value_date = business_date()  # saved with the move below, in this transaction
-    loan = loan_book(drawdown=drawdown)
+    # _drawdown(): the row locked this round, and not disbursed (above): no loan yet.
+    loan = loan_book(drawdown=drawdown, drawdown_locked=True, funding=funding)
     _move(drawdown, to_state=S.DISBURSED, reason=stored_text(gettext_noop("Paid out; loan booked.")), process=process,
           extra_update_fields=("value_date",))
     emit(drawdown, event="drawdown.disbursed")

@@ -32,11 +32,12 @@ from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.status import PROCESS, STATUS
 
 from servicing.models import Disbursement, DisbursementStatus, Drawdown, DrawdownStatus
-from servicing.services.drawdowns import drawdown_cancel, drawdown_create, drawdown_reject
+from servicing.services.drawdowns import DrawdownRefused, drawdown_cancel, drawdown_create_in, drawdown_reject
 from servicing.services.payments import disbursement_query, disbursement_send
 
 from ..drawdown_flows import DrawdownFlow
 from ..fastpath import process_data_save
+from ..locks import round_process_data_save
 from ..selectors.drawdowns import drawdown_open_task, drawdown_process, four_eyes_excluded
 from .drawdown_steps import emit
 
@@ -50,11 +51,22 @@ def _error(field: str, message: str) -> ValidationError:
     return ValidationError({field: [message]})
 
 
-@transaction.atomic
 def drawdown_request(*, line, data: dict, partner=None, actor=None, actor_label: str = "") -> Drawdown:
-    """Create a drawdown on ``line`` and start its flow (see the module docstring)."""
-    drawdown = drawdown_create(line=line, data=data, partner=partner, actor=actor, actor_label=actor_label)
-    DrawdownFlow.start.run(drawdown=drawdown, actor=actor, actor_label=actor_label)
+    """Create a drawdown on ``line`` and start its flow (see the module docstring).
+
+    In the caller's transaction (one if there is none) with no savepoint: every refusal of
+    ``drawdown_create_in`` comes before anything is written, and is raised here after the block,
+    so a caller that catches it can go on in its transaction."""
+    refusal = None
+    with transaction.atomic(savepoint=False):
+        try:
+            drawdown = drawdown_create_in(line=line, data=data, partner=partner, actor=actor, actor_label=actor_label)
+        except (ValidationError, DrawdownRefused) as exc:
+            refusal = exc  # nothing written
+        else:
+            DrawdownFlow.start.run(drawdown=drawdown, actor=actor, actor_label=actor_label)
+    if refusal is not None:
+        raise refusal
     return drawdown
 
 
@@ -160,7 +172,7 @@ def drawdown_settled(*, drawdown_id: int) -> bool:
             process.data["failure"] = {"code": disbursement["failure_code"] or "disbursement_failed",
                                        "message": disbursement["failure_message"]}
         process.data["actor"] = {"id": None, "label": "system"}
-        process_data_save(process)
+        round_process_data_save(process)  # with the round's other changes, or by the End's save
         activation = task.flow_task.activation_class(task)
         activation.run(None)
         activation.execute()
