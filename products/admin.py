@@ -25,7 +25,7 @@ PRODUCT_FIELDSETS = (
     }),
     (_("Servicing (贷后)"), {
         "fields": (("allocation_order", "allocation_mode"), "prepayment_recompute", "penalty_compound",
-                   "collection_retry_days", "write_off_dpd"),
+                   "collection_retry_days", ("write_off_dpd", "write_off_repropose_days")),
     }),
     (_("6 · Purpose (贷款用途)"), {"fields": ("purposes",)}),
     (_("Conditions"), {"fields": (("age_min", "age_max"), "line_validity_months")}),

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -115,6 +116,12 @@ class ProductTerms(models.Model):
     write_off_dpd = models.PositiveSmallIntegerField(
         _("write-off proposed at days past due"), default=180,
         help_text=_("The daily close proposes a write-off (核销, approved by a person) at this many days past due."),
+    )
+    write_off_repropose_days = models.PositiveSmallIntegerField(
+        _("write-off proposed again after (days)"), default=30, null=True, blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("After a rejected write-off, the daily close proposes the loan again this many business days "
+                    "after the rejection if it is still past the write-off DPD. Empty: never again."),
     )
 
     age_min = models.PositiveSmallIntegerField(_("minimum applicant age"), default=18)

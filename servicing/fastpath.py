@@ -1,5 +1,6 @@
-"""The servicing app's prebuilt statements: reads of the measured drawdown path
-(``bench/drawdown.py``, docs/benchmarks.md) that replace several ORM queries with one.
+"""The servicing app's prebuilt statements: reads of the measured drawdown and repayment paths
+(``bench/drawdown.py``, ``bench/repayments.py``, docs/benchmarks.md) that replace ORM queries —
+several with one, or one built for every call with one built once.
 
 As ``workflows.fastpath``: each is built once per process, has a test proving it reads what the
 ORM would (``tests/servicing/test_fastpath.py``), and new code uses the ORM unless a benchmark
@@ -11,25 +12,34 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
-from creditfactory.core.rows import RowReader
+from creditfactory.core.rows import RowReader, RowWriter
 from products.models import LoanProduct
 
 from .models import (
+    Account,
     CoLendingPair,
     CoLendingShare,
     Disbursement,
     Drawdown,
     Funder,
     FunderQuotaDay,
+    Installment,
+    JournalEntry,
+    JournalLine,
+    Loan,
+    LoanPart,
     PaymentChannel,
+    Repayment,
     RoutingRule,
     SandboxBankTransfer,
 )
 
-__all__ = ["CHANNEL_BY_CODE", "DISBURSEMENT_OF_DRAWDOWN", "DRAWDOWN_TO_PAY", "LOCKED_DISBURSEMENT", "LOCKED_DRAWDOWN",
-           "SANDBOX_TRANSFER", "funder_quotas_take", "routing_state"]
+__all__ = ["CHANNEL_BY_CODE", "DISBURSEMENT_OF_DRAWDOWN", "DRAWDOWN_TO_PAY", "FUNDER_ACCOUNTS", "LOAN_PARTS",
+           "INSTALLMENTS", "JOURNAL_LINES", "LOANS", "LOCKED_DISBURSEMENT", "LOCKED_DRAWDOWN",
+           "LOCKED_INSTALLMENTS", "LOCKED_LOAN", "REPAYMENTS", "SANDBOX_TRANSFER", "funder_quotas_take",
+           "journal_entry_insert", "routing_state"]
 
 # --- reads by key (``creditfactory.core.rows``) ----------------------------------------------------------
 
@@ -45,6 +55,60 @@ LOCKED_DISBURSEMENT = RowReader(Disbursement, related=("drawdown", "channel"), b
 # The sandbox bank's transfer it calls back for, and the channel a callback names.
 SANDBOX_TRANSFER = RowReader(SandboxBankTransfer, related=("channel",), by="reference")
 CHANNEL_BY_CODE = RowReader(PaymentChannel, by="code")
+# What every repayment reads (``servicing.locks.loan_lock`` / ``loan_installments_lock``, the
+# repayment's ``Books``, ``servicing.services.ledger.funder_chart``): the loan, its row alone
+# locked, with its product version and product, line and partner; its schedule, locked (in the
+# database's order: the loan's lock, taken first, serialises whoever locks it; the caller sorts);
+# its funding parts with their funders; a funder's chart of accounts.
+LOCKED_LOAN = RowReader(Loan, related=("product_version__product", "credit_line", "partner"), lock=True)
+LOCKED_INSTALLMENTS = RowReader(Installment, by="loan", lock=True)
+LOAN_PARTS = RowReader(LoanPart, related=("funder",), by="loan")
+FUNDER_ACCOUNTS = RowReader(Account, by="funder")
+# And what it writes, each statement built once (``Model.save`` semantics, the ORM where it must):
+# the repayment (inserted, then saved posted), the journal entries (``journal_entry_insert``) and
+# their lines, the installment it paid, the loan's next due date and status.
+REPAYMENTS = RowWriter(Repayment)
+JOURNAL_LINES = RowWriter(JournalLine)
+INSTALLMENTS = RowWriter(Installment)
+LOANS = RowWriter(Loan)
+
+
+@lru_cache(maxsize=None)
+def _journal_entry_insert_sql(vendor: str) -> tuple[str, tuple]:
+    quote = connection.ops.quote_name
+    meta = JournalEntry._meta
+    fields = tuple(field for field in meta.local_concrete_fields if field is not meta.auto_field)
+    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))}) "
+           f"ON CONFLICT ({quote(meta.get_field('reference').column)}) DO NOTHING "
+           f"RETURNING {quote(meta.pk.column)}")
+    return sql, fields
+
+
+def journal_entry_insert(entry: JournalEntry) -> bool:
+    """``entry.save()`` of a new entry unless an entry with its reference exists: True (``entry``
+    saved, its id set) or False (a replay; or a concurrent posting of the reference, waited for
+    until it committed). PostgreSQL: one ``INSERT … ON CONFLICT (reference) DO NOTHING RETURNING
+    id``, with no savepoint around it; elsewhere ``save`` in a savepoint, the unique reference
+    deciding."""
+    if connection.vendor != "postgresql":
+        try:
+            with transaction.atomic():
+                entry.save()
+        except IntegrityError:
+            return False
+        return True
+    sql, fields = _journal_entry_insert_sql(connection.vendor)
+    entry._prepare_related_fields_for_save(operation_name="save")
+    values = [field.get_db_prep_save(field.pre_save(entry, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    entry.pk = row[0]
+    entry._state.adding, entry._state.db = False, connection.alias
+    return True
 
 
 def _rows_text(model, *, alias: str, exclude: tuple[str, ...] = ()) -> str:

@@ -19,7 +19,9 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, Q, Value
 from django.db.models.functions import Greatest, Now
 
-from servicing.fastpath import LOCKED_DISBURSEMENT, LOCKED_DRAWDOWN, funder_quotas_take
+from servicing.fastpath import (
+    LOCKED_DISBURSEMENT, LOCKED_DRAWDOWN, LOCKED_INSTALLMENTS, LOCKED_LOAN, funder_quotas_take,
+)
 from servicing.models import (
     BusinessDate,
     CreditLine,
@@ -224,13 +226,15 @@ def loan_lock(*, loan_id: int) -> Loan:
     """The loan's row, locked for the rest of the transaction: repayments, credit-balance
     applications and refunds of one loan are serialised on it, and so is the daily close's
     update of its balances."""
-    return Loan.objects.select_for_update(of=("self",)).select_related(
-        "product_version", "product_version__product", "credit_line", "partner").get(pk=loan_id)
+    loan = LOCKED_LOAN.get(loan_id)  # one prebuilt statement (servicing.fastpath)
+    if loan is None:
+        raise Loan.DoesNotExist(f"No loan {loan_id}.")
+    return loan
 
 
 def loan_installments_lock(*, loan_id: int) -> list[Installment]:
     """The loan's installments, locked, oldest first. Take ``loan_lock`` first."""
-    return list(Installment.objects.select_for_update().filter(loan_id=loan_id).order_by("number"))
+    return sorted(LOCKED_INSTALLMENTS.filter(loan_id), key=lambda installment: installment.number)
 
 
 def line_repay(*, line_id: int, amount: Decimal) -> bool:

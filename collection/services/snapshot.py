@@ -13,7 +13,10 @@ as the ledger splits them (``split_by_share``: fen rounding, the lead takes the 
 funder filter is exact; its case is counted once, on the lead funder's row.
 
 Rewriting a date replaces its rows (idempotent). ``recovery_days_write`` also fills a range of
-past dates in one pass (e.g. after an upgrade: ``collection_snapshot`` for each date otherwise)."""
+past dates in one pass; ``dashboard_backfill`` (``python manage.py dashboard_backfill``, once after
+an upgrade) fills every closed date the nightly close did not write: servicing's
+``DisbursementDay`` for the value dates not marked written, and ``RecoveryDay`` from the first
+collection case on."""
 
 from __future__ import annotations
 
@@ -22,15 +25,17 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from servicing.models import LoanPart, LoanStatus, Repayment, RepaymentStatus
+from servicing.models import DisbursementDate, Loan, LoanPart, LoanStatus, Repayment, RepaymentStatus
+from servicing.services.calendar import business_date as current_business_date
 from servicing.services.ledger import split_by_share
+from servicing.services.portfolio import disbursement_days_write
 
-from ..models import CaseStageChange, Classification, ClassificationDay, RecoveryDay
+from ..models import CaseStageChange, Classification, ClassificationDay, CollectionCase, RecoveryDay
 
-__all__ = ["classification_day_write", "collection_snapshot", "recovery_days_write"]
+__all__ = ["classification_day_write", "collection_snapshot", "dashboard_backfill", "recovery_days_write"]
 
 OPEN_LOANS = (LoanStatus.ACTIVE, LoanStatus.OVERDUE)
 ZERO = Decimal("0.00")
@@ -140,3 +145,32 @@ def collection_snapshot(*, business_date: datetime.date) -> dict[str, int]:
     """The close's snapshot hook (``CLOSE_SNAPSHOT_HOOKS``) for the date it has just finished."""
     return {"classification_days": classification_day_write(business_date=business_date),
             "recovery_days": recovery_days_write(first=business_date, last=business_date)}
+
+
+@transaction.atomic
+def dashboard_backfill(*, first: datetime.date | None = None, last: datetime.date | None = None) -> dict:
+    """Write the dashboard's per-date aggregates of the closed dates ``first`` … ``last`` (default:
+    from the first loan's value date and the first case's opening, through the day before the
+    business date — the last date closed) as the close would have written them: ``DisbursementDay``
+    for each value date not yet marked written (one pass over the range between the first and the
+    last missing one) and ``RecoveryDay`` for every date (one pass; a rewrite replaces a date's
+    rows with the same figures). Idempotent: a second call writes the same rows again, or none.
+    Returns ``{"disbursement_dates": …, "disbursement_days": …, "recovery_dates": …,
+    "recovery_days": …}``. ``PortfolioDay``, ``VintageCell`` and ``ClassificationDay`` are the
+    portfolio as it stood at a date's close and cannot be rebuilt afterwards."""
+    last = last or current_business_date() - datetime.timedelta(days=1)
+    counts = {"disbursement_dates": 0, "disbursement_days": 0, "recovery_dates": 0, "recovery_days": 0}
+    start = first or Loan.objects.aggregate(first=Min("value_date"))["first"]
+    if start is not None and start <= last:
+        written = set(DisbursementDate.objects.filter(business_date__gte=start, business_date__lte=last)
+                      .values_list("business_date", flat=True))
+        missing = [start + datetime.timedelta(days=n) for n in range((last - start).days + 1)
+                   if start + datetime.timedelta(days=n) not in written]
+        if missing:
+            counts["disbursement_dates"] = (missing[-1] - missing[0]).days + 1
+            counts["disbursement_days"] = disbursement_days_write(first=missing[0], last=missing[-1])
+    start = first or CollectionCase.objects.aggregate(first=Min("opened_on"))["first"]
+    if start is not None and start <= last:
+        counts["recovery_dates"] = (last - start).days + 1
+        counts["recovery_days"] = recovery_days_write(first=start, last=last)
+    return counts

@@ -98,7 +98,9 @@ class WriteOffStatus(models.TextChoices):
 
 class WriteOffRequest(TimeStampedModel):
     """A write-off (核销) proposed by the close when a loan's DPD reaches its version's
-    ``write_off_dpd``; a person approves it (the write-off is posted then) or rejects it."""
+    ``write_off_dpd``; a person approves it (the write-off is posted then) or rejects it. A
+    rejected request stays, with its reason, and the close proposes the loan again
+    ``write_off_repropose_days`` business days after ``decided_on``."""
 
     loan = models.ForeignKey("servicing.Loan", verbose_name=_("loan"), on_delete=models.PROTECT,
                              related_name="write_off_requests")
@@ -115,6 +117,8 @@ class WriteOffRequest(TimeStampedModel):
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_on = models.DateField(_("decided on business date"), null=True, blank=True,
+                                  help_text=_("The business date of the approval or rejection."))
     note = models.CharField(_("note"), max_length=500, blank=True)
 
     class Meta:

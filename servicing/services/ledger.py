@@ -15,11 +15,12 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.utils.translation import gettext as _
 
 from creditfactory.core.money import ZERO, money_context, quantize_fen, to_decimal
+from servicing.fastpath import FUNDER_ACCOUNTS, JOURNAL_LINES, journal_entry_insert
 from servicing.models import (
     ACCOUNT_NUMBERS,
     Account,
@@ -61,7 +62,7 @@ class Posting:
 def funder_chart(*, funder: Funder) -> dict[str, Account]:
     """Every account of ``funder``'s chart by kind, created on first use (idempotent, safe when two
     transactions create it at once: the numbers are unique and conflicts are ignored)."""
-    accounts = {account.kind: account for account in Account.objects.filter(funder=funder)}
+    accounts = {account.kind: account for account in FUNDER_ACCOUNTS.filter(funder.pk)}
     if len(accounts) < len(ACCOUNT_NUMBERS):
         Account.objects.bulk_create(
             [Account(funder=funder, kind=kind, number=f"{funder.code}-{suffix}", normal_side=side)
@@ -140,13 +141,13 @@ def ledger_post(*, kind: str, reference: str, business_date: datetime.date, post
     ``product`` defaults to the loan's product (an aggregated entry without a loan names it).
 
     Checked first, then written in the caller's transaction (one if there is none): the entry's
-    insert in a savepoint — the unique reference decides between a first posting and a replay
-    (then the entry already written is returned), with no read before it. A replay whose
+    insert skips a reference already taken (``servicing.fastpath.journal_entry_insert``, ON
+    CONFLICT DO NOTHING, no savepoint) — the unique reference decides between a first posting and
+    a replay (then the entry already written is returned), with no read before it. A replay whose
     postings no longer check (a re-run computing nothing left to post) returns the entry too.
 
     ``new_reference=True``: the caller knows no entry can have this reference yet (it names a
-    loan booked in this very transaction), so the entry is inserted without the savepoint; a
-    duplicate would then be an error that rolls the caller back, never a replay."""
+    loan booked in this very transaction); should one exist, that is an error, never a replay."""
     if not reference:
         raise LedgerError(_("A journal entry needs a reference."))
     try:
@@ -166,16 +167,15 @@ def ledger_post(*, kind: str, reference: str, business_date: datetime.date, post
         actor=actor if getattr(actor, "pk", None) else None,
     )
     with transaction.atomic(savepoint=False):
-        try:
-            # savepoint: a replay, or a concurrent posting of the same reference
-            with transaction.atomic(savepoint=not new_reference):
-                entry.save()
-        except IntegrityError:
+        # the unique reference decides: a replay, or a concurrent posting of it, inserts nothing
+        if not journal_entry_insert(entry):
+            if new_reference:
+                raise LedgerError(_("Entry %(reference)s could not be written.") % {"reference": reference})
             existing = JournalEntry.objects.filter(reference=reference).first()
             if existing is None:
-                raise
+                raise LedgerError(_("Entry %(reference)s could not be written.") % {"reference": reference})
             return existing
-        JournalLine.objects.bulk_create(
+        JOURNAL_LINES.insert_many(
             [JournalLine(entry=entry, account=account, debit=debit, credit=credit) for account, debit, credit in lines])
     return entry
 

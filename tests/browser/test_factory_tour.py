@@ -15,9 +15,11 @@ whole test, every configuration change made through the browser.
    application; the review task lands in the Green-loan desk's queue, where its officer claims and
    approves it in the back office — no approval step follows.
 4. The partner accepts the contract (the line is granted), draws 20,000.00 (own funds, the sandbox
-   bank pays at once), prepays 5,000.00 of principal; the daily close (``close_day``, run by the
-   test as beat would run it at night) writes the portfolio figures, and the manager's dashboard
-   counts the loan.
+   bank pays at once), prepays 5,000.00 of principal; a post-loan manager runs the daily close in
+   the back office (*Daily close → Run the close*, confirm), as an operator does at the end of a
+   business day, and waits on the run's page until it has succeeded — the workers run it (eagerly
+   in the tests: the page answers once it is done); the close writes the portfolio figures, and
+   the manager's dashboard counts the loan.
 5. An EDUCATION application that was in review before any of it keeps its configuration snapshot,
    its tasks and its path: its review still leads to approval.
 
@@ -30,6 +32,8 @@ running product's work groups, the staff, the scorecard and strategies, funders 
 channel.
 Screenshots of every step under ``test-artifacts/factory_tour/``."""
 
+import datetime
+import re
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -58,6 +62,7 @@ class Floor:
     key: str
     green_desk: object  # made in the tour, in admin
     green_officer: object
+    post_loan: object
     product_admin: object
     risk_admin: object
     superuser: object
@@ -97,12 +102,14 @@ def floor():
     risk_admin.groups.add(role_group("risk_policy_admin"))
     manager = make_staff("manager", o.branch)
     manager.groups.add(role_group("manager"))
+    post_loan = make_staff("postloan", o.branch)
+    post_loan.groups.add(role_group("post_loan_manager"))
     superuser = get_user_model().objects.create_superuser("admin", "admin@example.test", PASSWORD)
     own = make_funder("own", kind="own", priority=10, cost="3.5")
     make_rule("Own funds", funder=own, fallback=True, priority=100)
     make_channel()
     return Floor(o=o, running=running, partner=partner, key=issue_key(partner), green_desk=None,
-                 green_officer=green_officer, product_admin=product_admin, risk_admin=risk_admin,
+                 green_officer=green_officer, post_loan=post_loan, product_admin=product_admin, risk_admin=risk_admin,
                  superuser=superuser, manager=manager,
                  rule_sets={rule_set.code: rule_set.pk for rule_set in RuleSet.objects.all()},
                  scorecard=make_scorecard(), limit_strategy=make_limit_strategy(),
@@ -223,7 +230,8 @@ def _saved(page):
 def test_factory_tour(live_server, sync_playwright, artifacts, floor):
     from playwright.sync_api import expect
 
-    from servicing.services.close import close_day
+    from servicing.models import CloseRun
+    from servicing.services.calendar import business_date
 
     f = floor
     base = live_server.url
@@ -413,10 +421,25 @@ def test_factory_tour(live_server, sync_playwright, artifacts, floor):
     assert repaid["allocation"]["principal"] == "5000.00", repaid
     assert repaid["loan"]["balances"]["principal_outstanding"] == "15000.00", repaid
 
-    # The nightly close writes the portfolio figures the dashboard reads (run here as beat would).
-    closed = close_day()
-    assert len(closed) == 1
-    day = closed[0]["date"].isoformat()
+    # The close of the day, run by an operator in the back office; it writes the portfolio figures
+    # the dashboard reads.
+    day = business_date().isoformat()
+    with _chromium(sync_playwright) as browser:
+        page = _signed_in(browser, base, f.post_loan.username)
+        page.goto(f"{base}/lending/close/")
+        expect(page.locator("#business-date")).to_have_text(f"Business date: {day}")
+        page.locator("#run-close").click()
+        expect(page.locator("#confirm-text")).to_contain_text(f"This closes the business date {day}")
+        shot(page, "close-confirm")
+        page.locator("#close-form button[type=submit]").click()
+        page.wait_for_url(re.compile(r"/lending/close/\d+/$"))
+        _wait_for_the_close(page)
+        expect(page.locator("#progress")).to_have_text("100 %")
+        shot(page, "close-done")
+    run = CloseRun.objects.get()
+    assert (run.business_date.isoformat(), run.status, run.actor, run.advanced) == (day, "succeeded", f.post_loan,
+                                                                                      True)
+    assert business_date() == run.business_date + datetime.timedelta(days=1)
 
     with _chromium(sync_playwright) as browser:
         page = _signed_in(browser, base, f.manager.username)
@@ -437,7 +460,21 @@ def test_factory_tour(live_server, sync_playwright, artifacts, floor):
         "01-work-group-add.png", "02-product-add.png", "03-product-nodes.png", "04-product-publish.png",
         "05-product-published.png", "06-ruleset-add.png", "07-ruleset-published.png", "08-risk-policy.png",
         "09-partner-products.png", "10-green-desk-queue.png", "11-green-desk-claimed.png",
-        "12-green-desk-approved.png", "13-dashboard.png"]
+        "12-green-desk-approved.png", "13-close-confirm.png", "14-close-done.png", "15-dashboard.png"]
+
+
+def _wait_for_the_close(page):
+    """Reload the run's page until the run has finished (a real worker pool takes a while; eager
+    Celery in the tests has finished it before the page answered), then it must have succeeded."""
+    import time
+
+    from playwright.sync_api import expect
+
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while page.locator("#status").inner_text() == "Running" and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        page.reload()
+    expect(page.locator("#status")).to_have_text("Succeeded")
 
 
 def _assert_new_path(f: Floor, application_id: int):

@@ -167,3 +167,107 @@ def test_the_one_statement_quota_take_does_what_the_orm_take_does():
     free = make_funder("free")
     assert funder_quota_take(funder_id=free.pk, day=day, amount=Decimal("999999.99"))
     assert _quota_state(free.pk, day) == (Decimal("999999.99"), Decimal("999999.99"))
+
+
+def test_the_repayment_paths_prebuilt_reads_give_what_the_orm_gives(django_assert_num_queries):
+    """The loan locked with its product version, product, line and partner; its schedule locked;
+    its parts with their funders; a funder's chart (``servicing.fastpath``, the repayment path)."""
+    from servicing.fastpath import FUNDER_ACCOUNTS, LOAN_PARTS, LOCKED_INSTALLMENTS, LOCKED_LOAN
+    from servicing.locks import loan_installments_lock, loan_lock
+    from servicing.models import Account, Installment, Loan, LoanPart
+    from servicing.services.ledger import funder_chart
+    from tests.partners.factories import make_partner
+    from tests.servicing.repayment_factories import make_funders, make_loan
+
+    bank_a, bank_b = make_funders()
+    loan = make_loan(funders=[(bank_a, Decimal("30")), (bank_b, Decimal("70"))], partner=make_partner("ACME"))
+    orm = Loan.objects.select_related("product_version__product", "credit_line", "partner").get(pk=loan.pk)
+    with django_assert_num_queries(1):
+        locked = LOCKED_LOAN.get(loan.pk)
+        assert (_values(locked.product_version), _values(locked.product_version.product),
+                _values(locked.credit_line), _values(locked.partner)) == (
+            _values(orm.product_version), _values(orm.product_version.product), _values(orm.credit_line),
+            _values(orm.partner))
+    assert _values(locked) == _values(orm) and _values(loan_lock(loan_id=loan.pk)) == _values(orm)
+    assert LOCKED_LOAN.get(loan.pk + 1000) is None
+    with pytest.raises(Loan.DoesNotExist):
+        loan_lock(loan_id=loan.pk + 1000)
+
+    schedule = loan_installments_lock(loan_id=loan.pk)
+    assert [_values(i) for i in schedule] == [_values(i) for i in Installment.objects.filter(loan=loan)
+                                              .order_by("number")]
+    assert [i.number for i in schedule] == list(range(1, 13))
+    assert sorted(i.pk for i in LOCKED_INSTALLMENTS.filter(loan.pk)) == [i.pk for i in schedule]
+
+    parts = LOAN_PARTS.filter(loan.pk)
+    orm_parts = {part.pk: part for part in LoanPart.objects.filter(loan=loan).select_related("funder")}
+    assert {part.pk: (_values(part), _values(part.funder)) for part in parts} == {
+        pk: (_values(part), _values(part.funder)) for pk, part in orm_parts.items()}
+    chart = funder_chart(funder=bank_a)
+    assert sorted((_values(a) for a in FUNDER_ACCOUNTS.filter(bank_a.pk)), key=lambda v: v["id"]) == [
+        _values(a) for a in Account.objects.filter(funder=bank_a).order_by("id")]
+    assert {kind: account.pk for kind, account in chart.items()} == dict(
+        Account.objects.filter(funder=bank_a).values_list("kind", "pk"))
+
+
+def test_the_repayment_paths_prebuilt_writes_write_what_save_writes():
+    """A repayment posted through the writers leaves the rows ``save`` would: the repayment, its
+    journal entry and lines, the installment and the loan (compared field by field with a
+    repayment posted on a twin loan through the ORM path)."""
+    from servicing.fastpath import INSTALLMENTS, JOURNAL_LINES, LOANS, REPAYMENTS, journal_entry_insert
+    from servicing.models import Installment, JournalEntry, JournalLine, Loan, Repayment
+    from servicing.services.ledger import funder_chart
+    from tests.servicing.repayment_factories import make_loan
+
+    loan = make_loan()
+    fast = REPAYMENTS.insert(Repayment(loan=loan, number="F", kind="regular", source="api", amount=Decimal("10.00"),
+                                       reference="fast", status=""))
+    orm = Repayment.objects.create(loan=loan, number="O", kind="regular", source="api", amount=Decimal("10.00"),
+                                   reference="orm", status="")
+    skip = {"id", "reference", "number", "created_at", "updated_at"}
+
+    def same(a, b):
+        return {k: v for k, v in _values(a).items() if k not in skip} == {
+            k: v for k, v in _values(b).items() if k not in skip}
+
+    assert same(Repayment.objects.get(pk=fast.pk), Repayment.objects.get(pk=orm.pk))
+    assert fast.created_at is not None and fast.pk is not None
+    for repayment in (fast, orm):
+        repayment.status, repayment.principal, repayment.number = "posted", Decimal("10.00"), f"RP{repayment.pk}"
+    REPAYMENTS.update(fast, fields=["status", "principal", "number", "updated_at"])
+    orm.save(update_fields=["status", "principal", "number", "updated_at"])
+    assert same(Repayment.objects.get(pk=fast.pk), Repayment.objects.get(pk=orm.pk))
+    assert Repayment.objects.get(pk=fast.pk).number == f"RP{fast.pk}"
+
+    chart = funder_chart(funder=loan.parts.get().funder)
+    accounts = list(chart.values())[:2]
+    entries = []
+    for reference, insert in (("fast", journal_entry_insert), ("orm", lambda e: e.save())):
+        entry = JournalEntry(reference=reference, kind="repayment", business_date=loan.value_date,
+                             funder_id=accounts[0].funder_id, loan=loan, memo="m")
+        insert(entry)
+        lines = [JournalLine(entry=entry, account=accounts[0], debit=Decimal("1.00"), credit=Decimal("0.00")),
+                 JournalLine(entry=entry, account=accounts[1], debit=Decimal("0.00"), credit=Decimal("1.00"))]
+        (JOURNAL_LINES.insert_many if reference == "fast" else JournalLine.objects.bulk_create)(lines)
+        entries.append(entry)
+    # a reference taken: nothing inserted, no error, the transaction usable
+    again = JournalEntry(reference="fast", kind="repayment", business_date=loan.value_date,
+                         funder_id=accounts[0].funder_id, loan=loan, memo="again")
+    assert journal_entry_insert(again) is False and again.pk is None
+    assert JournalEntry.objects.filter(reference="fast").get().memo == "m"
+    skip = {"id", "reference", "recorded_at", "entry_id"}
+    assert same(JournalEntry.objects.get(pk=entries[0].pk), JournalEntry.objects.get(pk=entries[1].pk))
+    assert [[(_values(line)["account_id"], line.debit, line.credit) for line in entry.lines.order_by("id")]
+            for entry in entries][0] == [
+        [(_values(line)["account_id"], line.debit, line.credit) for line in entry.lines.order_by("id")]
+        for entry in entries][1]
+
+    first = Installment.objects.get(loan=loan, number=1)
+    first.principal_paid, first.status = Decimal("5.00"), "due"
+    INSTALLMENTS.update(first, fields=["principal_paid", "status"])
+    assert (Installment.objects.get(pk=first.pk).principal_paid, Installment.objects.get(pk=first.pk).status) == (
+        Decimal("5.00"), "due")
+    loan.next_due_date = first.due_date
+    LOANS.update(loan, fields=["next_due_date", "updated_at"])
+    stored = Loan.objects.get(pk=loan.pk)
+    assert stored.next_due_date == first.due_date and stored.updated_at == loan.updated_at

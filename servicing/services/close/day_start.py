@@ -7,7 +7,8 @@ for a person to approve, the post-loan monitoring rules raise warnings (``monito
 collections hand-over hooks run (``CLOSE_HANDOVER_HOOKS``).
 
 Every phase is idempotent: a status moves once, a fee's entry reference is unique, a reminder
-has a de-duplication key, one pending write-off request per loan, one open post-loan warning per loan; so a re-run writes
+has a de-duplication key, one pending write-off request per loan (a rejected one is proposed
+again only after the version's ``write_off_repropose_days``), one open post-loan warning per loan; so a re-run writes
 nothing."""
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import time
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Subquery
+from django.db.models import DateField, Exists, ExpressionWrapper, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
@@ -151,10 +153,21 @@ def _reminders(business_date: datetime.date, lo: int, hi: int) -> int:
 
 def _write_off_proposals(business_date: datetime.date, lo: int, hi: int) -> int:
     """A pending write-off request for each overdue loan whose DPD reached its version's
-    ``write_off_dpd`` and that has none pending or rejected."""
+    ``write_off_dpd`` and that has none pending, and no rejection less than its version's
+    ``write_off_repropose_days`` business days before ``business_date`` (empty: none ever).
+    A rejection decided after ``business_date`` (a re-run of an earlier date) also holds it back,
+    so a re-run never proposes what the person has rejected since."""
+    pending = WriteOffRequest.objects.filter(loan=OuterRef("pk"), status=WriteOffStatus.PENDING)
+    rejected = WriteOffRequest.objects.filter(loan=OuterRef("pk"), status=WriteOffStatus.REJECTED)
+    # rejected on R with N days: held back while R + N > D, i.e. R > D − N
+    held_back = rejected.annotate(until=ExpressionWrapper(
+        Coalesce("decided_on", "proposed_on") + OuterRef("product_version__write_off_repropose_days"),
+        output_field=DateField())).filter(until__gt=business_date)
     loans = (Loan.objects.filter(id__gte=lo, id__lte=hi, status=LoanStatus.OVERDUE,
                                  days_past_due__gte=F("product_version__write_off_dpd"))
-             .exclude(write_off_requests__status__in=[WriteOffStatus.PENDING, WriteOffStatus.REJECTED])
+             .exclude(Exists(pending))
+             .exclude(Exists(rejected), product_version__write_off_repropose_days__isnull=True)
+             .exclude(Exists(held_back))
              .values_list("id", "days_past_due", "principal_outstanding", "interest_receivable",
                           "penalty_receivable"))
     created = WriteOffRequest.objects.bulk_create([

@@ -1,6 +1,9 @@
 """Write-off (核销) of the loans the close proposes (``WriteOffRequest``, a loan past its version's
 ``write_off_dpd``): a person other than whoever proposed it approves it — the loan's receivables
-leave the balance sheet — or rejects it with a reason (the close then proposes that loan no more).
+leave the balance sheet — or rejects it with a reason. A rejected request stays with its reason and the loan is not proposed
+again until its version's ``write_off_repropose_days`` business days after the rejection
+(``decided_on``; empty: never), when the start of day proposes it again if it is still past
+``write_off_dpd``.
 
 Approval, under the loan's row lock, per funding part (docs/ledger.md): one entry
 ``<loan>/write-off/<funder>``, Dr write-off expense / Cr principal, interest, penalty and fee
@@ -96,10 +99,11 @@ def write_off_approve(*, request: WriteOffRequest, actor, note: str = "") -> Wri
     record_transition(loan, from_state=before, to_state=LoanStatus.WRITTEN_OFF, actor=actor,
                       reason=stored_text(gettext_noop("Written off on %(date)s."), date=on.isoformat()))
     request.status, request.decided_by, request.decided_at = WriteOffStatus.APPROVED, actor, timezone.now()
+    request.decided_on = on
     request.principal, request.interest = written["principal_outstanding"], written["interest_receivable"]
     request.penalty, request.note = written["penalty_receivable"], note[:500]
-    request.save(update_fields=["status", "decided_by", "decided_at", "principal", "interest", "penalty", "note",
-                                "updated_at"])
+    request.save(update_fields=["status", "decided_by", "decided_at", "decided_on", "principal", "interest",
+                                "penalty", "note", "updated_at"])
     record_transition(request, from_state=WriteOffStatus.PENDING, to_state=WriteOffStatus.APPROVED, actor=actor,
                       reason=stored_text(gettext_noop("Approved on %(date)s."), date=on.isoformat()))
     return request
@@ -108,15 +112,16 @@ def write_off_approve(*, request: WriteOffRequest, actor, note: str = "") -> Wri
 @transaction.atomic
 def write_off_reject(*, request: WriteOffRequest, actor, reason: str) -> WriteOffRequest:
     """Reject ``request`` with a reason (same rights as approving); nothing moves, and the close
-    proposes no other write-off of the loan."""
+    proposes the loan again only ``write_off_repropose_days`` business days after today's
+    (see ``day_start``)."""
     if not (reason or "").strip():
         raise RepaymentRefused(_("Say why the write-off is rejected."), field="note")
     loan_lock(loan_id=request.loan_id)
     request = write_off_request_lock(request_id=request.pk)
     _decider(request, actor)
     request.status, request.decided_by, request.decided_at = WriteOffStatus.REJECTED, actor, timezone.now()
-    request.note = reason[:500]
-    request.save(update_fields=["status", "decided_by", "decided_at", "note", "updated_at"])
+    request.decided_on, request.note = business_date(), reason[:500]
+    request.save(update_fields=["status", "decided_by", "decided_at", "decided_on", "note", "updated_at"])
     record_transition(request, from_state=WriteOffStatus.PENDING, to_state=WriteOffStatus.REJECTED, actor=actor,
                       reason=stored_text(gettext_noop("Rejected: %(reason)s"), reason=reason[:200]))
     return request

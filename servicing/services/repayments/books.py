@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db.models import F
 
 from creditfactory.core.money import ZERO
+from servicing.fastpath import LOAN_PARTS
 from servicing.models import AccountKind, EntryKind, Loan, LoanPart
 from servicing.services.ledger import Posting, funder_chart, ledger_post, split_by_share
 
@@ -58,7 +59,8 @@ class Books:
 
     def __init__(self, loan: Loan):
         self.loan = loan
-        self.parts = list(LoanPart.objects.filter(loan=loan).select_related("funder").order_by("-lead", "id"))
+        # the lead first, then by id (one prebuilt statement, servicing.fastpath)
+        self.parts = sorted(LOAN_PARTS.filter(loan.pk), key=lambda part: (not part.lead, part.pk))
         self.balance = {part.pk: {name: getattr(part, name) for name in BALANCES} for part in self.parts}
         self.delta = defaultdict(lambda: defaultdict(lambda: ZERO))  # part → balance → change
 

@@ -4,6 +4,7 @@ maker-checker (docs/servicing.md §4)."""
 from __future__ import annotations
 
 import datetime
+import uuid
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -77,7 +78,9 @@ def credit_balance_refund_request(*, loan: Loan, amount, reason: str, actor) -> 
         raise RepaymentRefused(_("The credit balance is %(balance)s; no more can be refunded.")
                                % {"balance": f"{locked.credit_balance:.2f}"}, field="amount",
                                figures={"credit_balance": locked.credit_balance})
-    refund = CreditBalanceRefund.objects.create(loan=locked, number="", amount=amount, reason=reason[:255],
+    # a unique placeholder until the number (it needs the id) is set: "" would make concurrent
+    # requests wait on the unique index for each other's commit
+    refund = CreditBalanceRefund.objects.create(loan=locked, number=uuid.uuid4().hex, amount=amount, reason=reason[:255],
                                                 status=RefundStatus.REQUESTED, requested_by=actor)
     refund.number = _number(refund)
     refund.save(update_fields=["number"])

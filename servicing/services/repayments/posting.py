@@ -11,6 +11,7 @@ partner (``repayment.received``, ``loan.paid_off``). Idempotent by ``reference``
 from __future__ import annotations
 
 import datetime
+import uuid
 from decimal import Decimal
 
 from django.db import transaction
@@ -21,6 +22,7 @@ from creditfactory.core.money import ZERO, MoneyError, money_context, quantize_f
 from creditfactory.core.state import record_transition
 from creditfactory.core.texts import stored_text
 from creditfactory.partners.services.webhooks import webhook_emit
+from servicing.fastpath import INSTALLMENTS, LOANS, REPAYMENTS
 from servicing.locks import line_repay, loan_installments_lock, loan_lock
 from servicing.models import (
     AccountKind, Installment, InstallmentStatus, Loan, LoanStatus, Repayment, RepaymentKind, RepaymentSource,
@@ -177,9 +179,18 @@ class _Work:
 
     def save_installments(self) -> None:
         rows = [i for i in self.installments if i.number in self.changed]
-        Installment.objects.bulk_update(rows, ["principal", "interest", "fee", "payment", "remaining_principal",
-                                               "interest_accrued", "principal_paid", "interest_paid", "fee_paid",
-                                               "penalty_paid", "status", "settled_on"])
+        if len(rows) == 1:
+            # The usual repayment pays one installment: one UPDATE of its row built once (a fraction
+            # of the CPU of bulk_update's CASE per column; the rows are locked, the values final).
+            INSTALLMENTS.update(rows[0], fields=_INSTALLMENT_FIELDS)
+        elif rows:
+            Installment.objects.bulk_update(rows, _INSTALLMENT_FIELDS)
+
+
+_POSTED_FIELDS = ("value_date", "number", "status", "principal", "interest", "fee", "penalty", "prepayment_fee",
+                  "credit_balance", "updated_at")
+_INSTALLMENT_FIELDS = ("principal", "interest", "fee", "payment", "remaining_principal", "interest_accrued",
+                       "principal_paid", "interest_paid", "fee_paid", "penalty_paid", "status", "settled_on")
 
 
 def _loan_after(work: _Work, *, actor) -> None:
@@ -201,7 +212,7 @@ def _loan_after(work: _Work, *, actor) -> None:
             loan.status, loan.days_past_due = LoanStatus.ACTIVE, 0
             fields.append("status")
         fields.append("days_past_due")
-    loan.save(update_fields=fields)
+    LOANS.update(loan, fields=fields)  # loan.save(update_fields=fields), built once (servicing.fastpath)
     if loan.status != before:
         record_transition(loan, from_state=before, to_state=loan.status, actor=actor, reason=reason)
 
@@ -318,8 +329,7 @@ def post_locked(*, loan: Loan, repayment: Repayment, kind: str, amount: Decimal,
     _post(work, quote, amount=amount, kind=kind, debit_kind=debit_kind, reference_kind=reference_kind)
     before = repayment.status
     repayment.status = RepaymentStatus.POSTED
-    repayment.save(update_fields=["value_date", "number", "status", "principal", "interest", "fee", "penalty",
-                                  "prepayment_fee", "credit_balance", "updated_at"])
+    REPAYMENTS.update(repayment, fields=_POSTED_FIELDS)  # repayment.save(update_fields=…), built once
     record_transition(repayment, from_state=before, to_state=RepaymentStatus.POSTED, actor=actor,
                       reason=stored_text(gettext_noop("Posted on %(date)s."), date=on.isoformat()))
     if work.repayment.principal and loan.credit_line.revolving:
@@ -340,10 +350,13 @@ def post_locked(*, loan: Loan, repayment: Repayment, kind: str, amount: Decimal,
 def repayment_create(*, loan: Loan, amount: Decimal, kind: str, principal: Decimal | None, reference: str,
                      source: str, status: str, actor=None, note: str = "") -> Repayment:
     user = actor if getattr(actor, "pk", None) else None
-    repayment = Repayment.objects.create(
-        loan=loan, number="", kind=kind, source=source, amount=amount, requested_principal=principal,
+    # The number needs the id: inserted under a unique placeholder, set below in this transaction.
+    # (A shared placeholder such as "" made every repayment wait, on the unique index, for the
+    # transaction of the one before it to commit: concurrent postings ran one at a time.)
+    repayment = REPAYMENTS.insert(Repayment(  # Repayment.objects.create, the INSERT built once
+        loan=loan, number=uuid.uuid4().hex, kind=kind, source=source, amount=amount, requested_principal=principal,
         reference=reference, status=status if status != RepaymentStatus.POSTED else "", note=note[:255],
-        entered_by=user)
+        entered_by=user))
     repayment.number = f"RP{repayment.created_at:%Y%m%d}{repayment.pk:08d}"
     if status != RepaymentStatus.POSTED:
         repayment.save(update_fields=["number"])
