@@ -63,25 +63,26 @@ def test_the_backfill_writes_the_rows_the_close_wrote():
         (DAY, 1, 1, D("20000.00")), (DAY + days(2), 0, 1, D("6000.00")), (DAY + days(2), 1, 1, D("14000.00"))]
     assert [(row[0], row[1], row[6], row[7], row[8]) for row in recovered] == [
         (DUE + days(1), "M1", 1, D("20120.13"), D("0.00")), (DUE + days(2), "M1", 0, D("0.00"), D("500.00")),
-        (DUE + days(3), "M1", 1, D("20120.13"), D("0.00"))]  # the co-lent loan, due two days later
+        # the co-lent loan, due two days later: split 30/70 between its funders, counted on the lead's row
+        (DUE + days(3), "M1", 0, D("6036.04"), D("0.00")), (DUE + days(3), "M1", 1, D("14084.09"), D("0.00"))]
     assert marked == [DAY + days(n) for n in range((DUE + days(3) - DAY).days + 1)]
 
     # an upgraded database: none of these were written before the upgrade
     DisbursementDay.objects.all().delete()
     DisbursementDate.objects.all().delete()
     RecoveryDay.objects.all().delete()
-    assert _backfill() == "disbursement_dates=35 disbursement_days=3 recovery_dates=3 recovery_days=3"
+    assert _backfill() == "disbursement_dates=35 disbursement_days=3 recovery_dates=3 recovery_days=4"
     assert _rows() == closed
 
     # idempotent: nothing missing, the recovery dates rewritten with the same rows
-    assert _backfill() == "disbursement_dates=0 disbursement_days=0 recovery_dates=3 recovery_days=3"
+    assert _backfill() == "disbursement_dates=0 disbursement_days=0 recovery_dates=3 recovery_days=4"
     assert _rows() == closed
 
     # one value date missing: only that date is written
     DisbursementDay.objects.filter(business_date=DAY + days(2)).delete()
     DisbursementDate.objects.filter(business_date=DAY + days(2)).delete()
-    assert _backfill("--first", (DUE + days(3)).isoformat()).endswith("recovery_dates=1 recovery_days=1")
-    assert _backfill() == "disbursement_dates=1 disbursement_days=2 recovery_dates=3 recovery_days=3"
+    assert _backfill("--first", (DUE + days(3)).isoformat()).endswith("recovery_dates=1 recovery_days=2")
+    assert _backfill() == "disbursement_dates=1 disbursement_days=2 recovery_dates=3 recovery_days=4"
     assert _rows() == closed
 
 
