@@ -1,6 +1,7 @@
 """Celery tasks of servicing. Thin: each loads ids and calls a service; each is idempotent."""
 
 import json
+import logging
 import time
 from datetime import date, timedelta
 
@@ -147,8 +148,6 @@ def collection_request_batch_task(loan_ids: list[int], on_date: str) -> dict:
     loans per task, not a task per loan): each loan's request in turn, each idempotent per loan and
     date, so a redelivered batch asks nothing twice. A loan whose request raises is handed to a
     ``servicing.collection_request`` task of its own (logged), the batch goes on."""
-    import logging
-
     outcomes: dict[str, int] = {}
     for loan_id in loan_ids:
         try:

@@ -16,6 +16,15 @@ def enqueue_on_commit(task, *args, **kwargs):
     transaction.on_commit(lambda: task.apply_async(args=args, kwargs=kwargs, **options))
 
 
+def enqueue_batches_on_commit(task, items: list, *args, size: int) -> None:
+    """Send ``task(batch, *args)`` for each batch of ``size`` items once the surrounding
+    transaction commits: one broker message per batch, not per item (a publish costs ~0.7 ms of
+    CPU), for tasks that work through their batch item by item."""
+    size = max(size, 1)
+    for start in range(0, len(items), size):
+        enqueue_on_commit(task, items[start:start + size], *args)
+
+
 def in_worker_task() -> bool:
     """Whether this code runs inside a task executed by a Celery worker (not eager, not a web
     request, not a management command)."""

@@ -169,9 +169,7 @@ def ledger_post(*, kind: str, reference: str, business_date: datetime.date, post
     with transaction.atomic(savepoint=False):
         # the unique reference decides: a replay, or a concurrent posting of it, inserts nothing
         if not journal_entry_insert(entry):
-            if new_reference:
-                raise LedgerError(_("Entry %(reference)s could not be written.") % {"reference": reference})
-            existing = JournalEntry.objects.filter(reference=reference).first()
+            existing = None if new_reference else JournalEntry.objects.filter(reference=reference).first()
             if existing is None:
                 raise LedgerError(_("Entry %(reference)s could not be written.") % {"reference": reference})
             return existing

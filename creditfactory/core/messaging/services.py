@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from ..locks import sms_message_lock, sms_message_lock_if_free
 from ..models import SmsMessage, SmsStatus
-from ..tasks import enqueue_on_commit
+from ..tasks import enqueue_batches_on_commit, enqueue_on_commit
 from ..validators import normalise_mobile as normalise_mobile_number
 from .base import OutgoingSms, SmsProviderError
 from .registry import default_provider_name, get_provider
@@ -122,10 +122,7 @@ def sms_send_many(*, texts: list[OutboxText], language: str | None = None) -> tu
         return len(pending), refused
     from .tasks import sms_deliver_batch
 
-    ids = [message.pk for message in created]
-    size = max(settings.SMS_BATCH_SIZE, 1)
-    for start in range(0, len(ids), size):  # one task per batch: the broker's cost is per message
-        enqueue_on_commit(sms_deliver_batch, ids[start:start + size])
+    enqueue_batches_on_commit(sms_deliver_batch, [message.pk for message in created], size=settings.SMS_BATCH_SIZE)
     return len(created), refused
 
 

@@ -25,7 +25,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from creditfactory.core.messaging.services import OutboxText, sms_send_many
-from creditfactory.core.tasks import enqueue_on_commit
+from creditfactory.core.tasks import enqueue_batches_on_commit
 from creditfactory.core.messaging.templates import SmsTemplate, register_template
 from servicing.models import (
     AccountKind, EntryKind, Installment, InstallmentStatus, Loan, LoanPart, LoanStatus, WriteOffRequest,
@@ -95,9 +95,8 @@ def _debits(business_date: datetime.date, lo: int, hi: int) -> int:
             .values_list("id", "earliest", "product_version__collection_retry_days"))
     due = [loan_id for loan_id, earliest, retry in rows if loan_id not in asked
            and ((business_date - earliest).days == 0 or (business_date - earliest).days in (retry or []))]
-    size = max(settings.CLOSE_DEBIT_BATCH_SIZE, 1)
-    for start in range(0, len(due), size):  # one task per batch: the broker's cost is per message
-        enqueue_on_commit(collection_request_batch_task, due[start:start + size], business_date.isoformat())
+    enqueue_batches_on_commit(collection_request_batch_task, due, business_date.isoformat(),
+                              size=settings.CLOSE_DEBIT_BATCH_SIZE)
     return len(due)
 
 
