@@ -13,7 +13,10 @@ from decimal import Decimal
 from functools import lru_cache
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import signals
+from django.utils import timezone
 
+from creditfactory.core.models import StateTransition
 from creditfactory.core.rows import RowReader, RowWriter
 from products.models import LoanProduct
 
@@ -21,6 +24,7 @@ from .models import (
     Account,
     CoLendingPair,
     CoLendingShare,
+    CreditLine,
     Disbursement,
     Drawdown,
     Funder,
@@ -37,15 +41,48 @@ from .models import (
 )
 
 __all__ = ["CHANNEL_BY_CODE", "DISBURSEMENT_OF_DRAWDOWN", "DRAWDOWN_TO_PAY", "FUNDER_ACCOUNTS", "LOAN_PARTS",
-           "INSTALLMENTS", "JOURNAL_LINES", "LOANS", "LOCKED_DISBURSEMENT", "LOCKED_DRAWDOWN",
-           "LOCKED_INSTALLMENTS", "LOCKED_LOAN", "REPAYMENTS", "SANDBOX_TRANSFER", "funder_quotas_take",
+           "INSTALLMENTS", "JOURNAL_LINES", "LINE_TO_DRAW", "LOANS", "LOCKED_DISBURSEMENT", "LOCKED_DRAWDOWN",
+           "LOCKED_INSTALLMENTS", "LOCKED_LOAN", "REPAYMENTS", "SANDBOX_TRANSFER", "drawdown_insert", "funder_quotas_take",
            "journal_entry_insert", "routing_state"]
+
+# --- a new drawdown ----------------------------------------------------------------------------------
+
+_DRAWDOWNS = RowWriter(Drawdown)
+_TRANSITION_COLUMNS = ("content_type_id", "object_id", "field", "from_state", "to_state", "actor_id", "actor_label",
+                       "reason", "at")
+
+
+def drawdown_insert(drawdown: Drawdown, *, prefix, log) -> bool:
+    """A new drawdown inserted with its number (``prefix(drawdown)`` and its id, ``f"{prefix}{id:08d}"``)
+    and the log entry of its first state in one statement: what ``drawdown.save()``, then
+    ``drawdown.save(update_fields=["number"])`` with that number, then ``log.save()`` write.
+    ``log`` is the unsaved ``core.StateTransition`` (its ``object_id`` becomes the new id). False
+    when the prebuilt path cannot be taken (nothing written: save with the ORM)."""
+    if signals.pre_save.has_listeners(StateTransition) or signals.post_save.has_listeners(StateTransition):
+        return False
+    meta = StateTransition._meta
+    quote = connection.ops.quote_name
+    log.at = log.at or timezone.now()
+    values = [meta.get_field(name).get_db_prep_save(getattr(log, name), connection)
+              for name in _TRANSITION_COLUMNS if name != "object_id"]
+    columns = ", ".join(quote(meta.get_field(name).column) for name in _TRANSITION_COLUMNS)
+    selected = ", ".join(f"new.{quote(Drawdown._meta.pk.column)}::text" if name == "object_id" else "%s"
+                         for name in _TRANSITION_COLUMNS)
+    then = f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {selected} FROM new"
+    if not _DRAWDOWNS.insert_and(drawdown, then=then, params=values, numbered=("number", prefix)):
+        return False
+    log.object_id = str(drawdown.pk)
+    return True
+
 
 # --- reads by key (``creditfactory.core.rows``) ----------------------------------------------------------
 
 # The drawdown the flow's steps move, its row alone locked, with the line, product version, product
 # and partner they read (``servicing.locks.drawdown_lock``).
 LOCKED_DRAWDOWN = RowReader(Drawdown, related=("credit_line", "product_version__product", "partner"), lock=True)
+# The credit line a partner draws on (``POST /api/v1/credit-lines/{id}/drawdowns``), with the product
+# version and product its terms are checked against.
+LINE_TO_DRAW = RowReader(CreditLine, related=("product_version__product",))
 # The drawdown the disbursement task pays, with the borrower the payment order names.
 DRAWDOWN_TO_PAY = RowReader(Drawdown, related=("applicant",))
 # A drawdown's disbursement (one at most) with its channel, and a disbursement by reference, locked

@@ -32,9 +32,9 @@ from creditfactory.core.api.errors import Conflict, error_body
 from creditfactory.core.api.schema import error_responses
 from creditfactory.partners.auth import PartnerApiMixin
 from creditfactory.partners.idempotency import idempotent
-from creditfactory.partners.scoping import get_partner_object_or_404, scope_to_partner
+from creditfactory.partners.scoping import get_partner_object_or_404, get_partner_row_or_404, scope_to_partner
 from products.choices import RepaymentMethod, TermUnit
-from servicing.api import credit_line_queryset
+from servicing.fastpath import LINE_TO_DRAW
 from servicing.models import Drawdown, DrawdownFunding, DrawdownStatus
 from servicing.services.drawdowns import DrawdownRefused
 
@@ -133,13 +133,19 @@ def _represent(drawdown) -> dict:
     return DrawdownOutputSerializer(drawdown_queryset().select_related("loan").get(pk=drawdown.pk)).data
 
 
+_CREATED_OUTPUT: list = []
+
+
 def _represent_created(drawdown) -> dict:
     """The 201 body of a drawdown this request created, from the service's own instance: in the
     creating transaction it has no funding and no loan yet (its flow's first job is sent on
-    commit), so nothing is read again."""
+    commit), so nothing is read again. One serializer per process writes it (its fields are
+    built once; ``to_representation`` keeps no state between calls)."""
     Drawdown.loan.related.set_cached_value(drawdown, None)
     drawdown._prefetched_objects_cache = {"funding": DrawdownFunding.objects.none()}
-    return DrawdownOutputSerializer(drawdown).data
+    if not _CREATED_OUTPUT:
+        _CREATED_OUTPUT.append(DrawdownOutputSerializer())
+    return _CREATED_OUTPUT[0].to_representation(drawdown)
 
 
 def _actor(request) -> dict:
@@ -165,7 +171,7 @@ class CreditLineDrawdownApi(PartnerApiMixin, APIView):
     )
     @idempotent(required=True)
     def post(self, request, pk):
-        line = get_partner_object_or_404(credit_line_queryset(), request, pk=pk)
+        line = get_partner_row_or_404(LINE_TO_DRAW, request, pk=pk)
         serializer = DrawdownCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = {**serializer.validated_data, "amount": f"{serializer.validated_data['amount']:.2f}"}

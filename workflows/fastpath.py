@@ -26,7 +26,7 @@ from .models import CreditApplication, ProcessNodeConfig, ProductFlowSettings, T
 
 __all__ = ["APPLICATIONS", "ASSESSED_APPLICATION", "LOCKED_APPLICATION", "TASK_SLAS", "WORK_GROUPS",
            "application_save", "error_boundaries_disarm", "node_config_rows", "process_data_save",
-           "task_with_process"]
+           "task_insert_linked", "task_with_process"]
 
 # --- the application ---------------------------------------------------------------------------------
 
@@ -63,6 +63,27 @@ def task_with_process(task_class, task_pk: int):
     if reader is None:
         reader = _TASK_READERS[task_class] = RowReader(task_class, related=("process",))
     return reader.get(task_pk)
+
+
+_TASK_WRITERS: dict[type, RowWriter] = {}
+
+
+def task_insert_linked(task, *, previous_pk: int) -> bool:
+    """``task.save(); task.previous.add(previous)`` of a new task (viewflow's ``Activation.create``)
+    in one statement: the task's INSERT and its link to the previous task (``viewflow_task_previous``,
+    ``ON CONFLICT DO NOTHING`` as the many-to-many ``add``) in one round trip. False when the raw path
+    cannot be taken (``RowWriter.insert_and``): nothing written, the caller saves with the ORM."""
+    task_class = type(task)
+    writer = _TASK_WRITERS.get(task_class)
+    if writer is None:
+        writer = _TASK_WRITERS[task_class] = RowWriter(task_class, replaces_save=True)
+    if task.flow_task and not task.flow_task_type:  # as viewflow's AbstractTask.save
+        task.flow_task_type = task.flow_task.task_type
+    link = task_class.previous.through._meta
+    quote = connection.ops.quote_name
+    then = (f"INSERT INTO {quote(link.db_table)} ({quote('from_task_id')}, {quote('to_task_id')}) "
+            f"SELECT {quote(task_class._meta.pk.column)}, %s FROM new ON CONFLICT DO NOTHING")
+    return writer.insert_and(task, then=then, params=[previous_pk])
 
 
 @lru_cache(maxsize=None)

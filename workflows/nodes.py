@@ -248,10 +248,24 @@ class QueueView(ScopedNodeMixin, _QueueNode):
     """A human task in a work group's queue, branch-scoped."""
 
 
+def linked_create(activation_class, flow_task, prev_activation, token, data=None, seed=None):
+    """viewflow's ``Activation.create`` (the task saved, then linked to the previous task) with the
+    INSERT and the link in one statement (``FlowTask.insert_linked``)."""
+    task = flow_task.flow_class.task_class(process=prev_activation.process, flow_task=flow_task, token=token)
+    task.data = data if data is not None else {}
+    task.seed = seed
+    if hasattr(task, "insert_linked"):
+        task.insert_linked(previous=prev_activation.task)
+    else:
+        task.save()
+        task.previous.add(prev_activation.task)
+    return activation_class(task)
+
+
 class WaitActivation(HandleActivation):
     @classmethod
     def create(cls, flow_task, prev_activation, token, data=None, seed=None):
-        activation = super().create(flow_task, prev_activation, token, data=data, seed=seed)
+        activation = linked_create(cls, flow_task, prev_activation, token, data=data, seed=seed)
         if flow_task._on_create is not None:
             flow_task._on_create(activation)
         return activation

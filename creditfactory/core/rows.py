@@ -244,6 +244,59 @@ class RowWriter:
             obj._state.db = connection.alias
         return objs
 
+    def insert_and(self, obj, *, then: str, params: list, numbered: tuple | None = None) -> bool:
+        """``insert(obj)`` and one more statement in the same round trip: ``then`` is an INSERT that
+        reads the new row as ``new`` (e.g. ``INSERT INTO link (a, b) SELECT id, %s FROM new``),
+        ``params`` its parameters. ``numbered=(field name, prefix(obj) -> str)``: that field is
+        written as the prefix and the new primary key, zero-padded to 8 digits (``f"{prefix}{pk:08d}"``)
+        — the key taken from its sequence first, so the row is inserted once, with its number.
+        Returns False when the raw path cannot be taken (another database, save receivers, an
+        expression value): then nothing was written and the caller saves with the ORM."""
+        if not self.fast() or not self._returning:
+            return False
+        pk = self._meta.pk
+        if getattr(obj, pk.attname) is not None or (numbered and pk is not self._meta.auto_field):
+            return False
+        fields = [field for field in self._all if field is not self._meta.auto_field]
+        obj._prepare_related_fields_for_save(operation_name="save")
+        values = self._values(obj, fields, True)
+        if values is None:
+            return False
+        quote = connection.ops.quote_name
+        key = ("insert_and", tuple(field.attname for field in fields), then, numbered and numbered[0])
+        sql = self._sql.get(key)
+        if sql is None:
+            returning = ", ".join(quote(field.column) for field in self._returning)
+            if numbered:
+                number = self._meta.get_field(numbered[0])
+                key_text = f"seq.{quote(pk.column)}::text"
+                exprs = [f"%s || CASE WHEN length({key_text}) < 8 THEN lpad({key_text}, 8, '0') ELSE {key_text} END"
+                         if field is number else "%s" for field in fields]
+                insert = (f"WITH seq AS (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS {quote(pk.column)}), "
+                          f"new AS (INSERT INTO {quote(self._meta.db_table)} "
+                          f"({', '.join(quote(field.column) for field in [pk, *fields])}) "
+                          f"SELECT seq.{quote(pk.column)}, {', '.join(exprs)} FROM seq RETURNING {returning})")
+            else:
+                insert = f"WITH new AS ({self._insert_sql(fields, 1)})"
+            sql = self._sql[key] = f"{insert}, also AS ({then}) SELECT {returning} FROM new"
+        head = []
+        if numbered:
+            head = [self._meta.db_table, pk.column]
+            index = fields.index(self._meta.get_field(numbered[0]))
+            values[index] = numbered[1](obj)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*head, *values, *params])
+            row = cursor.fetchone()
+        for field, value in zip(self._returning, row):
+            for converter in field.get_db_converters(connection):
+                value = converter(value, field, connection)
+            setattr(obj, field.attname, value)
+        if numbered:
+            setattr(obj, self._meta.get_field(numbered[0]).attname, f"{values[index]}{obj.pk:08d}")
+        obj._state.adding = False
+        obj._state.db = connection.alias
+        return True
+
     def _orm_insert(self, objs: list) -> list:
         if len(objs) == 1:
             # Model.save itself: a model whose own save() uses this writer must not come back here.

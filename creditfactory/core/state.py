@@ -39,17 +39,25 @@ def _has_updated_at(model) -> bool:
     return any(f.name == "updated_at" for f in model._meta.concrete_fields)
 
 
-def record_transition(obj, *, from_state, to_state, actor=None, actor_label="", reason="", field="status"):
-    return fastpath.state_transition_insert(StateTransition(
+def transition_entry(obj, *, from_state, to_state, actor=None, actor_label="", reason="", field="status"):
+    """The unsaved log entry ``record_transition`` writes (for a caller that inserts it with the
+    row it logs, in one statement)."""
+    return StateTransition(
         content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True),
-        object_id=str(obj.pk),
+        object_id=str(obj.pk) if obj.pk is not None else "",
         field=field,
         from_state=from_state or "",
         to_state=to_state,
         actor=actor if getattr(actor, "pk", None) else None,
         actor_label=_logged_label(actor, actor_label),
         reason=reason,
-    ))
+    )
+
+
+def record_transition(obj, *, from_state, to_state, actor=None, actor_label="", reason="", field="status"):
+    return fastpath.state_transition_insert(transition_entry(
+        obj, from_state=from_state, to_state=to_state, actor=actor, actor_label=actor_label, reason=reason,
+        field=field))
 
 
 def change_state(obj, *, to_state, machine: StateMachine, actor=None, actor_label="", reason="", field="status",

@@ -34,3 +34,14 @@ def get_partner_object_or_404(queryset: QuerySet, request, *, field: str = "part
     if obj is None:
         raise NotFound()
     return obj
+
+
+def get_partner_row_or_404(reader, request, *, pk, field: str = "partner"):
+    """``get_partner_object_or_404`` on a hot path: the row read by key through a prebuilt reader
+    (``creditfactory.core.rows.RowReader``), ``NotFound`` unless it exists and its ``field`` is
+    the calling partner (a caller that is not a partner finds nothing)."""
+    partner = request_partner(request)
+    obj = reader.get(pk) if partner is not None else None
+    if obj is None or getattr(obj, f"{field}_id") != partner.pk:
+        raise NotFound()
+    return obj

@@ -30,9 +30,10 @@ from creditfactory.core.money import MoneyError, format_money, quantize_fen, to_
 from creditfactory.core.numbers import parse_int
 from creditfactory.core.pii import mask_bank_account
 from creditfactory.core.texts import stored_text
-from creditfactory.core.state import change_state, record_transition
+from creditfactory.core.state import change_state, transition_entry
 from creditfactory.core.validators import text_problem
 from risk.validators import normalise_bank_account
+from servicing.fastpath import drawdown_insert
 from servicing.locks import drawdown_line_hold_settle, drawdown_lock, line_draw, line_hold, line_release
 from servicing.models import (
     DRAWDOWN_MACHINE,
@@ -127,10 +128,14 @@ def drawdown_review_required(*, version, amount: Decimal, purpose: str, always: 
     return purpose in (version.drawdown_review_purposes or [])
 
 
+def _number_prefix(drawdown: Drawdown) -> str:
+    day = timezone.localtime(drawdown.created_at) if drawdown.created_at else timezone.localtime()
+    return f"DD{day:%Y%m%d}"
+
+
 def _number(drawdown: Drawdown) -> str:
     """DD + local creation date + the zero-padded id, as application numbers (CA…)."""
-    day = timezone.localtime(drawdown.created_at) if drawdown.created_at else timezone.localtime()
-    return f"DD{day:%Y%m%d}{drawdown.pk:08d}"
+    return f"{_number_prefix(drawdown)}{drawdown.pk:08d}"
 
 
 @transaction.atomic
@@ -190,7 +195,7 @@ def drawdown_create_in(*, line: CreditLine, data: dict, actor=None, partner=None
         raise DrawdownRefused(422, "amount_unavailable", message, {"amount": [message]},
                               {"available": f"{fresh.available:.2f}"})
     user = actor if getattr(actor, "pk", None) else None
-    drawdown = Drawdown.objects.create(
+    drawdown = Drawdown(
         number=f"TMP{timezone.now():%H%M%S%f}{line.pk}", credit_line=line, applicant_id=line.applicant_id,
         product_version=version, branch_id=line.branch_id, partner=partner,
         channel=DrawdownChannel.API if partner is not None else DrawdownChannel.BACK_OFFICE,
@@ -200,11 +205,16 @@ def drawdown_create_in(*, line: CreditLine, data: dict, actor=None, partner=None
         review_required=drawdown_review_required(version=version, amount=amount, purpose=purpose,
                                                  always=review_always),
     )
-    drawdown.number = _number(drawdown)
-    drawdown.save(update_fields=["number"])
-    record_transition(drawdown, from_state="", to_state=S.REQUESTED, actor=user,
-                      actor_label="" if user else (actor_label or "system"),
-                      reason=stored_text(gettext_noop("Requested on credit line %(line)s."), line=str(line)))
+    log = transition_entry(drawdown, from_state="", to_state=S.REQUESTED, actor=user,
+                           actor_label="" if user else (actor_label or "system"),
+                           reason=stored_text(gettext_noop("Requested on credit line %(line)s."), line=str(line)))
+    # Inserted with its number and logged in one statement (``servicing.fastpath``); the ORM elsewhere.
+    if not drawdown_insert(drawdown, prefix=_number_prefix, log=log):
+        drawdown.save(force_insert=True)
+        drawdown.number = _number(drawdown)
+        drawdown.save(update_fields=["number"])
+        log.object_id = str(drawdown.pk)
+        log.save()
     return drawdown
 
 

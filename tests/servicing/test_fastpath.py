@@ -271,3 +271,74 @@ def test_the_repayment_paths_prebuilt_writes_write_what_save_writes():
     LOANS.update(loan, fields=["next_due_date", "updated_at"])
     stored = Loan.objects.get(pk=loan.pk)
     assert stored.next_due_date == first.due_date and stored.updated_at == loan.updated_at
+
+
+def _row(instance, *, without=()) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields
+            if field.attname not in without}
+
+
+def test_the_line_to_draw_is_select_related_get_with_the_product():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from servicing.fastpath import LINE_TO_DRAW
+    from servicing.models import CreditLine
+    from tests.factories import make_credit_line
+
+    line = make_credit_line()
+    expected = CreditLine.objects.select_related("product_version__product").get(pk=line.pk)
+    with CaptureQueriesContext(connection) as queries:
+        found = LINE_TO_DRAW.get(line.pk)
+        version, product = found.product_version, found.product_version.product
+    assert len(queries) == 1
+    assert _row(found) == _row(expected)
+    assert _row(version) == _row(expected.product_version) and _row(product) == _row(expected.product_version.product)
+    assert LINE_TO_DRAW.get(line.pk + 1000) is None
+
+
+def test_the_drawdown_insert_writes_what_create_number_and_log_write():
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from creditfactory.core.models import StateTransition
+    from creditfactory.core.state import transition_entry
+    from servicing.fastpath import drawdown_insert
+    from servicing.models import Drawdown
+    from servicing.services.drawdowns import _number, _number_prefix
+
+    template = make_drawdown()
+    values = _row(template, without=("id", "number", "created_at", "updated_at"))
+
+    def logged(drawdown):
+        return transition_entry(drawdown, from_state="", to_state="requested", actor_label="partner:ACME",
+                                reason="Requested on credit line CL00000001.")
+
+    with transaction.atomic():
+        orm = Drawdown(**{**values, "external_reference": "ORM-1"})
+        orm.save(force_insert=True)
+        orm.number = _number(orm)
+        orm.save(update_fields=["number"])
+        orm_log = logged(orm)
+        orm_log.save()
+        fast = Drawdown(**{**values, "external_reference": "FAST-1"})
+        log = logged(fast)
+        with CaptureQueriesContext(connection) as queries:
+            assert drawdown_insert(fast, prefix=_number_prefix, log=log)
+        assert len(queries) == 1
+    stored_orm, stored_fast = Drawdown.objects.get(pk=orm.pk), Drawdown.objects.get(pk=fast.pk)
+    assert fast.number == _number(stored_fast) == stored_fast.number and fast.number.endswith(f"{fast.pk:08d}")
+    differ = ("id", "number", "external_reference", "created_at", "updated_at")
+    assert _row(stored_fast, without=differ) == _row(stored_orm, without=differ)
+    entries = StateTransition.objects.filter(content_type=ContentType.objects.get_for_model(Drawdown))
+    fast_entry, orm_entry = entries.get(object_id=str(fast.pk)), entries.get(object_id=str(orm.pk))
+    assert _row(fast_entry, without=("id", "object_id", "at")) == _row(orm_entry, without=("id", "object_id", "at"))
+    assert log.object_id == str(fast.pk)
+    # an id of more than eight digits is written whole, as f"{id:08d}" does
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setval(pg_get_serial_sequence('servicing_drawdown', 'id'), 123456788)")
+    big = Drawdown(**{**values, "external_reference": "FAST-2"})
+    assert drawdown_insert(big, prefix=_number_prefix, log=logged(big))
+    assert big.pk == 123456789 and Drawdown.objects.get(pk=big.pk).number == _number(big) == big.number
+    assert big.number.endswith("123456789")

@@ -132,3 +132,18 @@ def test_the_drawdown_endpoints_are_in_the_openapi_schema(client):
     text = client.get("/api/schema/").content.decode()
     for operation in ("credit_lines_drawdowns_create", "drawdowns_list", "drawdowns_retrieve", "drawdowns_cancel"):
         assert operation in text
+
+
+def test_the_201_body_is_what_reading_the_drawdown_answers_and_the_same_for_every_request():
+    """The created body comes from one serializer per process: it stays what a fresh serializer
+    gives for the stored drawdown (GET, before the flow moves it: the test's transaction never
+    commits, so the flow's first job is not sent), request after request."""
+    api = line_api()
+    bodies = []
+    for index, amount in enumerate(("10000.00", "12500.50")):
+        response = _post(api, drawdown_body(amount=amount, external_reference=f"R-{index}"), key=f"k-{index}")
+        assert response.status_code == 201, response.content
+        bodies.append(response.json())
+    for body in bodies:
+        assert body == api.client.get(f"/api/v1/drawdowns/{body['id']}").json()
+    assert [body["amount"] for body in bodies] == ["10000.00", "12500.50"]

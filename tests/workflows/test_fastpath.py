@@ -182,3 +182,35 @@ def test_the_node_configuration_rows_are_what_the_orm_reads(o):
     assert sorted(fastpath.node_config_rows(product_id=o.product.pk, flow="creditapplication")) == \
         _orm_node_config_rows(o.product, "creditapplication")
     assert fastpath.node_config_rows(product_id=o.product.pk + 1000, flow="creditapplication") == []
+
+
+def test_the_linked_task_insert_writes_what_save_and_previous_add_write(o):
+    application = create_application(o)
+    job = FlowTask.objects.get(process_id=application.process_id, flow_task=CreditApplicationFlow.assess)
+    process = job.process
+
+    def new_task():
+        task = FlowTask(process=process, flow_task=CreditApplicationFlow.assess, token=job.token)
+        task.data, task.seed = {"k": "值"}, None
+        return task
+
+    orm = new_task()
+    orm.save()
+    orm.previous.add(job)
+    with CaptureQueriesContext(connection) as queries:
+        fast = new_task()
+        assert fastpath.task_insert_linked(fast, previous_pk=job.pk)
+    assert len(queries) == 1
+    stored_orm, stored_fast = FlowTask.objects.get(pk=orm.pk), FlowTask.objects.get(pk=fast.pk)
+    times = ("id", "created")
+    assert _fields(stored_fast, without=times) == _fields(stored_orm, without=times)
+    assert abs(stored_fast.created - stored_orm.created) < timedelta(seconds=5)
+    assert list(stored_fast.previous.values_list("pk", flat=True)) == [job.pk]
+    assert list(stored_orm.previous.values_list("pk", flat=True)) == [job.pk]
+    assert fast.pk == stored_fast.pk and fast._state.adding is False
+    # a deferred task's first save takes the same path: one statement
+    deferred = new_task()
+    deferred.defer_insert(previous=job)
+    with CaptureQueriesContext(connection) as queries:
+        deferred.save()
+    assert len(queries) == 1 and list(deferred.previous.values_list("pk", flat=True)) == [job.pk]

@@ -39,10 +39,24 @@ class FlowTask(RowWriterSaveMixin, Task):
         previous = self.__dict__.pop("_insert_previous", None)
         if previous is not None and self.pk is None:
             kwargs.pop("update_fields", None)  # the first save of a deferred task writes the whole row
+            from ..fastpath import task_insert_linked  # the fast path imports the models
+
+            if not args and not kwargs and task_insert_linked(self, previous_pk=previous.pk):
+                return None
             result = super().save(*args, **kwargs)
             self.previous.add(previous)
             return result
         return super().save(*args, **kwargs)
+
+    def insert_linked(self, *, previous) -> None:
+        """Insert this new task linked to ``previous`` (``task.save(); task.previous.add(previous)``,
+        as viewflow's ``Activation.create``) in one statement where it can
+        (``workflows.fastpath.task_insert_linked``)."""
+        from ..fastpath import task_insert_linked  # the fast path imports the models
+
+        if not task_insert_linked(self, previous_pk=previous.pk):
+            self.save()
+            self.previous.add(previous)
 
     def __hash__(self):
         # A deferred task is hashed (viewflow keeps activations in sets) before it has a key.
