@@ -7,7 +7,7 @@ entry points stay in ``creditfactory.core.state``.
 from django.db import connection
 
 from .models import StateTransition
-from .rows import RowWriter, save_fields
+from .rows import RowWriter, save_fields, save_fields_and_insert
 
 # Several log entries per application: the INSERT is built once per process.
 _TRANSITIONS = RowWriter(StateTransition)
@@ -17,6 +17,13 @@ def state_fields_save(obj, fields: list[str]) -> None:
     """``obj.save(update_fields=fields)`` of a state move, as one prebuilt UPDATE for plainly
     saved models (the ORM for history-tracked ones and on SQLite: ``core.rows.save_fields``)."""
     save_fields(obj, fields)
+
+
+def state_fields_save_and_log(obj, fields: list[str], entry: StateTransition) -> bool:
+    """``state_fields_save`` and ``state_transition_insert(entry)`` in one statement (a data-modifying
+    CTE: the entry is inserted from the UPDATE's ``RETURNING``); False when they must be written
+    one by one (nothing written)."""
+    return save_fields_and_insert(obj, fields, entry)
 
 
 def state_transition_insert(entry: StateTransition) -> StateTransition:

@@ -297,6 +297,57 @@ class RowWriter:
         obj._state.db = connection.alias
         return True
 
+    def insert_select(self, obj, *, source: str) -> tuple[str, list] | None:
+        """An INSERT of ``obj`` (a new instance, key from the database) as ``INSERT … SELECT … FROM
+        source``, for a data-modifying CTE that writes it only when ``source`` returned a row:
+        (sql, params), or None when the raw path cannot be taken. The values are prepared as
+        ``insert`` prepares them (``pre_save``, so ``auto_now_add`` applies)."""
+        if not self.fast() or getattr(obj, self._meta.pk.attname) is not None:
+            return None
+        fields = [field for field in self._all if field is not self._meta.auto_field]
+        obj._prepare_related_fields_for_save(operation_name="save")
+        values = self._values(obj, fields, True)
+        if values is None:
+            return None
+        key = ("insert_select", tuple(field.attname for field in fields), source)
+        sql = self._sql.get(key)
+        if sql is None:
+            quote = connection.ops.quote_name
+            sql = self._sql[key] = (f"INSERT INTO {quote(self._meta.db_table)} "
+                                    f"({', '.join(quote(field.column) for field in fields)}) "
+                                    f"SELECT {', '.join(['%s'] * len(fields))} FROM {source}")
+        return sql, values
+
+    def update_and(self, obj, *, fields, then: str, params: list) -> bool | None:
+        """``update(obj, fields=fields)`` and ``then`` (a statement reading the updated row's key
+        as ``new``) in one round trip. True when the row was updated, False when no row has the
+        key (then ``then`` wrote nothing either), None when the raw path cannot be taken (nothing
+        written: the caller saves with the ORM)."""
+        if not self.fast():
+            return None
+        names = tuple(fields)
+        chosen = [self._meta.get_field(name) for name in names]
+        obj._prepare_related_fields_for_save(operation_name="save")
+        values = self._values(obj, chosen, False)
+        if values is None:
+            return None
+        key = ("update_and", names, then)
+        sql = self._sql.get(key)
+        if sql is None:
+            quote = connection.ops.quote_name
+            pk_column = quote(self._meta.pk.column)
+            sql = self._sql[key] = (
+                f"WITH new AS (UPDATE {quote(self._meta.db_table)} SET "
+                f"{', '.join(f'{quote(field.column)} = %s' for field in chosen)} "
+                f"WHERE {pk_column} = %s RETURNING {pk_column}), also AS ({then}) SELECT 1 FROM new")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*values, self._meta.pk.get_db_prep_value(obj.pk, connection), *params])
+            updated = cursor.fetchone() is not None
+        if updated:
+            obj._state.adding = False
+            obj._state.db = connection.alias
+        return updated
+
     def _orm_insert(self, objs: list) -> list:
         if len(objs) == 1:
             # Model.save itself: a model whose own save() uses this writer must not come back here.
@@ -373,6 +424,39 @@ class RowWriterSaveMixin:
 
 
 _WRITERS: dict[type, RowWriter | None] = {}
+
+
+def _writer_of(model) -> RowWriter | None:
+    try:
+        return _WRITERS[model]
+    except KeyError:
+        try:
+            writer = RowWriter(model)
+        except ValueError:
+            writer = None
+        _WRITERS[model] = writer
+        return writer
+
+
+def save_fields_and_insert(obj, fields, new) -> bool:
+    """``obj.save(update_fields=fields)`` and ``new.save()`` (a new row of another model, e.g. the
+    log entry of the change) in one statement where both are plain prebuilt writes; True when
+    done, False when they must be saved one by one (nothing written). Raises as ``save`` does when
+    ``obj`` has no row."""
+    writer, other = _writer_of(type(obj)), _writer_of(type(new))
+    if writer is None or other is None:
+        return False
+    inserted = other.insert_select(new, source="new")
+    if inserted is None:
+        return False
+    updated = writer.update_and(obj, fields=fields, then=inserted[0], params=inserted[1])
+    if updated is None:
+        return False
+    if not updated:
+        raise DatabaseError("Save with update_fields did not affect any rows.")
+    new._state.adding = False  # written, its key unknown (a log entry nobody reads back)
+    new._state.db = connection.alias
+    return True
 
 
 def save_fields(obj, fields) -> None:

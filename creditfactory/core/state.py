@@ -71,10 +71,12 @@ def change_state(obj, *, to_state, machine: StateMachine, actor=None, actor_labe
     update_fields = [field, *extra_update_fields]
     if _has_updated_at(obj):
         update_fields.append("updated_at")
+    entry = transition_entry(obj, from_state=from_state, to_state=to_state, actor=actor, actor_label=actor_label,
+                             reason=reason, field=field)
+    if fastpath.state_fields_save_and_log(obj, update_fields, entry):  # one statement where it can
+        return entry
     fastpath.state_fields_save(obj, update_fields)
-    return record_transition(
-        obj, from_state=from_state, to_state=to_state, actor=actor, actor_label=actor_label, reason=reason, field=field
-    )
+    return fastpath.state_transition_insert(entry)
 
 
 def change_state_where(model, pk, *, from_state, to_state, machine: StateMachine, actor=None, actor_label="",

@@ -64,3 +64,44 @@ def test_a_move_and_its_log_write_what_an_update_and_record_transition_write():
                                        values={"status": "approved"}, log={**log, "to_state": "approved"}) is False
     assert CreditApplication.objects.get(pk=moved_here.pk).status == "assessing"
     assert StateTransition.objects.filter(content_type=content_type, object_id=str(moved_here.pk)).count() == 1
+
+
+def test_a_state_save_and_its_log_in_one_statement_write_what_the_two_saves_write():
+    from creditfactory.core.state import transition_entry
+
+    officer = make_staff("officer2")
+    here, by_orm = make_application(status="submitted"), make_application(status="submitted")
+    before = CreditApplication.objects.get(pk=here.pk)
+
+    def entry(application):
+        return transition_entry(application, from_state="submitted", to_state="assessing", actor=officer,
+                                reason="Assessment started.")
+
+    for application in (here, by_orm):
+        application.status = "assessing"
+        application.consents = {"terms": True, "注": "为什么"}
+    by_orm.save(update_fields=["status", "consents", "updated_at"])
+    entry(by_orm).save()
+    log = entry(here)
+    with CaptureQueriesContext(connection) as queries:
+        assert fastpath.state_fields_save_and_log(here, ["status", "consents", "updated_at"], log)
+    assert len(queries) == 1 and queries[0]["sql"].startswith("WITH new AS (UPDATE")
+    stored_here, stored_orm = (CreditApplication.objects.get(pk=here.pk),
+                               CreditApplication.objects.get(pk=by_orm.pk))
+    written = ("status", "consents")
+    assert [getattr(stored_here, name) for name in written] == [getattr(stored_orm, name) for name in written]
+    untouched = (*written, "updated_at")
+    assert _fields(stored_here, leave_out=untouched) == _fields(before, leave_out=untouched)
+    assert stored_here.updated_at == here.updated_at  # auto_now applied as save applies it
+    type_ = ContentType.objects.get_for_model(CreditApplication)
+    logged_here = StateTransition.objects.get(content_type=type_, object_id=str(here.pk), to_state="assessing")
+    logged_orm = StateTransition.objects.get(content_type=type_, object_id=str(by_orm.pk), to_state="assessing")
+    leave = ("id", "object_id", "at")
+    assert _fields(logged_here, leave_out=leave) == _fields(logged_orm, leave_out=leave)
+    # a row that is gone: nothing logged, and the error save gives
+    gone = CreditApplication(pk=here.pk + 10_000, status="assessing")
+    from django.db import DatabaseError
+
+    with pytest.raises(DatabaseError):
+        fastpath.state_fields_save_and_log(gone, ["status"], entry(gone))
+    assert not StateTransition.objects.filter(object_id=str(gone.pk)).exists()
