@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from django.db import connection
 from django.utils.timezone import now
+from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.status import STATUS
 
 from creditfactory.core.rows import RowReader, RowWriter, save_fields
@@ -25,7 +26,7 @@ from products.models import LoanProduct
 from .models import CreditApplication, ProcessNodeConfig, ProductFlowSettings, TaskSla
 
 __all__ = ["APPLICATIONS", "ASSESSED_APPLICATION", "LOCKED_APPLICATION", "TASK_SLAS", "WORK_GROUPS",
-           "application_save", "error_boundaries_disarm", "node_config_rows", "process_data_save",
+           "application_save", "artifact_process_id", "error_boundaries_disarm", "node_config_rows", "process_data_save", "process_open_task", "process_row_lock",
            "task_insert_linked", "task_with_process"]
 
 # --- the application ---------------------------------------------------------------------------------
@@ -84,6 +85,63 @@ def task_insert_linked(task, *, previous_pk: int) -> bool:
     then = (f"INSERT INTO {quote(link.db_table)} ({quote('from_task_id')}, {quote('to_task_id')}) "
             f"SELECT {quote(task_class._meta.pk.column)}, %s FROM new ON CONFLICT DO NOTHING")
     return writer.insert_and(task, then=then, params=[previous_pk])
+
+
+@lru_cache(maxsize=None)
+def _process_lock_sql(process_class) -> str:
+    quote = connection.ops.quote_name
+    meta = process_class._meta
+    return (f"SELECT 1 AS {quote('a')} FROM {quote(meta.db_table)} WHERE {quote(meta.db_table)}."
+            f"{quote(meta.pk.column)} = %s LIMIT 1 FOR UPDATE NOWAIT")
+
+
+def process_row_lock(process_class, process_pk) -> None:
+    """viewflow's lock statement, ``process_class.objects.filter(pk=process_pk)
+    .select_for_update(nowait=True).exists()``, built once per process (every round of every
+    flow takes it). Raises ``DatabaseError`` when another transaction holds the row. Taken
+    through ``workflows.locks`` only."""
+    if connection.vendor != "postgresql":  # SQLite (make run) locks the whole database: nothing to ask
+        process_class._default_manager.filter(pk=process_pk).exists()
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_process_lock_sql(process_class), [process_pk])
+        cursor.fetchone()
+
+
+@lru_cache(maxsize=None)
+def _artifact_process_sql(process_class) -> str:
+    quote = connection.ops.quote_name
+    meta = process_class._meta
+    column = {name: quote(meta.get_field(name).column) for name in ("artifact_content_type", "artifact_object_id")}
+    return (f"SELECT {quote(meta.pk.column)} FROM {quote(meta.db_table)} WHERE "
+            f"{column['artifact_content_type']} = %s AND {column['artifact_object_id']} = %s "
+            f"ORDER BY {quote(meta.pk.column)} DESC LIMIT 1")
+
+
+def artifact_process_id(process_class, *, content_type_id: int, object_id: int) -> int | None:
+    """The newest process whose artifact is (``content_type_id``, ``object_id``): its id, or None
+    (``Process.objects.filter(artifact_content_type=…, artifact_object_id=…).order_by("-id")
+    .first()``, the key alone, prebuilt: every drawdown's settlement asks it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_artifact_process_sql(process_class), [content_type_id, object_id])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+_PROCESS_TASKS: dict[type, RowReader] = {}
+
+
+def process_open_task(task_class, *, process_pk: int, flow_task_ref: str, statuses) -> object | None:
+    """The newest task of node ``flow_task_ref`` in one of ``statuses`` of the process, with its
+    process (``task_class.objects.filter(process=…, flow_task=…, status__in=…).order_by("-id")
+    .select_related("process").first()``): the process's tasks read in one prebuilt statement (a
+    handful per process), the one wanted picked here."""
+    reader = _PROCESS_TASKS.get(task_class)
+    if reader is None:
+        reader = _PROCESS_TASKS[task_class] = RowReader(task_class, related=("process",), by="process")
+    tasks = [task for task in reader.filter(process_pk)
+             if get_task_ref(task.flow_task) == flow_task_ref and task.status in statuses]
+    return max(tasks, key=lambda task: task.pk) if tasks else None
 
 
 @lru_cache(maxsize=None)

@@ -20,14 +20,17 @@ signing locks the application before its slot, and two slots in id order.
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from contextlib import contextmanager, nullcontext
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F
-from viewflow.workflow.lock import select_for_update_lock
+from viewflow.workflow.exceptions import FlowLockFailed
+from viewflow.workflow.lock import SelectForUpdateLock, select_for_update_lock
 
-from .fastpath import LOCKED_APPLICATION, process_data_save
+from .fastpath import LOCKED_APPLICATION, process_data_save, process_row_lock
 from .models import BatchImport, CreditApplication, QualityInspection, SigningAppointment, SigningSlot, TaskSla
 
 __all__ = ["PROCESS_LOCK", "ProcessLock", "appointment_lock", "application_flow_lock", "application_lock",
@@ -117,9 +120,31 @@ def new_process_round():
         stack.pop()
 
 
+class PrebuiltSelectForUpdateLock(SelectForUpdateLock):
+    """viewflow's ``SelectForUpdateLock`` (``SELECT … FOR UPDATE NOWAIT`` on the process row in a
+    transaction, retried with viewflow's back-off, ``FlowLockFailed`` after the last attempt), its
+    statement built once per process (``workflows.fastpath.process_row_lock``) instead of a
+    queryset compiled for every round."""
+
+    @contextmanager
+    def __call__(self, flow_class, process_pk):
+        for attempt in range(self.attempts):
+            with transaction.atomic():
+                try:
+                    process_row_lock(flow_class.process_class, process_pk)
+                except DatabaseError:
+                    if attempt != self.attempts - 1:
+                        time.sleep((((attempt + 1) * random.random()) + 2**attempt) / 2.5)
+                    else:
+                        raise FlowLockFailed(f"Lock failed for {flow_class}") from None
+                else:
+                    yield
+                    break
+
+
 # Every flow's ``lock_impl``: viewflow's select_for_update lock (without it a Split/Join gets
-# stuck), with a memo of the rows a locked round has read.
-PROCESS_LOCK = ProcessLock(select_for_update_lock)
+# stuck), its statement prebuilt, with a memo of the rows a locked round has read.
+PROCESS_LOCK = ProcessLock(PrebuiltSelectForUpdateLock(nowait=True, attempts=select_for_update_lock.attempts))
 
 
 # --- the application -------------------------------------------------------------------------------------

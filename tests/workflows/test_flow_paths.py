@@ -298,7 +298,11 @@ def test_the_flow_takes_viewflows_select_for_update_lock_with_a_memo_per_round(s
 
     from workflows.locks import application_lock, round_memo
 
-    assert CreditApplicationFlow.lock_impl.wrapped is lock.select_for_update_lock
+    from workflows.locks import PrebuiltSelectForUpdateLock
+
+    wrapped = CreditApplicationFlow.lock_impl.wrapped
+    assert isinstance(wrapped, PrebuiltSelectForUpdateLock) and isinstance(wrapped, lock.SelectForUpdateLock)
+    assert (wrapped.nowait, wrapped.attempts) == (True, lock.select_for_update_lock.attempts) == (True, 5)
     o = setup_origination()
     application = submit(o, amount=Decimal("20000.00"))
     assert round_memo() is None
@@ -376,3 +380,34 @@ def test_an_upload_whose_transaction_fails_leaves_no_file_behind(submit, monkeyp
     document = services.application_add_document(application=application, file=upload, kind="income_proof",
                                                  actor=o.clerk, resume=True)
     assert _stored_files(default_storage) - before == {document.file.name}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_prebuilt_process_lock_waits_as_viewflows_and_fails_when_the_row_stays_locked(monkeypatch):
+    """Another transaction holding the process row: every attempt fails at once (NOWAIT), with
+    viewflow's back-off between them, then ``FlowLockFailed``; once it commits, the lock is taken."""
+    import psycopg2
+    from django.db import connection
+    from viewflow.workflow.exceptions import FlowLockFailed
+    from viewflow.workflow.models import Process
+
+    from workflows import locks
+
+    process = Process.objects.create(flow_class=CreditApplicationFlow)
+    settings_dict = connection.settings_dict
+    other = psycopg2.connect(dbname=settings_dict["NAME"], user=settings_dict["USER"] or "postgres",
+                             host=settings_dict["HOST"] or "127.0.0.1", port=settings_dict["PORT"] or 5432)
+    sleeps = []
+    monkeypatch.setattr(locks.time, "sleep", sleeps.append)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM viewflow_process WHERE id = %s FOR UPDATE", [process.pk])
+        with pytest.raises(FlowLockFailed):
+            with CreditApplicationFlow.lock(process.pk):
+                raise AssertionError("the lock was taken while another transaction held the row")
+        assert len(sleeps) == 4 and all(0 < pause < 10 for pause in sleeps)
+        other.commit()
+        with CreditApplicationFlow.lock(process.pk):
+            assert connection.in_atomic_block
+    finally:
+        other.close()

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
+from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.models import Process, Task
 from viewflow.workflow.status import STATUS
 
+from servicing.fastpath import DISBURSEMENT_OF_DRAWDOWN
 from servicing.models import Drawdown
 
+from ..fastpath import artifact_process_id, process_open_task
 from .flow import node_config, node_enabled, snapshot_work_group
 
 __all__ = [
-    "check_refused", "drawdown_open_task", "drawdown_process", "drawdown_queryset", "drawdown_url",
+    "check_refused", "drawdown_disbursement", "drawdown_open_task", "drawdown_open_task_of", "drawdown_process",
+    "drawdown_process_id", "drawdown_queryset", "drawdown_url",
     "four_eyes_excluded", "last_action", "needs_review", "review_work_group", "routing_outcome", "settled_paid",
 ]
 
@@ -36,6 +40,26 @@ def drawdown_process(drawdown) -> Process | None:
     content_type = ContentType.objects.get_for_model(Drawdown)
     return (Process.objects.filter(artifact_content_type=content_type, artifact_object_id=drawdown.pk)
             .order_by("-id").first())
+
+
+def drawdown_process_id(drawdown_id: int) -> int | None:
+    """``drawdown_process(…).pk`` in one prebuilt statement (every drawdown's settlement)."""
+    content_type = ContentType.objects.get_for_model(Drawdown)
+    return artifact_process_id(Process, content_type_id=content_type.pk, object_id=drawdown_id)
+
+
+def drawdown_open_task_of(process_id: int, *, name: str):
+    """``drawdown_open_task`` of the process ``process_id``, prebuilt (every drawdown's settlement)."""
+    from ..drawdown_flows import DrawdownFlow  # the flow imports these selectors
+
+    node = DrawdownFlow.instance.node(name)
+    return process_open_task(DrawdownFlow.task_class, process_pk=process_id, flow_task_ref=get_task_ref(node),
+                             statuses=OPEN)
+
+
+def drawdown_disbursement(drawdown_id: int):
+    """The drawdown's disbursement (one at most, with its channel), or None — prebuilt."""
+    return DISBURSEMENT_OF_DRAWDOWN.get(drawdown_id)
 
 
 def drawdown_open_task(process, *, name: str):

@@ -38,7 +38,14 @@ from servicing.services.payments import disbursement_query, disbursement_send
 from ..drawdown_flows import DrawdownFlow
 from ..fastpath import process_data_save
 from ..locks import round_process_data_save
-from ..selectors.drawdowns import drawdown_open_task, drawdown_process, four_eyes_excluded
+from ..selectors.drawdowns import (
+    drawdown_disbursement,
+    drawdown_open_task,
+    drawdown_open_task_of,
+    drawdown_process,
+    drawdown_process_id,
+    four_eyes_excluded,
+)
 from .drawdown_steps import emit
 
 S = DrawdownStatus
@@ -154,23 +161,22 @@ def drawdown_settled(*, drawdown_id: int) -> bool:
 
     The waiting ``settle`` task is resumed in this locked round, as ``Handle.run`` would resume
     it (start, then execute), without taking the lock a second time and reading the task again."""
-    process = drawdown_process(Drawdown(pk=drawdown_id))
-    if process is None:
+    process_id = drawdown_process_id(drawdown_id)
+    if process_id is None:
         return False
     # The lock's own transaction (viewflow's lock is an atomic block): no savepoint inside it.
-    with DrawdownFlow.lock(process.pk), transaction.atomic(savepoint=False):
-        task = drawdown_open_task(process, name="settle")
+    with DrawdownFlow.lock(process_id), transaction.atomic(savepoint=False):
+        task = drawdown_open_task_of(process_id, name="settle")
         if task is None:
             return False
-        disbursement = (Disbursement.objects.filter(drawdown_id=drawdown_id)
-                        .values("status", "failure_code", "failure_message").first())
-        if disbursement is None or disbursement["status"] not in (DisbursementStatus.PAID, DisbursementStatus.FAILED):
+        disbursement = drawdown_disbursement(drawdown_id)
+        if disbursement is None or disbursement.status not in (DisbursementStatus.PAID, DisbursementStatus.FAILED):
             return False
         process = task.process
-        process.data["settled"] = disbursement["status"]
-        if disbursement["status"] == DisbursementStatus.FAILED:
-            process.data["failure"] = {"code": disbursement["failure_code"] or "disbursement_failed",
-                                       "message": disbursement["failure_message"]}
+        process.data["settled"] = disbursement.status
+        if disbursement.status == DisbursementStatus.FAILED:
+            process.data["failure"] = {"code": disbursement.failure_code or "disbursement_failed",
+                                       "message": disbursement.failure_message}
         process.data["actor"] = {"id": None, "label": "system"}
         round_process_data_save(process)  # with the round's other changes, or by the End's save
         activation = task.flow_task.activation_class(task)
