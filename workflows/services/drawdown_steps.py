@@ -41,7 +41,7 @@ from servicing.services.funding import funding_post, funding_route
 from servicing.services.loans import loan_book
 
 from ..drawdown_jobs import drawdown_disbursement_send
-from ..locks import round_cached, round_process_data_save
+from ..locks import round_cached, round_memo, round_process_data_save
 from ..models.configuration import DRAWDOWN_FLOW, TaskSla
 from ..selectors.drawdowns import four_eyes_excluded, review_config, review_work_group
 from .configuration import node_config_snapshot
@@ -140,6 +140,12 @@ def step_start(activation, *, drawdown: Drawdown, actor=None, actor_label: str =
         activation.task.owner = actor
 
 
+# The check's outcome on the drawdown, written by the routing move of the same round when the
+# check passed or referred (``step_check_done``); the drawdowns whose outcome is still to write.
+_CHECK_FIELDS = ("check_outcome", "check_reference")
+_CHECK_PENDING = "drawdown_check_pending"
+
+
 def step_check_started(activation) -> None:
     change_state_where(Drawdown, activation.process.data["drawdown_id"], from_state=S.REQUESTED,
                        to_state=S.CHECKING, machine=DRAWDOWN_MACHINE, actor_label="system",
@@ -166,7 +172,13 @@ def step_check_done(activation, *, result: dict) -> None:
     round_process_data_save(process)
     drawdown = _drawdown(process)
     drawdown.check_outcome, drawdown.check_reference = result["outcome"], result.get("reference", "")[:40]
-    drawdown.save(update_fields=["check_outcome", "check_reference", "updated_at"])
+    memo = round_memo()
+    if result["outcome"] in ("reject", "freeze") or memo is None:
+        drawdown.save(update_fields=[*_CHECK_FIELDS, "updated_at"])
+    else:
+        # The check passed or referred: the next node in this round is ``route``, whose move to
+        # routing writes the outcome with it (one UPDATE).
+        memo.setdefault(_CHECK_PENDING, set()).add(drawdown.pk)
     if result["outcome"] == "freeze":
         _freeze_line(drawdown, reasons=result.get("reasons") or [])
 
@@ -194,8 +206,15 @@ def step_route(activation) -> None:
     can (awaiting funding; rejected once it waited the configured time)."""
     process = activation.process
     drawdown = _drawdown(process)
+    memo = round_memo()
+    pending = memo.get(_CHECK_PENDING, set()) if memo is not None else set()
+    check_fields = _CHECK_FIELDS if drawdown.pk in pending else ()
+    pending.discard(drawdown.pk)
     if drawdown.status in (S.CHECKING, S.AWAITING_FUNDING):
-        _move(drawdown, to_state=S.ROUTING, reason=stored_text(gettext_noop("Funding routing.")), process=process)
+        _move(drawdown, to_state=S.ROUTING, reason=stored_text(gettext_noop("Funding routing.")), process=process,
+              extra_update_fields=check_fields)
+    elif check_fields:
+        drawdown.save(update_fields=[*check_fields, "updated_at"])
     if process.data.pop("funding_timed_out", False):
         process.data["routing"] = "timed_out"
         round_process_data_save(process)
