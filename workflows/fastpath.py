@@ -26,7 +26,8 @@ from products.models import LoanProduct
 from .models import CreditApplication, ProcessNodeConfig, ProductFlowSettings, TaskSla
 
 __all__ = ["APPLICATIONS", "ASSESSED_APPLICATION", "LOCKED_APPLICATION", "TASK_SLAS", "WORK_GROUPS",
-           "application_save", "artifact_process_id", "error_boundaries_disarm", "node_config_rows", "process_data_save", "process_open_task", "process_row_lock",
+           "application_save", "artifact_process_id", "error_boundaries_disarm", "node_config_rows", "open_tasks_count", "process_data_save", "process_open_task", "process_row_lock",
+           "process_save",
            "task_insert_linked", "task_with_process"]
 
 # --- the application ---------------------------------------------------------------------------------
@@ -64,6 +65,40 @@ def task_with_process(task_class, task_pk: int):
     if reader is None:
         reader = _TASK_READERS[task_class] = RowReader(task_class, related=("process",))
     return reader.get(task_pk)
+
+
+_PROCESS_WRITERS: dict[type, RowWriter] = {}
+
+
+def process_save(process) -> None:
+    """``process.save()`` as one prebuilt INSERT (a new process) or UPDATE of the whole row (what
+    ``Model.save`` sends), where ``creditfactory.core.rows.RowWriter`` can; else ``save()``."""
+    process_class = type(process)
+    writer = _PROCESS_WRITERS.get(process_class)
+    if writer is None:
+        writer = _PROCESS_WRITERS[process_class] = RowWriter(process_class)
+    if not writer.fast() or process.get_deferred_fields():
+        process.save()
+    elif process._state.adding and process.pk is None:
+        writer.insert(process)
+    elif not writer.update(process):
+        process.save()
+
+
+def open_tasks_count(task_class, *, process_pk: int, other_than: int | None) -> int:
+    """``task_class.objects.filter(process=…, finished__isnull=True).exclude(pk=other_than).count()``
+    (viewflow's End asks it on every process), prebuilt."""
+    quote = connection.ops.quote_name
+    meta = task_class._meta
+    finished, process = quote(meta.get_field("finished").column), quote(meta.get_field("process").column)
+    sql = f"SELECT COUNT(*) FROM {quote(meta.db_table)} WHERE {finished} IS NULL AND {process} = %s"
+    params = [process_pk]
+    if other_than is not None:
+        sql += f" AND {quote(meta.pk.column)} <> %s"
+        params.append(other_than)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
 
 
 _TASK_WRITERS: dict[type, RowWriter] = {}

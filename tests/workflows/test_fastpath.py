@@ -214,3 +214,25 @@ def test_the_linked_task_insert_writes_what_save_and_previous_add_write(o):
     with CaptureQueriesContext(connection) as queries:
         deferred.save()
     assert len(queries) == 1 and list(deferred.previous.values_list("pk", flat=True)) == [job.pk]
+
+
+def test_the_process_save_and_the_open_task_count_are_the_orms(o):
+    application = create_application(o)
+    process = Process.objects.get(pk=application.process_id)
+    open_orm = FlowTask.objects.filter(process=process, finished__isnull=True)
+    first = open_orm.order_by("pk").first()
+    expected = (open_orm.count(), open_orm.exclude(pk=first.pk).count())
+    with CaptureQueriesContext(connection) as queries:
+        found = (fastpath.open_tasks_count(FlowTask, process_pk=process.pk, other_than=None),
+                 fastpath.open_tasks_count(FlowTask, process_pk=process.pk, other_than=first.pk))
+    assert len(queries) == 2 and found == expected and expected[0] == expected[1] + 1
+    # a whole-row save of a stored process, and the insert of a new one
+    process.status, process.finished, process.data = "DONE", timezone.now(), {**process.data, "marker": "终"}
+    with CaptureQueriesContext(connection) as queries:
+        fastpath.process_save(process)
+    assert len(queries) == 1
+    assert _fields(Process.objects.get(pk=process.pk)) == _fields(process)
+    new = Process(flow_class=CreditApplicationFlow, data={"n": 1})
+    fastpath.process_save(new)
+    stored = Process.objects.get(pk=new.pk)
+    assert _fields(stored) == _fields(new) and stored.flow_class is CreditApplicationFlow and new._state.adding is False
