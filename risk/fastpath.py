@@ -1,5 +1,6 @@
 """The risk app's prebuilt statements: every read and write of the measured origination path
-(``bench/origination.py``, docs/benchmarks.md) that risk sends without building a queryset.
+(``bench/origination.py``, docs/benchmarks.md) and of a drawdown's in-loan check
+(``bench/profile_drawdown.py``) that risk sends without building a queryset.
 
 The ORM rebuilds and recompiles a statement on every call, which on this path cost more CPU than
 PostgreSQL's own work; these are built once per process (``creditfactory.core.rows``, or
