@@ -339,3 +339,14 @@ def in_loan_rule_sets(*, product_id: int, stage: str) -> tuple[RuleSetSpec, ...]
     refs = [(_published(rule_set).pk, rule_set.updated_at) for rule_set in rule_sets]
     specs = _specs("rule_set", refs)
     return tuple(specs[pk] for pk, _stamp in refs)
+
+
+def in_loan_rule_set_specs(*, product_id: int, stage: str, refs: list[tuple]) -> tuple[RuleSetSpec, ...]:
+    """``in_loan_rule_sets`` from the rule sets' (current version id, updated_at) pairs the caller
+    read already (``risk.fastpath.in_loan_inputs``), in code order: the published specs come from
+    the per-process cache, keyed by the working copy's ``updated_at`` as for origination, so a
+    publish takes effect on the next check. A rule set never published: the slow path names it."""
+    if any(pk is None for pk, _stamp in refs):
+        return in_loan_rule_sets(product_id=product_id, stage=stage)
+    specs = _specs("rule_set", refs)
+    return tuple(specs[pk] for pk, _stamp in refs)

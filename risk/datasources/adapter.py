@@ -22,7 +22,7 @@ caller's transaction, so it disappears if the caller rolls back.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -152,14 +152,23 @@ class FetchOutcome:
     answers: dict[str, SourceAnswer]
     failures: dict[str, DataSourceError]
     own_list_entries: list[RiskListEntry]
+    calls: list[DataSourceCall] = field(default_factory=list)  # the calls still to write (``call_ids``)
 
 
 def sources_fetch(*, sources, query: Query, applicant, application_id: int | None = None,
-                  configs: dict[str, DataSourceConfig] | None = None) -> FetchOutcome:
+                  configs: dict[str, DataSourceConfig] | None = None, call_ids: list[int] | None = None,
+                  own_list_entries: list[RiskListEntry] | None = None) -> FetchOutcome:
     """Ask several sources for one applicant (see the module docstring). Set-based: one query
     for the cache, one insert for all call records, one for our own lists. Failures are
-    returned, not raised, with ``attempts``, ``call_id`` and ``latency_ms`` set."""
+    returned, not raised, with ``attempts``, ``call_id`` and ``latency_ms`` set.
+
+    With ``call_ids`` (one reserved primary key per source, in order) the call records get those
+    keys and are *not* inserted: the caller writes them (``FetchOutcome.calls``), e.g. with the
+    record they belong to. ``own_list_entries``, when given, are our own lists' hits the caller
+    read already (``own_list_hits``' entries)."""
     sources = list(sources)
+    if call_ids is not None and len(call_ids) != len(sources):
+        raise ValueError("one reserved call id per source")
     configs = configs or configs_for(sources)
     keys = {source: query_key(source, query) for source in sources}
     originals = _cached_originals(applicant=applicant, configs=configs, keys=keys)
@@ -189,8 +198,13 @@ def sources_fetch(*, sources, query: Query, applicant, application_id: int | Non
                 result=encode_result(source, result),
             )
         pending.append((source, call, result))
-    # One multi-row INSERT, the statement built once per process (risk.fastpath).
-    DATA_SOURCE_CALLS.insert_many([call for _source, call, _result in pending])
+    calls = [call for _source, call, _result in pending]
+    if call_ids is None:
+        # One multi-row INSERT, the statement built once per process (risk.fastpath).
+        DATA_SOURCE_CALLS.insert_many(calls)
+    else:
+        for call, pk in zip(calls, call_ids):
+            call.pk = pk
 
     answers: dict[str, SourceAnswer] = {}
     failures: dict[str, DataSourceError] = {}
@@ -205,7 +219,7 @@ def sources_fetch(*, sources, query: Query, applicant, application_id: int | Non
         )
     entries: list[RiskListEntry] = []
     if "fraud" in sources:
-        entries = own_list_hits(query)
+        entries = own_list_hits(query) if own_list_entries is None else list(own_list_entries)
         if "fraud" in answers:
             answer = answers["fraud"]
             merged = merge_own_lists(answer.result, entries)
@@ -213,7 +227,8 @@ def sources_fetch(*, sources, query: Query, applicant, application_id: int | Non
                 **encode_result("fraud", merged), "external": answer.summary,
                 "own_list_hits": own_list_summary(entries),
             })
-    return FetchOutcome(answers=answers, failures=failures, own_list_entries=entries)
+    return FetchOutcome(answers=answers, failures=failures, own_list_entries=entries,
+                        calls=calls if call_ids is not None else [])
 
 
 def source_fetch(*, source: str, query: Query, applicant, application_id: int | None = None,

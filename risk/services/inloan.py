@@ -31,14 +31,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone, translation
 
+from creditfactory.core.pii import blind_index
 from products.models import LoanProduct, ProductVersion
 
 from ..datasources.adapter import configs_for, sources_fetch
 from ..datasources.base import Query
 from ..engine import Reason, system_reason
+from ..fastpath import DATA_SOURCE_CALLS, in_loan_check_insert, in_loan_fast, in_loan_inputs
 from ..features import SourceResult, _applicant_features, features_to_json, source_features, term_in_months
 from ..models import Applicant, DataSourceCall, InLoanCheck, InLoanCheckKind, InLoanOutcome
 from ..models.decisions import pick_language
@@ -55,7 +57,7 @@ from ..rules import (
     evaluate_rule_set,
     feature_context,
 )
-from ..selectors import in_loan_rule_sets
+from ..selectors import in_loan_rule_set_specs, in_loan_rule_sets
 
 __all__ = ["InLoanCheckResult", "WarningCheckResult", "check_reasons", "drawdown_check", "warning_check"]
 
@@ -145,23 +147,60 @@ def _existing(kind: str, subject_reference: str) -> InLoanCheck | None:
 def _check(*, kind, stage, subject_reference, applicant_id, product_id, product_version_id, line_id, amount,
            request_features, device_id) -> InLoanCheck:
     subject_reference = (subject_reference or "")[:64]
-    existing = _existing(kind, subject_reference)
-    if existing is not None:
-        return existing
-    specs = in_loan_rule_sets(product_id=product_id, stage=stage)
+    # On PostgreSQL one statement reads what the check needs before it pulls data and one writes
+    # the check with its calls (risk.fastpath); elsewhere the ORM reads and writes.
+    inputs = None
+    if in_loan_fast():
+        inputs = in_loan_inputs(kind=kind, subject_reference=subject_reference, product_id=product_id, stage=stage,
+                                applicant_id=applicant_id, sources=IN_LOAN_SOURCES,
+                                device_index=blind_index("device", device_id) if device_id else None,
+                                now=timezone.now(), calls=len(IN_LOAN_SOURCES))
+    if inputs is None or inputs.existing_id is not None:
+        existing = _existing(kind, subject_reference)
+        if existing is not None:
+            return existing
+    if inputs is None:
+        specs = in_loan_rule_sets(product_id=product_id, stage=stage)
+    else:
+        specs = in_loan_rule_set_specs(product_id=product_id, stage=stage, refs=inputs.rule_set_refs)
     values = dict(kind=kind, subject_reference=subject_reference, applicant_id=applicant_id, product_id=product_id,
                   product_version_id=product_version_id, credit_line_id=line_id, amount=amount)
     if not specs:
         return _record(values, outcome=InLoanOutcome.PASS if kind == InLoanCheckKind.DRAWDOWN else "",
-                       call_ids=[])
+                       call_ids=[], calls=None if inputs is None else [])
     if product_version_id:
         product_type = _version_product_type(product_version_id)
     else:
         product_type = LoanProduct.objects.filter(pk=product_id).values_list("product_type", flat=True).first()
     request_features = {**request_features, "product_type": product_type or ""}
-    applicant = Applicant.objects.get(pk=applicant_id)
-    # Outside any transaction: the calls and their cost stay recorded whatever happens next.
-    features, sources, unavailable = _gather(applicant=applicant, device_id=device_id, extra=request_features)
+    if inputs is None:
+        applicant = Applicant.objects.get(pk=applicant_id)
+        configs = _fresh_configs()
+    elif inputs.applicant is None:
+        raise Applicant.DoesNotExist("Applicant matching query does not exist.")
+    else:
+        applicant = inputs.applicant
+        configs = _cached_configs(inputs.configs_stamp)
+    # Outside any transaction: the calls and their cost stay recorded whatever happens next (on
+    # PostgreSQL they are written with the check, or on their own if the check is not).
+    features, sources, unavailable, calls = _gather(
+        applicant=applicant, device_id=device_id, extra=request_features, configs=configs,
+        call_ids=None if inputs is None else inputs.call_ids,
+        own_list_entries=None if inputs is None else inputs.own_list_entries)
+    try:
+        return _decide(kind=kind, stage=stage, specs=specs, values=values, features=features, sources=sources,
+                       unavailable=unavailable, calls=None if inputs is None else calls)
+    except BaseException:
+        if calls and calls[0]._state.adding:  # not written: write them on their own
+            try:
+                DATA_SOURCE_CALLS.insert_many(calls)
+            except DatabaseError:
+                pass  # the caller's transaction is broken: they would have been rolled back with it
+        raise
+
+
+def _decide(*, kind, stage, specs, values, features, sources, unavailable, calls) -> InLoanCheck:
+    """Evaluate the rule sets on the gathered data and record the check."""
     context = feature_context(features)
     results: list[RuleResult] = []
     reasons: list[Reason] = []
@@ -203,7 +242,8 @@ def _check(*, kind, stage, subject_reference, applicant_id, product_id, product_
                   for spec in specs],
         data_cost=sum((result.cost for result in sources.values()), ZERO),
     )
-    return _record(values, outcome=outcome, call_ids=[r.call_id for r in sources.values() if r.call_id])
+    return _record(values, outcome=outcome, call_ids=[r.call_id for r in sources.values() if r.call_id],
+                   calls=calls)
 
 
 def _rule_reason(spec: RuleSetSpec, result: RuleResult) -> Reason:
@@ -214,10 +254,22 @@ def _rule_reason(spec: RuleSetSpec, result: RuleResult) -> Reason:
                   params=params)
 
 
-def _record(values: dict, *, outcome: str, call_ids: list[int]) -> InLoanCheck:
+def _record(values: dict, *, outcome: str, call_ids: list[int], calls: list[DataSourceCall] | None) -> InLoanCheck:
+    """Store the check. ``calls``: the check's calls, not written yet, are written with it in one
+    statement (PostgreSQL); None: they are written, and are linked to the check here."""
     kind = values["kind"]
     prefix = "ILD" if kind == InLoanCheckKind.DRAWDOWN else "ILW"
     reference = f"{prefix}-{timezone.localdate():%Y%m%d}-{uuid.uuid4().hex[:12].upper()}"
+    if calls is not None:
+        check = InLoanCheck(reference=reference, outcome=outcome, **values)
+        if in_loan_check_insert(check, calls):
+            return check
+        # A concurrent worker checked the same drawdown first: its check stands (the calls of
+        # this one are recorded, unlinked).
+        existing = _existing(kind, values["subject_reference"])
+        if existing is None:
+            raise IntegrityError(f"in-loan check {reference} was not inserted")
+        return existing
     try:
         with transaction.atomic():
             check = InLoanCheck.objects.create(reference=reference, outcome=outcome, **values)
@@ -239,13 +291,37 @@ def _fresh(config):
     return config
 
 
-def _gather(*, applicant: Applicant, device_id: str, extra: dict) -> tuple[dict, dict[str, SourceResult], tuple]:
-    """The in-loan features (``risk.rules.IN_LOAN_FEATURES``), each source's result and the
-    sources that did not answer (their features neutral, our own lists still merged)."""
-    configs = {source: _fresh(config) for source, config in configs_for(IN_LOAN_SOURCES).items()}
+# The in-loan sources' configurations, cache switched off, per database and stamp (the md5 of
+# every column of their rows, ``risk.fastpath.in_loan_inputs``, read with every check): an admin's
+# change takes effect on the next check. On a miss the rows are read after the stamp, so they can
+# only be newer than it; an older stamp never comes back, as every save changes ``updated_at``.
+_CONFIGS: dict[tuple[str, str], dict] = {}
+_CONFIGS_MAX = 32
+
+
+def _fresh_configs() -> dict:
+    return {source: _fresh(config) for source, config in configs_for(IN_LOAN_SOURCES).items()}
+
+
+def _cached_configs(stamp: str) -> dict:
+    key = (connection.settings_dict["NAME"], stamp)
+    configs = _CONFIGS.get(key)
+    if configs is None:
+        if len(_CONFIGS) >= _CONFIGS_MAX:
+            _CONFIGS.clear()
+        configs = _CONFIGS[key] = _fresh_configs()
+    return configs
+
+
+def _gather(*, applicant: Applicant, device_id: str, extra: dict, configs: dict, call_ids: list[int] | None = None,
+            own_list_entries=None) -> tuple[dict, dict[str, SourceResult], tuple, list[DataSourceCall]]:
+    """The in-loan features (``risk.rules.IN_LOAN_FEATURES``), each source's result, the sources
+    that did not answer (their features neutral, our own lists still merged) and, with
+    ``call_ids``, the calls still to write (``sources_fetch``)."""
     query = Query(id_number=applicant.id_number, name=applicant.name, mobile=applicant.mobile,
                   device_id=device_id or "", birth_date=applicant.birth_date)
-    outcome = sources_fetch(sources=IN_LOAN_SOURCES, query=query, applicant=applicant, configs=configs)
+    outcome = sources_fetch(sources=IN_LOAN_SOURCES, query=query, applicant=applicant, configs=configs,
+                            call_ids=call_ids, own_list_entries=own_list_entries)
     features, sources = source_features(sources=IN_LOAN_SOURCES, outcome=outcome, configs=configs)
     features.update(_applicant_features(applicant, timezone.localdate()))
     features.update({"amount": ZERO, "term_months": 0, "purpose": "", "product_type": "", "channel": ""})
@@ -254,4 +330,4 @@ def _gather(*, applicant: Applicant, device_id: str, extra: dict) -> tuple[dict,
     features = {name: _CASTS[feature.type](features[name]) for name, feature in CATALOGUE.items()
                 if name in IN_LOAN_FEATURES}
     unavailable = tuple(source for source in IN_LOAN_SOURCES if source in outcome.failures)
-    return features, sources, unavailable
+    return features, sources, unavailable, outcome.calls

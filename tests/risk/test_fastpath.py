@@ -131,3 +131,133 @@ def test_the_assessment_inputs_are_what_the_orm_reads():
     assert [row[0] for row in after].count("decision") == 1
     assert fastpath.assessment_input_rows(application_id=application.pk, product_id=product.pk + 1000) == [
         row for row in after if row[0] == "decision"]  # another product: no policy rows
+
+
+# --- the in-loan check of a drawdown ------------------------------------------------------------------
+
+def _in_loan_inputs(applicant, product, *, reference="DD0001", device=None, **overrides):
+    from creditfactory.core.pii import blind_index
+    from risk.rules import IN_LOAN_SOURCES
+
+    values = dict(kind="drawdown", subject_reference=reference, product_id=product.pk, stage="in_loan_drawdown",
+                  applicant_id=applicant.pk, sources=IN_LOAN_SOURCES,
+                  device_index=blind_index("device", device) if device else None, now=timezone.now(), calls=3)
+    return fastpath.in_loan_inputs(**{**values, **overrides})
+
+
+def test_the_in_loan_inputs_are_what_the_orm_reads():
+    from datetime import timedelta
+
+    from risk.datasources.adapter import own_list_hits
+    from risk.datasources.base import Query
+    from risk.models import DataSourceConfig, InLoanCheck, RiskListEntry, RuleSet
+    from risk.services.lists import risk_list_entry_add
+    from risk.services.inloan import drawdown_check
+    from risk.requests import DrawdownCheckRequest
+
+    from .policy_factories import make_in_loan_policy
+
+    configure_sources()
+    product = make_product("EDUCATION")
+    make_in_loan_policy(product)
+    applicant = make_applicant(sequence="123", mobile="13912345678")
+    other = make_applicant(sequence="456", mobile="13912345679")
+    for list_type, kind, value in (("risk", "id_number", applicant.id_number), ("fraud", "mobile", applicant.mobile),
+                                   ("fraud", "device", "DEV-1"), ("fraud", "id_number", other.id_number)):
+        risk_list_entry_add(actor=None, list_type=list_type, kind=kind, value=value, reason="test")
+    expired = risk_list_entry_add(actor=None, list_type="risk", kind="mobile", value=applicant.mobile, reason="old")
+    RiskListEntry.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(days=1))
+
+    with CaptureQueriesContext(connection) as queries:
+        found = _in_loan_inputs(applicant, product, device="DEV-1")
+    assert len(queries) == 1
+    assert found.existing_id is None
+    # The applicant: the columns the check reads, as the ORM reads (and decrypts) them; no bank account.
+    expected = Applicant.objects.get(pk=applicant.pk)
+    assert type(found.applicant) is Applicant
+    assert {name: getattr(found.applicant, name) for name in fastpath.IN_LOAN_APPLICANT_FIELDS} == {
+        name: getattr(expected, name) for name in fastpath.IN_LOAN_APPLICANT_FIELDS}
+    assert "bank_account" in found.applicant.get_deferred_fields()
+    # The rule sets: those ``in_loan_rule_sets`` reads, in code order.
+    rule_sets = RuleSet.objects.filter(policies__product_id=product.pk, policies__active=True,
+                                       stage="in_loan_drawdown").order_by("code")
+    assert [pk for pk, _stamp in found.rule_set_refs] == [rule_set.current_version_id for rule_set in rule_sets]
+    assert len(found.rule_set_refs) == 1
+    # Our own lists: the entries ``own_list_hits`` finds, in its order.
+    query = Query(id_number=applicant.id_number, name=applicant.name, mobile=applicant.mobile, device_id="DEV-1",
+                  birth_date=applicant.birth_date)
+    hits = own_list_hits(query)
+    assert len(hits) == 3
+    assert [[getattr(entry, name) for name in fastpath.OWN_LIST_ENTRY_FIELDS] for entry in found.own_list_entries] \
+        == [[getattr(entry, name) for name in fastpath.OWN_LIST_ENTRY_FIELDS] for entry in hits]
+    without_device = _in_loan_inputs(applicant, product)
+    assert [entry.pk for entry in without_device.own_list_entries] == [
+        entry.pk for entry in own_list_hits(Query(id_number=applicant.id_number, name=applicant.name,
+                                                  mobile=applicant.mobile, device_id="",
+                                                  birth_date=applicant.birth_date))]
+    # Three fresh keys for the calls, different each time.
+    assert len(set(found.call_ids) | set(without_device.call_ids)) == 6
+    # The configurations' stamp changes with any change to them, and only then.
+    assert without_device.configs_stamp == found.configs_stamp
+    DataSourceConfig.objects.filter(source="court").update(retries=1)
+    assert _in_loan_inputs(applicant, product).configs_stamp != found.configs_stamp
+    # A stored check of the subject; none for another subject, kind or an empty reference.
+    result = drawdown_check(request=DrawdownCheckRequest(
+        applicant_id=applicant.pk, product_id=product.pk, product_version_id=product.current_version_id,
+        amount=Decimal("100.00"), drawdown_reference="DD0001", line_id=7, term=12, term_unit="months",
+        purpose="education", channel="api"))
+    stored = InLoanCheck.objects.get(reference=result.reference)
+    assert _in_loan_inputs(applicant, product).existing_id == stored.pk
+    assert _in_loan_inputs(applicant, product, reference="DD0002").existing_id is None
+    assert _in_loan_inputs(applicant, product, kind="warning").existing_id is None
+    assert _in_loan_inputs(applicant, product, reference="").existing_id is None
+    # No such applicant, no policy for the product: nothing, not an error.
+    missing = _in_loan_inputs(applicant, product, applicant_id=applicant.pk + 1000, product_id=product.pk + 1000)
+    assert (missing.applicant, missing.rule_set_refs, missing.own_list_entries) == (None, [], [])
+
+
+def test_the_in_loan_check_insert_writes_what_create_and_the_link_write():
+    from risk.models import InLoanCheck
+
+    product = make_product("EDUCATION")
+    applicant = make_applicant()
+
+    def check(reference, subject):
+        return InLoanCheck(reference=reference, kind="drawdown", subject_reference=subject, applicant=applicant,
+                           product=product, product_version_id=product.current_version_id, credit_line_id=7,
+                           amount=Decimal("20000.00"), outcome="refer", reasons=[{"code": "X"}],
+                           rule_results=[{"rule_code": "R", "status": "matched"}],
+                           snapshot={"features": {"amount": "20000.00"}}, unavailable_sources=["court"],
+                           versions=[{"id": 1}], data_cost=Decimal("0.80"))
+
+    def calls(ids):
+        return [DataSourceCall(pk=pk, applicant=applicant, source=source, provider="sandbox", query_key=f"k-{source}",
+                               status="ok", attempts=1, latency_ms=3, cost=Decimal("0.80"), result={"score": 1})
+                for pk, source in zip(ids, ("court", "fraud"))]
+
+    by_orm = InLoanCheck.objects.create(**{f.attname: getattr(check("ILD-ORM", "DD-ORM"), f.attname)
+                                           for f in InLoanCheck._meta.concrete_fields if f.attname != "id"})
+    orm_calls = DataSourceCall.objects.bulk_create(calls([None, None]))
+    DataSourceCall.objects.filter(pk__in=[call.pk for call in orm_calls]).update(in_loan_check=by_orm)
+    ids = _in_loan_inputs(applicant, product, calls=2).call_ids
+    prebuilt, prebuilt_calls = check("ILD-FAST", "DD-FAST"), calls(ids)
+    with CaptureQueriesContext(connection) as queries:
+        assert fastpath.in_loan_check_insert(prebuilt, prebuilt_calls) is True
+    assert len(queries) == 1
+    assert prebuilt.pk is not None and prebuilt.created_at is not None
+    stored = InLoanCheck.objects.get(pk=prebuilt.pk)
+    ignored = ("id", "reference", "subject_reference", "created_at")
+    assert _fields(stored, without=ignored) == _fields(InLoanCheck.objects.get(pk=by_orm.pk), without=ignored)
+    ignored = ("id", "in_loan_check_id", "created_at")
+    assert [_fields(call, without=ignored) for call in DataSourceCall.objects.filter(pk__in=ids).order_by("pk")] == [
+        _fields(call, without=ignored) for call in DataSourceCall.objects.filter(in_loan_check=by_orm).order_by("pk")]
+    assert list(DataSourceCall.objects.filter(pk__in=ids).values_list("in_loan_check_id", flat=True)) == [
+        prebuilt.pk] * 2
+
+    # The same subject again: no second check, the calls are written all the same, unlinked.
+    again_ids = _in_loan_inputs(applicant, product, calls=2).call_ids
+    again = check("ILD-AGAIN", "DD-FAST")
+    assert fastpath.in_loan_check_insert(again, calls(again_ids)) is False
+    assert again.pk is None and not InLoanCheck.objects.filter(reference="ILD-AGAIN").exists()
+    assert list(DataSourceCall.objects.filter(pk__in=again_ids).values_list("cost", "in_loan_check_id")) == [
+        (Decimal("0.80"), None)] * 2

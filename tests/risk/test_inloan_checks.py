@@ -2,6 +2,7 @@
 their reasons, the warning check's handling, refreshed data with its cost, idempotency by the
 caller's reference, and a product without in-loan rules."""
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
@@ -236,3 +237,112 @@ def test_an_unpublished_in_loan_rule_set_is_named():
     with pytest.raises(PolicyNotReady, match="DD_DRAFT"):
         check(product, make_applicant(sequence="123"))
     assert InLoanCheck.objects.count() == 0
+
+
+def test_a_check_is_one_read_and_one_write_and_decrypts_no_bank_account(product, monkeypatch):
+    from creditfactory.core import pii
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    applicant = make_applicant(sequence="123")
+    check(product, applicant, reference="DD-WARM")  # the rule sets and source configurations now cached
+    real, decrypted = pii.decrypt, []
+    monkeypatch.setattr(pii, "decrypt", lambda token: decrypted.append(token) or real(token))
+    with CaptureQueriesContext(connection) as queries:
+        result = check(product, applicant, reference="DD0001")
+    assert len(queries) == 2, [query["sql"] for query in queries]
+    assert queries[1]["sql"].startswith("WITH c AS (INSERT INTO")
+    assert len(decrypted) == 2  # the ID number and the mobile, for the query
+    record = InLoanCheck.objects.get(reference=result.reference)
+    assert DataSourceCall.objects.filter(in_loan_check=record).count() == 3
+    assert sorted(record.snapshot["sources"][name]["call_id"] for name in ("court", "fraud", "multi_lending")) == \
+        sorted(DataSourceCall.objects.filter(in_loan_check=record).values_list("pk", flat=True))
+
+
+def test_a_data_source_configuration_change_takes_effect_on_the_next_check(product):
+    applicant = make_applicant(sequence="123")
+    assert check(product, applicant, reference="DD0001").outcome == "pass"
+    configure_sources(court={"sandbox_failure_rate": Decimal("1")})  # as an admin's save
+    result = check(product, applicant, reference="DD0002")
+    assert (result.outcome, result.reason_codes) == ("refer", ["DATA_SOURCE_UNAVAILABLE"])
+    configure_sources(court={"sandbox_failure_rate": Decimal("0"), "cost_per_call": Decimal("1.80")})
+    result = check(product, applicant, reference="DD0003")
+    assert result.outcome == "pass"
+    assert InLoanCheck.objects.get(reference=result.reference).data_cost == Decimal("2.60")
+
+
+def test_a_published_rule_change_takes_effect_on_the_next_check(product):
+    from risk.models import Rule, RuleSet
+    from risk.services.policies import rule_set_publish
+
+    applicant = make_applicant(sequence="960")  # 8 institutions in 30 days
+    assert check(product, applicant, reference="DD0001").outcome == "refer"
+    rule_set = RuleSet.objects.get(code="T_IN_LOAN_DRAWDOWN")
+    Rule.objects.filter(rule_set=rule_set, code="DD_MULTI").update(expression="multi_lending.institutions_30d >= 9")
+    # Edited, not published: the published version still decides.
+    assert check(product, applicant, reference="DD0002").outcome == "refer"
+    rule_set_publish(rule_set=rule_set, actor=None)
+    result = check(product, applicant, reference="DD0003")
+    assert (result.outcome, result.reason_codes) == ("pass", [])
+    assert InLoanCheck.objects.get(reference=result.reference).versions[0]["version"] == 2
+    # Taken off the product's policy: the product has no drawdown rules any more.
+    rule_set.policies.get().rule_sets.remove(rule_set)
+    result = check(product, applicant, reference="DD0004")
+    assert InLoanCheck.objects.get(reference=result.reference).versions == []
+    assert DataSourceCall.objects.filter(in_loan_check__reference=result.reference).count() == 0
+
+
+def test_a_duplicate_check_not_yet_visible_when_read_keeps_the_first_and_records_the_calls(product, monkeypatch):
+    from risk.services import inloan
+
+    applicant = make_applicant(sequence="960")
+    first = check(product, applicant)
+    real = inloan.in_loan_inputs
+    # The other worker's check is not committed yet when this one reads.
+    monkeypatch.setattr(inloan, "in_loan_inputs",
+                        lambda **kwargs: dataclasses.replace(real(**kwargs), existing_id=None))
+    again = check(product, applicant)
+    assert again == first
+    assert InLoanCheck.objects.count() == 1
+    assert DataSourceCall.objects.filter(in_loan_check__isnull=False).count() == 3
+    unlinked = DataSourceCall.objects.filter(in_loan_check__isnull=True)
+    assert sorted((call.source, call.cost) for call in unlinked) == [
+        ("court", Decimal("0.80")), ("fraud", Decimal("0.30")), ("multi_lending", Decimal("0.50"))]
+
+
+def test_the_calls_stay_recorded_when_the_check_fails_after_pulling(product, monkeypatch):
+    from risk.services import inloan
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("rule engine down")
+
+    monkeypatch.setattr(inloan, "evaluate_rule_set", broken)
+    with pytest.raises(RuntimeError):
+        check(product, make_applicant(sequence="123"))
+    assert InLoanCheck.objects.count() == 0
+    assert sorted(DataSourceCall.objects.values_list("source", "cost", "in_loan_check_id")) == [
+        ("court", Decimal("0.80"), None), ("fraud", Decimal("0.30"), None), ("multi_lending", Decimal("0.50"), None)]
+
+
+@pytest.mark.parametrize("sequence", ["123", "960", "950"])
+def test_the_prebuilt_path_records_what_the_orm_path_records(product, monkeypatch, sequence):
+    from risk.services import inloan
+
+    applicant = make_applicant(sequence=sequence, mobile="13812341111")
+    risk_list_entry_add(actor=None, list_type="fraud", kind="id_number", value=applicant.id_number, reason="test")
+    fast = InLoanCheck.objects.get(reference=check(product, applicant, reference="DD-FAST").reference)
+    monkeypatch.setattr(inloan, "in_loan_fast", lambda: False)
+    slow = InLoanCheck.objects.get(reference=check(product, applicant, reference="DD-ORM").reference)
+
+    def comparable(record):
+        sources = {name: {**source, "call_id": None, "latency_ms": 0}
+                   for name, source in record.snapshot["sources"].items()}
+        return (record.outcome, record.reasons, record.rule_results, record.snapshot["features"], sources,
+                record.unavailable_sources, record.versions, record.data_cost, record.amount, record.applicant_id)
+
+    assert comparable(fast) == comparable(slow)
+    assert fast.snapshot["sources"]["fraud"]["summary"]["own_list_hits"]  # our own lists were read
+    for record in (fast, slow):
+        calls = DataSourceCall.objects.filter(in_loan_check=record)
+        assert sorted(call.pk for call in calls) == sorted(
+            source["call_id"] for source in record.snapshot["sources"].values())
