@@ -52,9 +52,10 @@ LOCKED_DRAWDOWN = RowReader(Drawdown, related=("credit_line", "product_version__
 # The drawdown the disbursement task pays, with the borrower the payment order names.
 DRAWDOWN_TO_PAY = RowReader(Drawdown, related=("applicant",))
 # A drawdown's disbursement (one at most) with its channel, and a disbursement by reference, locked
-# (``servicing.locks.disbursement_lock``).
+# (``servicing.locks.disbursement_lock``), with its channel (its drawdown is read only by id: the
+# confirmation names the drawdown to the flow by ``drawdown_id``).
 DISBURSEMENT_OF_DRAWDOWN = RowReader(Disbursement, related=("channel",), by="drawdown")
-LOCKED_DISBURSEMENT = RowReader(Disbursement, related=("drawdown", "channel"), by="reference", lock=True)
+LOCKED_DISBURSEMENT = RowReader(Disbursement, related=("channel",), by="reference", lock=True)
 # The sandbox bank's transfer it calls back for, and the channel a callback names.
 SANDBOX_TRANSFER = RowReader(SandboxBankTransfer, related=("channel",), by="reference")
 CHANNEL_BY_CODE = RowReader(PaymentChannel, by="code")
