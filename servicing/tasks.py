@@ -19,7 +19,7 @@ def sandbox_bank_callback(*, reference: str) -> dict:
     from servicing.models import SandboxBankTransfer
     from servicing.services.payments import CallbackInvalid, payment_callback_receive
 
-    from servicing.fastpath import SANDBOX_TRANSFER
+    from servicing.fastpath import SANDBOX_TRANSFER, sandbox_callback_sent
 
     transfer = SANDBOX_TRANSFER.get(reference)  # with its channel, one prebuilt statement
     if transfer is None:
@@ -37,8 +37,7 @@ def sandbox_bank_callback(*, reference: str) -> dict:
                                                 signature=signature, channel=transfer.channel)
     except CallbackInvalid as exc:  # e.g. a reference we do not know: a bank would get 400 and give up
         return {"reference": reference, "status": "rejected", "errors": exc.errors}
-    SandboxBankTransfer.objects.filter(pk=transfer.pk, callback_sent_at__isnull=True).update(
-        callback_sent_at=timezone.now())
+    sandbox_callback_sent(transfer_id=transfer.pk, at=timezone.now())  # one prebuilt statement
     return {"reference": reference, "status": settled.status}
 
 

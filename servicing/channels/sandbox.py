@@ -56,21 +56,21 @@ class SandboxPaymentProvider(PaymentProviderBase):
     label = _("Sandbox (simulated bank)")
 
     def send(self, order: PaymentOrder) -> SendResult:
+        from servicing.fastpath import sandbox_transfer_insert
         from servicing.models import SandboxBankTransfer
 
         self._sleep(self.channel.latency_ms / 1000)
         if self._injected_failure():
             raise ChannelUnavailable(f"sandbox channel {self.channel.code}: unavailable (simulated)")
         suffix = order.account[-4:]
-        try:
-            with transaction.atomic():  # savepoint: the unique reference is the bank's dedupe
-                transfer = SandboxBankTransfer.objects.create(
-                    channel=self.channel, reference=order.reference, bank_reference=f"SBX-{order.reference}",
-                    amount=order.amount, account_suffix=suffix, outcome="failed" if suffix in FAILURES else "paid",
-                    calls_back=suffix not in (SILENT_SUFFIX, TIMEOUT_SUFFIX))
-            duplicate = False
-        except IntegrityError:
-            transfer, duplicate = SandboxBankTransfer.objects.get(reference=order.reference), True
+        transfer = SandboxBankTransfer(
+            channel=self.channel, reference=order.reference, bank_reference=f"SBX-{order.reference}",
+            amount=order.amount, account_suffix=suffix, outcome="failed" if suffix in FAILURES else "paid",
+            calls_back=suffix not in (SILENT_SUFFIX, TIMEOUT_SUFFIX))
+        # the unique reference is the bank's dedupe (one INSERT … ON CONFLICT DO NOTHING, no savepoint)
+        duplicate = not sandbox_transfer_insert(transfer)
+        if duplicate:
+            transfer = SandboxBankTransfer.objects.get(reference=order.reference)
         if duplicate:
             SandboxBankTransfer.objects.filter(pk=transfer.pk).update(received=F("received") + 1)
         elif transfer.calls_back:

@@ -17,12 +17,14 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
+from creditfactory.core.models import StateTransition
 from creditfactory.core.state import StateMachine, change_state_where, record_transition
 from servicing import routing as policy
-from servicing.fastpath import routing_state
+from servicing.fastpath import DRAWDOWNS, drawdown_funding, fused, insert_logged, routing_state, routing_state_of_business_date
 from servicing.locks import funder_quota_release, funder_quota_take
 from servicing.models import (
     CoLendingPair, DrawdownFunding, Funder, FundingHoldStatus, RoutingRule,
@@ -61,11 +63,13 @@ class RoutingOutcome:
         }
 
 
-def route_sample_of(drawdown) -> policy.RouteSample:
+def route_sample_of(drawdown, *, province: str | None = None) -> policy.RouteSample:
+    """``province``: the borrower's, when the caller has read it (else read from the applicant)."""
     version = drawdown.product_version
     return policy.RouteSample(
         product_id=version.product_id, product_code=version.product.code, amount=drawdown.amount,
-        term=drawdown.term, grade=drawdown.credit_line.grade, region=drawdown.applicant.province)
+        term=drawdown.term, grade=drawdown.credit_line.grade,
+        region=drawdown.applicant.province if province is None else province)
 
 
 # The routing configuration read last, by its fingerprint (``servicing.fastpath.routing_state``):
@@ -140,8 +144,9 @@ def _take_all(targets, amounts, *, take, give_back):
 
 
 def _route(*, sample: policy.RouteSample, day: datetime.date, local_time: datetime.time, take,
-           give_back=None) -> RoutingOutcome:
-    fingerprint, total_used, day_used = routing_state(day=day)
+           give_back=None, state=None) -> RoutingOutcome:
+    """``state``: ``routing_state(day=day)`` when the caller has read it."""
+    fingerprint, total_used, day_used = state if state is not None else routing_state(day=day)
     rules = _rules(fingerprint)
     considered: list[dict] = []
     if not rules:
@@ -213,23 +218,37 @@ def funding_route(*, drawdown, now: datetime.datetime | None = None) -> RoutingO
     drawdown that already holds (or posted) its funding gets that funding back, nothing is
     taken twice. Writes ``drawdown.routing`` (the explanation) and, when funded, one held
     ``DrawdownFunding`` per funder. Does not move the drawdown's status (the flow does)."""
-    rows = list(drawdown.funding.select_related("funder"))
-    live = [row for row in rows if row.hold_status != _H.RELEASED]
-    if live:
-        return _outcome_of_existing(drawdown, live)
-    if rows:
-        drawdown.funding.filter(hold_status=_H.RELEASED).delete()  # an earlier, released routing
-    day = business_date()
-    outcome = _route(sample=route_sample_of(drawdown), day=day, local_time=_local_time(now),
+    # the business date, the borrower's province, the routing state and whether the drawdown has
+    # funding rows: one statement (PostgreSQL; the drawdown is locked by the caller's round)
+    read = routing_state_of_business_date(applicant_id=drawdown.applicant_id, drawdown_id=drawdown.pk)
+    if read is None or read[3]:
+        rows = drawdown_funding(drawdown.pk)
+        live = [row for row in rows if row.hold_status != _H.RELEASED]
+        if live:
+            return _outcome_of_existing(drawdown, live)
+        if rows:
+            drawdown.funding.filter(hold_status=_H.RELEASED).delete()  # an earlier, released routing
+    if read is None:
+        day, province, state = business_date(), None, None
+    else:
+        day, province, state, _funded_before = read
+    outcome = _route(sample=route_sample_of(drawdown, province=province), day=day, local_time=_local_time(now),
                      take=lambda funder, amount: funder_quota_take(funder_id=funder.pk, day=day, amount=amount),
-                     give_back=lambda funder, amount: _give_back(funder_id=funder.pk, day=day, amount=amount))
+                     give_back=lambda funder, amount: _give_back(funder_id=funder.pk, day=day, amount=amount),
+                     state=state)
     for part in outcome.parts:
-        row = DrawdownFunding.objects.create(
+        row = DrawdownFunding(
             drawdown=drawdown, funder=part["funder"], share_percent=part["share_percent"],
             principal=part["principal"], rate_percent=part["rate_percent"], lead=part["lead"], business_date=day)
+        if fused():  # the row and its log entry in one statement
+            insert_logged(row, log=StateTransition(
+                content_type=ContentType.objects.get_for_model(DrawdownFunding, for_concrete_model=True),
+                field="hold_status", from_state="", to_state=_H.HELD, actor=None, actor_label="routing", reason=""))
+            continue
+        row.save(force_insert=True)
         record_transition(row, from_state="", to_state=_H.HELD, actor_label="routing", field="hold_status")
     drawdown.routing = outcome.as_json(day=day, at=now or timezone.now())
-    drawdown.save(update_fields=["routing", "updated_at"])
+    DRAWDOWNS.update(drawdown, fields=["routing", "updated_at"])  # save(update_fields=…), one prebuilt statement
     return outcome
 
 

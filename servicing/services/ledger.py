@@ -20,7 +20,9 @@ from django.db.models import F, Q, Sum
 from django.utils.translation import gettext as _
 
 from creditfactory.core.money import ZERO, money_context, quantize_fen, to_decimal
-from servicing.fastpath import FUNDER_ACCOUNTS, JOURNAL_LINES, journal_entry_insert
+from servicing.fastpath import (
+    FUNDER_ACCOUNTS, JOURNAL_LINES, fused, journal_entry_insert, journal_entry_with_lines_insert,
+)
 from servicing.models import (
     ACCOUNT_NUMBERS,
     Account,
@@ -59,9 +61,29 @@ class Posting:
 # --- the chart of accounts ------------------------------------------------------------------------
 
 
+# A funder's complete chart, read once per process: an account is never changed nor deleted once
+# created (no service writes one again, the admin is read-only, a funder with accounts cannot be
+# deleted: PROTECT). Keyed by the database too (tests and tools switch databases) and by the
+# funder's code (the accounts' numbers derive from it). A chart read complete is kept once the
+# transaction that read it commits: what it saw is committed then (accounts created by a
+# transaction that rolls back are never kept).
+_CHARTS: dict[tuple, dict[str, Account]] = {}
+
+
+def _chart_key(funder: Funder) -> tuple:
+    from django.db import connection
+
+    return connection.alias, connection.settings_dict["NAME"], funder.pk, funder.code
+
+
 def funder_chart(*, funder: Funder) -> dict[str, Account]:
     """Every account of ``funder``'s chart by kind, created on first use (idempotent, safe when two
-    transactions create it at once: the numbers are unique and conflicts are ignored)."""
+    transactions create it at once: the numbers are unique and conflicts are ignored). A complete
+    chart is read once per process (``_CHARTS``); the accounts are shared: do not change them."""
+    key = _chart_key(funder)
+    cached = _CHARTS.get(key)
+    if cached is not None:
+        return dict(cached)
     accounts = {account.kind: account for account in FUNDER_ACCOUNTS.filter(funder.pk)}
     if len(accounts) < len(ACCOUNT_NUMBERS):
         Account.objects.bulk_create(
@@ -70,7 +92,9 @@ def funder_chart(*, funder: Funder) -> dict[str, Account]:
             ignore_conflicts=True,
         )
         accounts = {account.kind: account for account in Account.objects.filter(funder=funder)}
-    return accounts
+        return accounts
+    transaction.on_commit(lambda: _CHARTS.__setitem__(key, accounts))
+    return dict(accounts)
 
 
 def funder_account(*, funder: Funder, kind: str) -> Account:
@@ -166,15 +190,18 @@ def ledger_post(*, kind: str, reference: str, business_date: datetime.date, post
         product=product, loan=loan, memo=memo[:255], reverses=reverses,
         actor=actor if getattr(actor, "pk", None) else None,
     )
+    journal_lines = [JournalLine(entry=entry, account=account, debit=debit, credit=credit)
+                     for account, debit, credit in lines]
     with transaction.atomic(savepoint=False):
         # the unique reference decides: a replay, or a concurrent posting of it, inserts nothing
-        if not journal_entry_insert(entry):
+        # (PostgreSQL: the entry and its lines in one statement, the lines only with the entry)
+        if not (journal_entry_with_lines_insert(entry, journal_lines) if fused() else journal_entry_insert(entry)):
             existing = None if new_reference else JournalEntry.objects.filter(reference=reference).first()
             if existing is None:
                 raise LedgerError(_("Entry %(reference)s could not be written.") % {"reference": reference})
             return existing
-        JOURNAL_LINES.insert_many(
-            [JournalLine(entry=entry, account=account, debit=debit, credit=credit) for account, debit, credit in lines])
+        if not fused():
+            JOURNAL_LINES.insert_many(journal_lines)
     return entry
 
 

@@ -13,10 +13,14 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from django.contrib.contenttypes.models import ContentType
+
+from creditfactory.core.models import StateTransition
 from creditfactory.core.money import ZERO
 from creditfactory.core.state import record_transition
 from creditfactory.core.texts import stored_text
 from products.validation import annual_rate_fraction
+from servicing import fastpath
 from servicing.calculator import CalculatorError, schedule_calculate
 from servicing.models import AccountKind, EntryKind, Installment, Loan, LoanPart, LoanStatus
 from servicing.services.calendar import business_date
@@ -121,21 +125,15 @@ def loan_book(*, drawdown, actor=None, drawdown_locked: bool = False, funding=No
 
 
 def _book(drawdown, *, funding, quote, value_date, user, drawdown_locked: bool) -> Loan:
-    schedule, line = quote.schedule, drawdown.credit_line
+    schedule = quote.schedule
+    reason = stored_text(gettext_noop("Booked from drawdown %(number)s."), number=drawdown.number)
+    if drawdown_locked and fastpath.fused():
+        return _book_fused(drawdown, funding=funding, quote=quote, value_date=value_date, user=user, reason=reason)
     try:
         # savepoint: a concurrent booking of the same drawdown wins (none can under the row lock)
         with transaction.atomic(savepoint=not drawdown_locked):
             loan = Loan.objects.create(
-                number=f"TMP{uuid.uuid4().hex[:20]}", drawdown=drawdown, credit_line=line,
-                applicant_id=drawdown.applicant_id, product_version=drawdown.product_version,
-                branch_id=drawdown.branch_id, partner_id=drawdown.partner_id, status=LoanStatus.ACTIVE,
-                principal=drawdown.amount, value_date=value_date, maturity_date=schedule.maturity_date,
-                rate_percent=line.rate_percent, rate_basis=line.rate_basis, day_count=schedule.terms.day_count,
-                repayment_method=drawdown.repayment_method, term=drawdown.term, term_unit=drawdown.term_unit,
-                upfront_fee=schedule.upfront_fee, apr_percent=quote.apr.nominal_percent,
-                penalty_rate_percent=penalty_rate_percent(line=line, version=drawdown.product_version),
-                principal_outstanding=drawdown.amount, next_due_date=schedule.installments[0].due_date,
-            )
+                number=f"TMP{uuid.uuid4().hex[:20]}", **_loan_values(drawdown, quote=quote, value_date=value_date))
     except IntegrityError:
         if drawdown_locked:
             raise
@@ -145,18 +143,51 @@ def _book(drawdown, *, funding, quote, value_date, user, drawdown_locked: bool) 
         return existing
     loan.number = loan_number(loan)
     loan.save(update_fields=["number"])
-    parts = LoanPart.objects.bulk_create([
-        LoanPart(loan=loan, funder=part.funder, share_percent=part.share_percent, rate_percent=part.rate_percent,
-                 lead=part.lead, principal=part.principal, principal_outstanding=part.principal)
-        for part in funding])
-    starts = [value_date, *(row.due_date for row in schedule.installments[:-1])]
-    Installment.objects.bulk_create([
-        Installment(loan=loan, number=row.number, period_start=start, due_date=row.due_date,
-                    principal=row.principal, interest=row.interest, fee=row.fee, payment=row.payment,
-                    remaining_principal=row.remaining_principal)
-        for start, row in zip(starts, schedule.installments, strict=True)])
+    parts = LoanPart.objects.bulk_create(_loan_parts(loan, funding))
+    Installment.objects.bulk_create(_installments(loan, schedule, value_date=value_date))
     _post_disbursement(loan, parts, actor=user)
     record_transition(loan, from_state="", to_state=LoanStatus.ACTIVE, actor=user,
-                      actor_label="" if user else "system",
-                      reason=stored_text(gettext_noop("Booked from drawdown %(number)s."), number=drawdown.number))
+                      actor_label="" if user else "system", reason=reason)
     return loan
+
+
+def _book_fused(drawdown, *, funding, quote, value_date, user, reason: str) -> Loan:
+    """PostgreSQL, under the drawdown's row lock (no loan exists, none can race): the loan with
+    its number, parts, schedule and log entry in one statement (``servicing.fastpath
+    .loan_booked_insert``), then the journal entries."""
+    loan = Loan(number="", **_loan_values(drawdown, quote=quote, value_date=value_date))
+    parts = _loan_parts(loan, funding)
+    log = StateTransition(content_type=ContentType.objects.get_for_model(Loan, for_concrete_model=True),
+                          field="status", from_state="", to_state=LoanStatus.ACTIVE, actor=user,
+                          actor_label="" if user else "system", reason=reason)
+    fastpath.loan_booked_insert(loan, number_prefix=f"LN{value_date:%Y%m%d}", parts=parts,
+                                installments=_installments(loan, quote.schedule, value_date=value_date), log=log)
+    _post_disbursement(loan, parts, actor=user)
+    return loan
+
+
+def _loan_values(drawdown, *, quote, value_date) -> dict:
+    schedule, line = quote.schedule, drawdown.credit_line
+    return dict(drawdown=drawdown, credit_line=line,
+                applicant_id=drawdown.applicant_id, product_version=drawdown.product_version,
+                branch_id=drawdown.branch_id, partner_id=drawdown.partner_id, status=LoanStatus.ACTIVE,
+                principal=drawdown.amount, value_date=value_date, maturity_date=schedule.maturity_date,
+                rate_percent=line.rate_percent, rate_basis=line.rate_basis, day_count=schedule.terms.day_count,
+                repayment_method=drawdown.repayment_method, term=drawdown.term, term_unit=drawdown.term_unit,
+                upfront_fee=schedule.upfront_fee, apr_percent=quote.apr.nominal_percent,
+                penalty_rate_percent=penalty_rate_percent(line=line, version=drawdown.product_version),
+                principal_outstanding=drawdown.amount, next_due_date=schedule.installments[0].due_date)
+
+
+def _loan_parts(loan: Loan, funding) -> list[LoanPart]:
+    return [LoanPart(loan=loan, funder=part.funder, share_percent=part.share_percent, rate_percent=part.rate_percent,
+                     lead=part.lead, principal=part.principal, principal_outstanding=part.principal)
+            for part in funding]
+
+
+def _installments(loan: Loan, schedule, *, value_date) -> list[Installment]:
+    starts = [value_date, *(row.due_date for row in schedule.installments[:-1])]
+    return [Installment(loan=loan, number=row.number, period_start=start, due_date=row.due_date,
+                        principal=row.principal, interest=row.interest, fee=row.fee, payment=row.payment,
+                        remaining_principal=row.remaining_principal)
+            for start, row in zip(starts, schedule.installments, strict=True)]

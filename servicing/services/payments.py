@@ -21,10 +21,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from creditfactory.core.state import change_state, record_transition
+from django.contrib.contenttypes.models import ContentType
+
+from creditfactory.core.models import StateTransition
+from creditfactory.core.state import IllegalTransition, change_state, record_transition
 from creditfactory.core.tasks import follow_up_on_commit
 from servicing.channels import ChannelTimeout, ChannelUnavailable, PaymentOrder, provider_for
 from servicing.channels.signing import signature_valid
+from servicing import fastpath
 from servicing.fastpath import CHANNEL_BY_CODE, DISBURSEMENT_OF_DRAWDOWN
 from servicing.locks import disbursement_lock
 from servicing.models import (
@@ -69,8 +73,11 @@ def disbursement_reference(drawdown) -> str:
 
 def _channel() -> PaymentChannel:
     code = getattr(settings, "SERVICING_PAYMENT_CHANNEL", "")
-    channels = PaymentChannel.objects.filter(active=True)
-    channel = (channels.filter(code=code).first() if code else None) or channels.order_by("code").first()
+    if fastpath.fused():
+        channel = fastpath.payment_channel_active(code)  # one prebuilt statement
+    else:
+        channels = PaymentChannel.objects.filter(active=True)
+        channel = (channels.filter(code=code).first() if code else None) or channels.order_by("code").first()
     if channel is None:
         raise PaymentChannel.DoesNotExist(_("No active payment channel is configured."))
     return channel
@@ -81,12 +88,48 @@ def _event(disbursement, kind: str, *, result: str = "", payload: dict | None = 
                                             payload=payload or {}, duplicate=duplicate)
 
 
-def _prepare(drawdown) -> Disbursement:
-    """A new disbursement of ``drawdown``, prepared, in the caller's transaction."""
-    disbursement = Disbursement.objects.create(
-        drawdown=drawdown, channel=_channel(), reference=disbursement_reference(drawdown), amount=drawdown.amount)
+def _log(model, *, from_state: str, to_state: str, actor_label: str, reason: str = "") -> StateTransition:
+    """The state log row of a disbursement's move, as ``record_transition`` writes it (no user
+    acts on a disbursement); its ``object_id`` is filled by the statement that moves the row."""
+    return StateTransition(content_type=ContentType.objects.get_for_model(model, for_concrete_model=True),
+                           field="status", from_state=from_state, to_state=to_state, actor=None,
+                           actor_label=actor_label, reason=reason)
+
+
+def _prepare(drawdown, *, unless_exists: bool = False) -> Disbursement | None:
+    """A new disbursement of ``drawdown``, prepared, in the caller's transaction (PostgreSQL: the
+    row and its log entry in one statement). ``unless_exists`` (PostgreSQL): None, writing
+    nothing, when the drawdown has its disbursement (or a concurrent transaction is inserting it:
+    waited for); otherwise a unique violation raises ``IntegrityError``."""
+    disbursement = Disbursement(drawdown=drawdown, channel=_channel(), reference=disbursement_reference(drawdown),
+                                amount=drawdown.amount)
+    if fastpath.fused():
+        inserted = fastpath.insert_logged(disbursement, unless_exists=unless_exists, log=_log(
+            Disbursement, from_state="", to_state=_S.PREPARED, actor_label="system"))
+        return disbursement if inserted else None
+    disbursement.save(force_insert=True)
     record_transition(disbursement, from_state="", to_state=_S.PREPARED, actor_label="system")
     return disbursement
+
+
+def _event_and_move(disbursement, *, kind: str, result: str, payload: dict, to_state: str, actor_label: str,
+                    reason: str = "", fields: dict) -> bool:
+    """PostgreSQL, for a disbursement this transaction inserted or holds locked: the event, the
+    move ``disbursement.status`` → ``to_state`` with ``fields`` and its log entry, in one
+    statement (what ``_event`` then ``change_state`` write in three). Refuses an illegal move as
+    ``change_state`` does. Sets the new values on ``disbursement``; True when it moved."""
+    from_state = disbursement.status
+    if not DISBURSEMENT_MACHINE.allows(from_state, to_state):
+        raise IllegalTransition(disbursement, from_state, to_state)
+    values = {"status": to_state, **fields, "updated_at": timezone.now()}
+    event = DisbursementEvent(disbursement=disbursement, kind=kind, result=result, payload=payload or {})
+    moved = fastpath.event_move_logged(
+        event, Disbursement, disbursement.pk, field="status", from_state=from_state, values=values,
+        log=_log(Disbursement, from_state=from_state, to_state=to_state, actor_label=actor_label, reason=reason))
+    if moved:
+        for name, value in values.items():
+            setattr(disbursement, name, value)
+    return moved
 
 
 def disbursement_send(*, drawdown) -> Disbursement:
@@ -102,7 +145,15 @@ def disbursement_send(*, drawdown) -> Disbursement:
     first call waits on the reference's unique index and then finds the disbursement. The
     transaction locks no row another transaction can see, so a callback enqueued by the channel
     runs after the "sent" event is committed."""
-    disbursement = DISBURSEMENT_OF_DRAWDOWN.get(drawdown.pk)  # with its channel, one prebuilt statement
+    if fastpath.fused():
+        # no read first: the insert itself tells a first send (the reference's unique index decides)
+        with transaction.atomic():
+            disbursement = _prepare(drawdown, unless_exists=True)
+            if disbursement is not None:
+                return _send(disbursement, drawdown=drawdown, prepared_now=True)
+        disbursement = DISBURSEMENT_OF_DRAWDOWN.get(drawdown.pk)  # with its channel, one prebuilt statement
+    else:
+        disbursement = DISBURSEMENT_OF_DRAWDOWN.get(drawdown.pk)
     if disbursement is None:
         try:
             with transaction.atomic():
@@ -140,8 +191,14 @@ def _send(disbursement, *, drawdown, prepared_now: bool) -> Disbursement:
             return locked
         return _settle(locked, paid=False, channel_reference=result.channel_reference,
                        failure_code=result.failure_code, failure_message=result.failure_message, source="send")
-    _event(disbursement, _K.SENT, result="duplicate" if result.duplicate else "accepted",
-           payload={"channel_reference": result.channel_reference})
+    sent = "duplicate" if result.duplicate else "accepted"
+    if prepared_now and fastpath.fused():  # inserted prepared by this transaction: the move cannot miss
+        _event_and_move(disbursement, kind=_K.SENT, result=sent, payload={"channel_reference": result.channel_reference},
+                        to_state=_S.SENT, actor_label="system",
+                        fields={"sent_at": timezone.now(), "cost": disbursement.channel.cost_per_transaction,
+                                "channel_reference": result.channel_reference or disbursement.channel_reference})
+        return disbursement
+    _event(disbursement, _K.SENT, result=sent, payload={"channel_reference": result.channel_reference})
     _mark_sent(disbursement, channel_reference=result.channel_reference, prepared_now=prepared_now)
     return disbursement
 
@@ -209,6 +266,16 @@ def disbursement_confirm(*, reference: str, paid: bool, channel_reference: str =
                           "failure_message": failure_message}
     if disbursement.status in SETTLED:
         _event(disbursement, kind, result=result, payload=payload, duplicate=True)
+        return disbursement
+    if fastpath.fused():  # locked above and not settled: the event, the move and its log in one statement
+        message = "" if paid else failure_message[:255]
+        _event_and_move(disbursement, kind=kind, result=result, payload=payload, to_state=result,
+                        actor_label=source, reason=message,
+                        fields={"confirmed_at": timezone.now(),
+                                "channel_reference": channel_reference or disbursement.channel_reference,
+                                "failure_code": "" if paid else failure_code[:40], "failure_message": message})
+        drawdown_id = disbursement.drawdown_id
+        transaction.on_commit(lambda: _dispatch_settled(drawdown_id))
         return disbursement
     _event(disbursement, kind, result=result, payload=payload)
     return _settle(disbursement, paid=paid, channel_reference=channel_reference, failure_code=failure_code,
