@@ -52,7 +52,8 @@ SAVE_MIXIN_MODELS = {"workflows/models/tasks.py", "risk/models/applicants.py"}
 
 
 def _may_prebuild(path: Path) -> bool:
-    return path.name == "fastpath.py" or _rel(path) == "creditfactory/core/rows.py"
+    # ``<app>/fastpath.py``, or a module of ``<app>/fastpath/`` once it outgrew one module (HOUSE_STYLE)
+    return path.name == "fastpath.py" or path.parent.name == "fastpath" or _rel(path) == "creditfactory/core/rows.py"
 
 
 def test_prebuilt_statements_and_hand_written_sql_live_only_in_fastpath_modules():

@@ -31,7 +31,8 @@ DAY = datetime.date(2026, 12, 4)
 def orm_path(monkeypatch):
     """Run the services on their ORM path (as on a database without data-modifying CTEs)."""
     def use_orm():
-        for target in ("servicing.fastpath.fused", "servicing.services.funding.fused", "servicing.services.ledger.fused"):
+        for target in ("servicing.fastpath.fused", "servicing.fastpath.rounds.fused", "servicing.services.funding.fused",
+                       "servicing.services.ledger.fused"):
             monkeypatch.setattr(target, lambda: False)
     return use_orm
 
