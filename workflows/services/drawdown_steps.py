@@ -33,6 +33,7 @@ from creditfactory.core.tasks import follow_up_on_commit
 from creditfactory.partners.services.webhooks import webhook_emit
 from risk.requests import DrawdownCheckRequest
 from risk.services.inloan import drawdown_check
+from servicing.fastpath import drawdown_funding
 from servicing.locks import drawdown_lock
 from servicing.models import DRAWDOWN_MACHINE, Drawdown, DrawdownStatus
 from servicing.services.calendar import business_date
@@ -283,7 +284,7 @@ def step_book(activation) -> None:
     if drawdown.status == S.DISBURSED:
         return
     drawdown_line_post(drawdown=drawdown)
-    funding = list(drawdown.funding.select_related("funder"))  # read once: posted, then booked
+    funding = drawdown_funding(drawdown.pk)  # read once (prebuilt): posted, then booked
     funding_post(drawdown=drawdown, reason=stored_text(gettext_noop("Disbursement confirmed.")), funding=funding)
     drawdown.value_date = business_date()  # saved with the move below, in this transaction
     # _drawdown(): the row locked this round, and not disbursed (above): no loan yet.
