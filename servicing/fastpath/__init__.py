@@ -43,7 +43,7 @@ from .models import (
     SandboxBankTransfer,
 )
 
-__all__ = ["CHANNEL_BY_CODE", "DISBURSEMENT_OF_DRAWDOWN", "DRAWDOWN_TO_PAY", "FUNDER_ACCOUNTS", "LOAN_PARTS",
+__all__ = ["CHANNEL_BY_CODE", "DISBURSEMENT_OF_DRAWDOWN", "DRAWDOWN_TO_CHECK", "DRAWDOWN_TO_PAY", "FUNDER_ACCOUNTS", "LOAN_PARTS",
            "INSTALLMENTS", "JOURNAL_LINES", "LINE_TO_DRAW", "LOANS", "LOCKED_DISBURSEMENT", "LOCKED_DRAWDOWN",
            "LOCKED_INSTALLMENTS", "LOCKED_LOAN", "REPAYMENTS", "SANDBOX_TRANSFER", "drawdown_insert", "funder_quotas_take",
            "journal_entry_insert", "routing_state",
@@ -89,6 +89,8 @@ LOCKED_DRAWDOWN = RowReader(Drawdown, related=("credit_line", "product_version__
 # The credit line a partner draws on (``POST /api/v1/credit-lines/{id}/drawdowns``), with the product
 # version and product its terms are checked against.
 LINE_TO_DRAW = RowReader(CreditLine, related=("product_version__product",))
+# The drawdown the in-loan check job checks, with its product version (read without a lock).
+DRAWDOWN_TO_CHECK = RowReader(Drawdown, related=("product_version",))
 # The drawdown the disbursement task pays, with the borrower the payment order names.
 DRAWDOWN_TO_PAY = RowReader(Drawdown, related=("applicant",))
 # A drawdown's disbursement (one at most) with its channel, and a disbursement by reference, locked

@@ -101,8 +101,8 @@ def test_the_prebuilt_reads_give_what_the_orm_gives():
     from django.db import transaction
 
     from servicing.fastpath import (
-        CHANNEL_BY_CODE, DISBURSEMENT_OF_DRAWDOWN, DRAWDOWN_TO_PAY, LOCKED_DISBURSEMENT, LOCKED_DRAWDOWN,
-        SANDBOX_TRANSFER,
+        CHANNEL_BY_CODE, DISBURSEMENT_OF_DRAWDOWN, DRAWDOWN_TO_CHECK, DRAWDOWN_TO_PAY, LOCKED_DISBURSEMENT,
+        LOCKED_DRAWDOWN, SANDBOX_TRANSFER,
     )
     from servicing.models import Disbursement, Drawdown, PaymentChannel, SandboxBankTransfer
     from tests.servicing.funding_factories import make_channel
@@ -122,6 +122,11 @@ def test_the_prebuilt_reads_give_what_the_orm_gives():
         assert _values(locked.credit_line) == _values(orm.credit_line)
         assert _values(locked.product_version.product) == _values(orm.product_version.product)
         assert locked.partner is None and locked.bank_account == "6222021234567890128"
+        checked = DRAWDOWN_TO_CHECK.get(drawdown.pk)
+        orm_checked = Drawdown.objects.select_related("product_version").get(pk=drawdown.pk)
+        assert _values(checked) == _values(orm_checked)
+        assert _values(checked.product_version) == _values(orm_checked.product_version)
+        assert DRAWDOWN_TO_CHECK.get(drawdown.pk + 1000) is None
         paid = DRAWDOWN_TO_PAY.get(drawdown.pk)
         assert _values(paid.applicant) == _values(Drawdown.objects.select_related("applicant").get(
             pk=drawdown.pk).applicant)

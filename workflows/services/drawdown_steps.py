@@ -33,7 +33,7 @@ from creditfactory.core.tasks import follow_up_on_commit
 from creditfactory.partners.services.webhooks import webhook_emit
 from risk.requests import DrawdownCheckRequest
 from risk.services.inloan import drawdown_check
-from servicing.fastpath import drawdown_funding
+from servicing.fastpath import DRAWDOWN_TO_CHECK, drawdown_funding
 from servicing.locks import drawdown_lock
 from servicing.models import DRAWDOWN_MACHINE, Drawdown, DrawdownStatus
 from servicing.services.calendar import business_date
@@ -156,7 +156,10 @@ def step_check_started(activation) -> None:
 def step_check(activation, *, attempt: int) -> dict:
     """The in-loan check (贷中支用审核), on the worker with no lock held: the product's in-loan
     rule set with refreshed data. A product without one passes."""
-    drawdown = Drawdown.objects.select_related("product_version").get(pk=activation.process.data["drawdown_id"])
+    drawdown_id = activation.process.data["drawdown_id"]
+    drawdown = DRAWDOWN_TO_CHECK.get(drawdown_id)  # with its product version, one prebuilt statement
+    if drawdown is None:
+        raise Drawdown.DoesNotExist(f"No drawdown {drawdown_id}.")
     request = DrawdownCheckRequest(
         applicant_id=drawdown.applicant_id, product_id=drawdown.product_version.product_id, amount=drawdown.amount,
         drawdown_reference=drawdown.number, line_id=drawdown.credit_line_id,
