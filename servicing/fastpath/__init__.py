@@ -21,7 +21,7 @@ from creditfactory.core.rows import RowReader, RowWriter
 from products.models import LoanProduct
 from risk.models import Applicant
 
-from .models import (
+from ..models import (
     Account,
     BusinessDate,
     CoLendingPair,
