@@ -14,7 +14,6 @@ from functools import lru_cache
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import signals
-from django.utils import timezone
 
 from creditfactory.core.models import StateTransition
 from creditfactory.core.rows import RowReader, RowWriter
@@ -54,28 +53,19 @@ __all__ = ["CHANNEL_BY_CODE", "DISBURSEMENT_OF_DRAWDOWN", "DRAWDOWN_TO_CHECK", "
 # --- a new drawdown ----------------------------------------------------------------------------------
 
 _DRAWDOWNS = RowWriter(Drawdown)
-_TRANSITION_COLUMNS = ("content_type_id", "object_id", "field", "from_state", "to_state", "actor_id", "actor_label",
-                       "reason", "at")
 
 
 def drawdown_insert(drawdown: Drawdown, *, prefix, log) -> bool:
     """A new drawdown inserted with its number (``prefix(drawdown)`` and its id, ``f"{prefix}{id:08d}"``)
     and the log entry of its first state in one statement: what ``drawdown.save()``, then
     ``drawdown.save(update_fields=["number"])`` with that number, then ``log.save()`` write.
-    ``log`` is the unsaved ``core.StateTransition`` (its ``object_id`` becomes the new id). False
-    when the prebuilt path cannot be taken (nothing written: save with the ORM)."""
+    ``log`` is the unsaved ``core.StateTransition`` (its ``object_id`` becomes the new id; the
+    log insert is the rounds' own, ``rounds._log_sql``). False when the prebuilt path cannot be
+    taken (nothing written: save with the ORM)."""
     if signals.pre_save.has_listeners(StateTransition) or signals.post_save.has_listeners(StateTransition):
         return False
-    meta = StateTransition._meta
-    quote = connection.ops.quote_name
-    log.at = log.at or timezone.now()
-    values = [meta.get_field(name).get_db_prep_save(getattr(log, name), connection)
-              for name in _TRANSITION_COLUMNS if name != "object_id"]
-    columns = ", ".join(quote(meta.get_field(name).column) for name in _TRANSITION_COLUMNS)
-    selected = ", ".join(f"new.{quote(Drawdown._meta.pk.column)}::text" if name == "object_id" else "%s"
-                         for name in _TRANSITION_COLUMNS)
-    then = f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {selected} FROM new"
-    if not _DRAWDOWNS.insert_and(drawdown, then=then, params=values, numbered=("number", prefix)):
+    if not _DRAWDOWNS.insert_and(drawdown, then=_log_sql("new"), params=_log_values(log, connection),
+                                 numbered=("number", prefix)):
         return False
     log.object_id = str(drawdown.pk)
     return True
@@ -293,3 +283,4 @@ from .rounds import (  # noqa: E402
     sandbox_callback_sent,
     sandbox_transfer_insert,
 )
+from .rounds import _log_sql, _log_values  # noqa: E402  (the state log's insert, shared with drawdown_insert)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 from viewflow.workflow.fields import get_task_ref
-from viewflow.workflow.models import Process, Task
+from viewflow.workflow.models import Process
 from viewflow.workflow.status import STATUS
 
 from servicing.fastpath import DISBURSEMENT_OF_DRAWDOWN
@@ -63,12 +63,8 @@ def drawdown_disbursement(drawdown_id: int):
 
 
 def drawdown_open_task(process, *, name: str):
-    """The open task of node ``name`` in ``process``, or None."""
-    if process is None:
-        return None
-    node = process.flow_class.instance.node(name)
-    return (Task.objects.filter(process=process, flow_task=node, status__in=OPEN).order_by("-id")
-            .select_related("process").first())
+    """The open task of node ``name`` in ``process`` (with its process), or None."""
+    return None if process is None else drawdown_open_task_of(process.pk, name=name)
 
 
 def drawdown_url(drawdown_id: int) -> str:
