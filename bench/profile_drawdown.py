@@ -35,6 +35,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from creditfactory.core import tasks as core_tasks  # noqa: E402
+from creditfactory.core.rows import prepared_text  # noqa: E402
 from servicing.models import Loan  # noqa: E402
 from support import fresh_database  # noqa: E402
 
@@ -92,7 +93,7 @@ def main() -> None:
                 if args.sql and index == 21:
                     print(f"-- {name}: {len(queries)} statements")
                     for query in queries.captured_queries:
-                        print("  ", query["sql"][:240])
+                        print("  ", prepared_text(query["sql"])[:240])
             totals[name][0] += 1
             totals[name][2] += time.process_time() - began
 

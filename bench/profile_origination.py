@@ -35,6 +35,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from creditfactory.core.rows import prepared_text  # noqa: E402
+
 from origination import payload, seed  # noqa: E402  (bench/origination.py)
 from support import fresh_database  # noqa: E402
 from workflows import tasks as workflow_tasks  # noqa: E402
@@ -84,7 +86,7 @@ def main() -> None:
                 if args.sql and index == 31:
                     print(f"-- {phase}: {len(queries)} statements")
                     for query in queries.captured_queries:
-                        print("  ", query["sql"][:200])
+                        print("  ", prepared_text(query["sql"])[:200])
             totals[phase][1] += time.process_time() - began
     for phase, (statements, seconds) in totals.items():
         counted = "" if args.no_count else f"{statements / args.n:.1f} statements, "

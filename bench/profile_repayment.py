@@ -31,6 +31,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from creditfactory.core.rows import prepared_text  # noqa: E402
+
 from servicing.models import Installment  # noqa: E402
 from support import fresh_database  # noqa: E402
 
@@ -75,7 +77,7 @@ def main() -> None:
             statements += len(queries)
             if args.sql and index == 21:
                 for query in queries.captured_queries:
-                    print("  ", query["sql"][:300])
+                    print("  ", prepared_text(query["sql"])[:300])
         if profiler is not None:
             profiler.dump_stats(args.cprofile)
         print(f"{args.n} repayments: {statements / args.n:.1f} statements, "

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from django.db import connection
 
+from creditfactory.core.rows import execute
+
 __all__ = ["ADVANCE_SQL", "CLASSIFY_SQL", "CLOSE_SQL", "OPEN_SQL", "PROMISES_SQL", "close_from_sql",
            "commission_rates_sql", "run"]
 
@@ -126,7 +128,7 @@ ON CONFLICT (loan_id, business_date) DO NOTHING
 
 def run(sql: str, params: dict) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)
         return cursor.fetchall() if cursor.description else cursor.rowcount
 
 

@@ -14,6 +14,8 @@ from typing import NamedTuple
 
 from django.db import connection
 
+from creditfactory.core.rows import execute
+
 from .models import LoanProduct
 
 __all__ = ["ProductOffer", "product_offer_read"]
@@ -56,7 +58,7 @@ def product_offer_read(*, code: str, partner_id: int | None) -> ProductOffer | N
     """The product ``code`` as an origination sees it, in one statement; ``None`` if there is no
     such product. ``open_to_partner`` is false without a partner."""
     with connection.cursor() as cursor:
-        cursor.execute(_offer_sql(), [partner_id, code])
+        execute(cursor, _offer_sql(), [partner_id, code])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from django.db import connection
 
-from creditfactory.core.rows import RowReader, RowWriter
+from creditfactory.core.rows import RowReader, RowWriter, execute
 
 from .models import (
     Applicant,
@@ -102,7 +102,7 @@ def assessment_input_rows(*, application_id: int, product_id: int) -> list[tuple
     params = ["decision", application_id, DecisionStatus.CURRENT.value, "policy", product_id, True,
               "champion", product_id, True, "challenger", product_id, True]
     with connection.cursor() as cursor:
-        cursor.execute(_inputs_sql(), params)
+        execute(cursor, _inputs_sql(), params)
         return cursor.fetchall()
 
 
@@ -202,7 +202,7 @@ def in_loan_inputs(*, kind: str, subject_reference: str, product_id: int, stage:
               ListKind.ID_NUMBER.value, ListKind.MOBILE.value, ListKind.DEVICE.value, device_index,
               DataSourceCall._meta.db_table, DataSourceCall._meta.pk.column, calls, applicant_id]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)
         row = cursor.fetchone()
     existing_id, refs, configs_stamp, entries, call_ids = row[:5]
     values = list(row[5:])
@@ -260,7 +260,7 @@ def in_loan_check_insert(check: InLoanCheck, calls: list[DataSourceCall]) -> boo
     for call in calls:
         params.extend(_prepared(call, skip=("in_loan_check",)))
     with connection.cursor() as cursor:
-        cursor.execute(_in_loan_check_insert_sql(len(calls)), params)
+        execute(cursor, _in_loan_check_insert_sql(len(calls)), params)
         row = cursor.fetchone()
     for call in calls:
         call._state.adding, call._state.db = False, connection.alias

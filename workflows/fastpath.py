@@ -19,7 +19,7 @@ from django.utils.timezone import now
 from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.status import STATUS
 
-from creditfactory.core.rows import RowReader, RowWriter, save_fields
+from creditfactory.core.rows import RowReader, RowWriter, execute, save_fields
 from creditfactory.organisations.models import WorkGroup
 from products.models import LoanProduct
 
@@ -97,7 +97,7 @@ def open_tasks_count(task_class, *, process_pk: int, other_than: int | None) -> 
         sql += f" AND {quote(meta.pk.column)} <> %s"
         params.append(other_than)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)
         return cursor.fetchone()[0]
 
 
@@ -139,7 +139,7 @@ def process_row_lock(process_class, process_pk) -> None:
         process_class._default_manager.filter(pk=process_pk).exists()
         return
     with connection.cursor() as cursor:
-        cursor.execute(_process_lock_sql(process_class), [process_pk])
+        execute(cursor, _process_lock_sql(process_class), [process_pk])
         cursor.fetchone()
 
 
@@ -158,7 +158,7 @@ def artifact_process_id(process_class, *, content_type_id: int, object_id: int) 
     (``Process.objects.filter(artifact_content_type=…, artifact_object_id=…).order_by("-id")
     .first()``, the key alone, prebuilt: every drawdown's settlement asks it)."""
     with connection.cursor() as cursor:
-        cursor.execute(_artifact_process_sql(process_class), [content_type_id, object_id])
+        execute(cursor, _artifact_process_sql(process_class), [content_type_id, object_id])
         row = cursor.fetchone()
     return row[0] if row else None
 
@@ -202,7 +202,7 @@ def error_boundaries_disarm(task_class, *, boundary_ref: str, process_pk: int, h
     process_id=…, previous=host_task_pk, status=NEW).update(status=CANCELED, finished=now())`` as
     one prebuilt statement (every application's job disarms its boundary)."""
     with connection.cursor() as cursor:
-        cursor.execute(_disarm_sql(task_class), [
+        execute(cursor, _disarm_sql(task_class), [
             STATUS.CANCELED, now(), boundary_ref, process_pk, host_task_pk, STATUS.NEW,
         ])
 
@@ -235,5 +235,5 @@ def node_config_rows(*, product_id: int, flow: str) -> list[tuple]:
     — all None without a settings row —, then node, enabled, work group id, the work group's code,
     assignee id, SLA hours — all None without node rows); no row for an unknown product."""
     with connection.cursor() as cursor:
-        cursor.execute(_node_config_sql(connection.vendor), [flow, product_id])
+        execute(cursor, _node_config_sql(connection.vendor), [flow, product_id])
         return cursor.fetchall()

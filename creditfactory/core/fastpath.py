@@ -7,7 +7,7 @@ entry points stay in ``creditfactory.core.state``.
 from django.db import connection
 
 from .models import StateTransition
-from .rows import RowWriter, save_fields, save_fields_and_insert
+from .rows import RowWriter, execute, save_fields, save_fields_and_insert, typed_placeholder
 
 # Several log entries per application: the INSERT is built once per process.
 _TRANSITIONS = RowWriter(StateTransition)
@@ -39,14 +39,15 @@ def state_move_and_log(model, pk, *, field: str, from_state: str, values: dict, 
     quote = connection.ops.quote_name
     meta = model._meta
     assignments = [f"{quote(meta.get_field(name).column)} = %s" for name in values]
-    columns = [StateTransition._meta.get_field(name).column for name in log]
+    log_fields = [StateTransition._meta.get_field(name) for name in log]
+    columns = [field.column for field in log_fields]
     pk_column = quote(meta.pk.column)
     sql = (
         f"WITH moved AS (UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
         f"WHERE {pk_column} = %s AND {quote(meta.get_field(field).column)} = %s RETURNING {pk_column}) "
         f"INSERT INTO {quote(StateTransition._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
-        f"SELECT {', '.join(['%s'] * len(columns))} FROM moved RETURNING 1"
+        f"SELECT {', '.join(map(typed_placeholder, log_fields))} FROM moved RETURNING 1"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*values.values(), pk, from_state, *log.values()])
+        execute(cursor, sql, [*values.values(), pk, from_state, *log.values()])
         return cursor.fetchone() is not None

@@ -26,7 +26,10 @@ from django.db import DatabaseError, connection
 from django.db import models
 from django.db.models import signals
 
-__all__ = ["RowReader", "RowWriter", "RowWriterSaveMixin", "save_fields"]
+from .prepared import execute, prepared_text, typed_placeholder
+
+__all__ = ["RowReader", "RowWriter", "RowWriterSaveMixin", "execute", "prepared_text", "save_fields",
+           "typed_placeholder"]
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ class RowReader:
         sql, parts = self._compile()
         value = self._by_field.get_db_prep_value(value, connection, prepared=False)
         with connection.cursor() as cursor:
-            cursor.execute(sql, [value])
+            execute(cursor, sql, [value])
             rows = cursor.fetchall()
         return [self._instance(parts, row) for row in rows]
 
@@ -232,7 +235,7 @@ class RowWriter:
                 return self._orm_insert(objs)
             params.extend(values)
         with connection.cursor() as cursor:
-            cursor.execute(self._insert_sql(fields, len(objs)), params)
+            execute(cursor, self._insert_sql(fields, len(objs)), params)
             returned = cursor.fetchall() if self._returning else []
         for obj, row in zip(objs, returned or [()] * len(objs)):
             for field, value in zip(self._returning, row):
@@ -270,8 +273,8 @@ class RowWriter:
             if numbered:
                 number = self._meta.get_field(numbered[0])
                 key_text = f"seq.{quote(pk.column)}::text"
-                exprs = [f"%s || CASE WHEN length({key_text}) < 8 THEN lpad({key_text}, 8, '0') ELSE {key_text} END"
-                         if field is number else "%s" for field in fields]
+                exprs = [f"%s::text || CASE WHEN length({key_text}) < 8 THEN lpad({key_text}, 8, '0') ELSE {key_text} END"
+                         if field is number else typed_placeholder(field) for field in fields]
                 insert = (f"WITH seq AS (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS {quote(pk.column)}), "
                           f"new AS (INSERT INTO {quote(self._meta.db_table)} "
                           f"({', '.join(quote(field.column) for field in [pk, *fields])}) "
@@ -285,7 +288,7 @@ class RowWriter:
             index = fields.index(self._meta.get_field(numbered[0]))
             values[index] = numbered[1](obj)
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*head, *values, *params])
+            execute(cursor, sql, [*head, *values, *params])
             row = cursor.fetchone()
         for field, value in zip(self._returning, row):
             for converter in field.get_db_converters(connection):
@@ -315,7 +318,7 @@ class RowWriter:
             quote = connection.ops.quote_name
             sql = self._sql[key] = (f"INSERT INTO {quote(self._meta.db_table)} "
                                     f"({', '.join(quote(field.column) for field in fields)}) "
-                                    f"SELECT {', '.join(['%s'] * len(fields))} FROM {source}")
+                                    f"SELECT {', '.join(map(typed_placeholder, fields))} FROM {source}")
         return sql, values
 
     def update_and(self, obj, *, fields, then: str, params: list) -> bool | None:
@@ -341,7 +344,7 @@ class RowWriter:
                 f"{', '.join(f'{quote(field.column)} = %s' for field in chosen)} "
                 f"WHERE {pk_column} = %s RETURNING {pk_column}), also AS ({then}) SELECT 1 FROM new")
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*values, self._meta.pk.get_db_prep_value(obj.pk, connection), *params])
+            execute(cursor, sql, [*values, self._meta.pk.get_db_prep_value(obj.pk, connection), *params])
             updated = cursor.fetchone() is not None
         if updated:
             obj._state.adding = False
@@ -383,7 +386,7 @@ class RowWriter:
                 f"WHERE {quote(self._meta.pk.column)} = %s"
             )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*values, self._meta.pk.get_db_prep_value(obj.pk, connection)])
+            execute(cursor, sql, [*values, self._meta.pk.get_db_prep_value(obj.pk, connection)])
             updated = cursor.rowcount > 0
         if updated:
             obj._state.adding = False
@@ -476,3 +479,4 @@ def save_fields(obj, fields) -> None:
         obj.save(update_fields=fields)
     elif not writer.update(obj, fields=fields):
         raise DatabaseError("Save with update_fields did not affect any rows.")
+

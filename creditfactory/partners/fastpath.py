@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import connection
 from django.utils import timezone
 
-from creditfactory.core.rows import RowReader, RowWriter, save_fields
+from creditfactory.core.rows import RowReader, RowWriter, execute, save_fields
 
 from .models import (
     ApiUsage,
@@ -87,7 +87,7 @@ def webhook_event_insert(*, partner, event: str, payload: dict) -> tuple[Webhook
         SELECT (SELECT id FROM new_event), ARRAY(SELECT id FROM new_deliveries ORDER BY id)
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*event_values, DeliveryStatus.PENDING, record.created_at, record.created_at,
+        execute(cursor, sql, [*event_values, DeliveryStatus.PENDING, record.created_at, record.created_at,
                              partner.pk, event])
         record.pk, delivery_ids = cursor.fetchone()
     record._state.adding, record._state.db = False, connection.alias
@@ -109,4 +109,4 @@ def api_usage_add(*, partner_id: int, day, endpoint: str, method: str, status_co
         f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {counter} = {table}.{counter} + EXCLUDED.{counter}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [partner_id, day, endpoint, method, status_code, count])
+        execute(cursor, sql, [partner_id, day, endpoint, method, status_code, count])

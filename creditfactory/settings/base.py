@@ -8,6 +8,7 @@ docs/configuration.md.
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from .env import env_bool, env_int, env_list, env_str
@@ -98,6 +99,13 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The hot paths' prebuilt statements are prepared once per connection on PostgreSQL
+# (creditfactory.core.prepared.execute): "on"; "off" behind a pooler that does not keep a session's
+# prepared statements (PgBouncer in transaction mode); "strict" raises where one cannot be prepared.
+DATABASE_PREPARED_STATEMENTS = env_str("DATABASE_PREPARED_STATEMENTS", "on")
+if DATABASE_PREPARED_STATEMENTS not in ("on", "off", "strict"):
+    raise ImproperlyConfigured(
+        f"DATABASE_PREPARED_STATEMENTS must be on, off or strict, not {DATABASE_PREPARED_STATEMENTS!r}")
 
 _cache_url = env_str("CACHE_URL")
 # A Redis that stops answering fails a cache call after CACHE_TIMEOUT_SECONDS instead of hanging it.

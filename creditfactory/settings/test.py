@@ -9,6 +9,8 @@ from .base import *  # noqa: E402,F401,F403
 from .env import env_str  # noqa: E402
 
 DEBUG = False
+# A prebuilt statement PostgreSQL cannot prepare fails its test (production sends it unprepared).
+DATABASE_PREPARED_STATEMENTS = "strict"
 LANGUAGE_CODE = "en"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {

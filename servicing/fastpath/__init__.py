@@ -16,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import signals
 
 from creditfactory.core.models import StateTransition
-from creditfactory.core.rows import RowReader, RowWriter
+from creditfactory.core.rows import RowReader, RowWriter, execute
 from products.models import LoanProduct
 from risk.models import Applicant
 
@@ -140,7 +140,7 @@ def journal_entry_insert(entry: JournalEntry) -> bool:
     entry._prepare_related_fields_for_save(operation_name="save")
     values = [field.get_db_prep_save(field.pre_save(entry, True), connection) for field in fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        execute(cursor, sql, values)
         row = cursor.fetchone()
     if row is None:
         return False
@@ -206,7 +206,7 @@ def routing_state(*, day) -> tuple[str | None, dict[int, Decimal], dict[int, Dec
         day_used = dict(FunderQuotaDay.objects.filter(business_date=day).values_list("funder_id", "used"))
         return None, total_used, day_used
     with connection.cursor() as cursor:
-        cursor.execute(_routing_state_sql(connection.vendor), [day])
+        execute(cursor, _routing_state_sql(connection.vendor), [day])
         rows = cursor.fetchall()
     fingerprint = rows[0][3] if rows else None
     total_used = {row[0]: row[1] for row in rows}
@@ -223,7 +223,7 @@ def routing_state_of_business_date(*, applicant_id: int, drawdown_id: int):
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
-        cursor.execute(_routing_state_sql(connection.vendor, of_business_date=True), [applicant_id, drawdown_id])
+        execute(cursor, _routing_state_sql(connection.vendor, of_business_date=True), [applicant_id, drawdown_id])
         rows = cursor.fetchall()
     if not rows:
         return None
@@ -264,7 +264,7 @@ def funder_quotas_take(*, funder_id: int, day, amount: Decimal) -> tuple[bool, b
     both only while ``daily_quota IS NULL OR used + amount <= daily_quota``. Returns (total taken,
     day taken); (True, False) leaves the total taken: the caller gives it back."""
     with connection.cursor() as cursor:
-        cursor.execute(_quota_take_sql(connection.vendor), {"funder": funder_id, "day": day, "amount": amount})
+        execute(cursor, _quota_take_sql(connection.vendor), {"funder": funder_id, "day": day, "amount": amount})
         total, daily = cursor.fetchone()
     return bool(total), bool(daily)
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 
-from creditfactory.core.rows import RowReader
+from creditfactory.core.rows import RowReader, execute, typed_placeholder
 
 from ..models import (
     BusinessDate,
@@ -91,7 +91,7 @@ def _log_sql(source: str) -> str:
     """``INSERT INTO <state log> … SELECT <log values>, <source>.id::text FROM <source>``: one log
     row per row the CTE ``source`` returned."""
     head, fields = _log_parts(connection.vendor)
-    return f"{head} SELECT {', '.join(['%s'] * len(fields))}, {source}.id::text FROM {source}"
+    return f"{head} SELECT {', '.join(map(typed_placeholder, fields))}, {source}.id::text FROM {source}"
 
 
 def _log_values(log, db) -> list:
@@ -123,7 +123,7 @@ def insert_logged(obj, *, log, unless_exists: bool = False) -> bool:
     db = _db()
     sql, fields = _insert_logged_sql(type(obj), unless_exists, db.vendor)
     with db.cursor() as cursor:
-        cursor.execute(sql, [*_prepared(obj, fields, db), *_log_values(log, db)])
+        execute(cursor, sql, [*_prepared(obj, fields, db), *_log_values(log, db)])
         row = cursor.fetchone()
     if row is None:
         return False
@@ -158,7 +158,7 @@ def event_move_logged(event, model, pk, *, field: str, from_state: str, values: 
               *(meta.get_field(name).get_db_prep_save(value, db) for name, value in values.items()),
               meta.pk.get_db_prep_value(pk, db), from_state, *_log_values(log, db)]
     with db.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)
         moved = cursor.fetchone()[0] > 0
     event._state.adding, event._state.db = False, DEFAULT_DB_ALIAS  # its id is not read back
     if moved:
@@ -216,7 +216,7 @@ def loan_booked_insert(loan: Loan, *, number_prefix: str, parts: list[LoanPart],
         params.extend(_prepared(row, row_fields, db, check_related=False))
     params.extend(_log_values(log, db))
     with db.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)
         loan_id, part_ids = cursor.fetchone()
     _finish_insert(loan, loan_id)
     loan.number = f"{number_prefix}{loan_id:08d}"
@@ -235,7 +235,8 @@ def _journal_entry_with_lines_sql(lines: int, vendor: str) -> tuple[str, tuple]:
     entry_sql, _fields = _entry_sql(vendor)
     line = JournalLine._meta
     columns = ("account", "debit", "credit")
-    selects = " UNION ALL ".join(["SELECT e.id, %s, %s, %s FROM e"] * lines)
+    typed = ", ".join(typed_placeholder(line.get_field(name)) for name in columns)
+    selects = " UNION ALL ".join([f"SELECT e.id, {typed} FROM e"] * lines)
     return (f"WITH e AS ({entry_sql}), "
             f"l AS (INSERT INTO {quote(line.db_table)} ({quote(line.get_field('entry').column)}, "
             f"{', '.join(quote(line.get_field(name).column) for name in columns)}) {selects}) "
@@ -253,7 +254,7 @@ def journal_entry_with_lines_insert(entry: JournalEntry, lines: list[JournalLine
     for line in lines:
         params.extend(field.get_db_prep_save(field.pre_save(line, True), db) for field in line_fields)
     with db.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute(cursor, sql, params)
         row = cursor.fetchone()
     if row is None:
         return False
@@ -287,7 +288,7 @@ def sandbox_transfer_insert(transfer: SandboxBankTransfer) -> bool:
     db = _db()
     sql, fields = _sandbox_transfer_insert_sql(db.vendor)
     with db.cursor() as cursor:
-        cursor.execute(sql, _prepared(transfer, fields, db))
+        execute(cursor, sql, _prepared(transfer, fields, db))
         row = cursor.fetchone()
     if row is None:
         return False
@@ -314,7 +315,7 @@ def payment_channel_active(code: str) -> PaymentChannel | None:
     code=code).first() or filter(active=True).order_by("code").first()`` reads in two."""
     sql, parts = _channel_sql(connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [code, code])
+        execute(cursor, sql, [code, code])
         row = cursor.fetchone()
     return RowReader._instance(parts, row) if row is not None else None
 
@@ -332,7 +333,7 @@ def business_date_value():
     (what ``BusinessDate.objects.filter(pk=1).only("date").first()`` reads)."""
     db = _db()
     with db.cursor() as cursor:
-        cursor.execute(_business_date_sql(db.vendor))
+        execute(cursor, _business_date_sql(db.vendor), [])
         row = cursor.fetchone()
     return row[0] if row is not None else None
 
@@ -351,7 +352,7 @@ def sandbox_callback_sent(*, transfer_id: int, at) -> bool:
     db = _db()
     field = SandboxBankTransfer._meta.get_field("callback_sent_at")
     with db.cursor() as cursor:
-        cursor.execute(_callback_sent_sql(db.vendor), [field.get_db_prep_save(at, db), transfer_id])
+        execute(cursor, _callback_sent_sql(db.vendor), [field.get_db_prep_save(at, db), transfer_id])
         return cursor.rowcount > 0
 
 

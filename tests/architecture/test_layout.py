@@ -52,14 +52,16 @@ SAVE_MIXIN_MODELS = {"workflows/models/tasks.py", "risk/models/applicants.py"}
 
 
 def _may_prebuild(path: Path) -> bool:
-    # ``<app>/fastpath.py``, or a module of ``<app>/fastpath/`` once it outgrew one module (HOUSE_STYLE)
-    return path.name == "fastpath.py" or path.parent.name == "fastpath" or _rel(path) == "creditfactory/core/rows.py"
+    # ``<app>/fastpath.py``, or a module of ``<app>/fastpath/`` once it outgrew one module (HOUSE_STYLE);
+    # the mechanism: core.rows and core.prepared (statements prepared once per connection)
+    return path.name == "fastpath.py" or path.parent.name == "fastpath" or _rel(path) in (
+        "creditfactory/core/rows.py", "creditfactory/core/prepared.py")
 
 
 def test_prebuilt_statements_and_hand_written_sql_live_only_in_fastpath_modules():
     offences = _offences(r"\bcursor\(|cursor\.execute\(|\.raw\(|RawSQL\(|\.extra\(|RowReader\(|RowWriter\(|save_fields\(",
                          _may_prebuild)
-    imports = _offences(r"creditfactory\.core(\.rows| import rows)",
+    imports = _offences(r"creditfactory\.core(\.rows|\.prepared| import rows| import prepared)",
                         lambda path: _may_prebuild(path) or _rel(path) in SAVE_MIXIN_MODELS)
     mixin = [f"{name}: imports more of core.rows than the save mixin" for name in SAVE_MIXIN_MODELS
              if "from creditfactory.core.rows import RowWriterSaveMixin\n" not in (ROOT / name).read_text()]

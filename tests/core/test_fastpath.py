@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from creditfactory.core.rows import prepared_text
 from creditfactory.core import fastpath
 from creditfactory.core.models import StateTransition
 from creditfactory.core.state import record_transition
@@ -29,7 +30,7 @@ def test_a_log_entry_is_inserted_as_save_inserts_it_in_one_statement():
     by_orm = StateTransition.objects.create(**values)
     with CaptureQueriesContext(connection) as queries:
         entry = fastpath.state_transition_insert(StateTransition(**values))
-    assert len(queries) == 1 and queries[0]["sql"].startswith("INSERT INTO")
+    assert len(queries) == 1 and prepared_text(queries[0]["sql"]).startswith("INSERT INTO")
     stored = StateTransition.objects.get(pk=entry.pk)
     assert _fields(stored) == _fields(entry)
     assert _fields(stored, leave_out=("id", "at")) == _fields(by_orm, leave_out=("id", "at"))
@@ -85,7 +86,7 @@ def test_a_state_save_and_its_log_in_one_statement_write_what_the_two_saves_writ
     log = entry(here)
     with CaptureQueriesContext(connection) as queries:
         assert fastpath.state_fields_save_and_log(here, ["status", "consents", "updated_at"], log)
-    assert len(queries) == 1 and queries[0]["sql"].startswith("WITH new AS (UPDATE")
+    assert len(queries) == 1 and prepared_text(queries[0]["sql"]).startswith("WITH new AS (UPDATE")
     stored_here, stored_orm = (CreditApplication.objects.get(pk=here.pk),
                                CreditApplication.objects.get(pk=by_orm.pk))
     written = ("status", "consents")

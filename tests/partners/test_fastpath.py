@@ -7,6 +7,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from creditfactory.core.rows import prepared_text
 from creditfactory.partners import fastpath
 from creditfactory.partners.models import ApiUsage, IdempotencyKey, PartnerApiKey, WebhookDelivery, WebhookEvent
 from creditfactory.partners.services import webhooks
@@ -47,7 +48,7 @@ def test_an_idempotency_key_is_inserted_as_save_inserts_it_in_one_statement():
     by_orm.save()
     with CaptureQueriesContext(connection) as queries:
         record = fastpath.idempotency_key_insert(IdempotencyKey(key="prebuilt", **values))
-    assert len(queries) == 1 and queries[0]["sql"].startswith("INSERT INTO")
+    assert len(queries) == 1 and prepared_text(queries[0]["sql"]).startswith("INSERT INTO")
     assert record.pk is not None and record._state.adding is False
     stored, twin = IdempotencyKey.objects.get(pk=record.pk), IdempotencyKey.objects.get(pk=by_orm.pk)
     assert _fields(stored) == _fields(record)
@@ -68,7 +69,7 @@ def test_an_idempotency_keys_completion_is_written_as_save_update_fields_writes_
     by_orm.save(update_fields=["status", "response_status", "response_body", "response_headers", "completed_at"])
     with CaptureQueriesContext(connection) as queries:
         fastpath.idempotency_key_complete(prebuilt)
-    assert len(queries) == 1 and queries[0]["sql"].startswith("UPDATE")
+    assert len(queries) == 1 and prepared_text(queries[0]["sql"]).startswith("UPDATE")
     stored, twin = IdempotencyKey.objects.get(pk=prebuilt.pk), IdempotencyKey.objects.get(pk=by_orm.pk)
     assert _fields(stored, leave_out=("id", "key", "created_at")) == _fields(twin, leave_out=("id", "key",
                                                                                              "created_at"))

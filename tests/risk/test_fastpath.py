@@ -15,6 +15,7 @@ from tests.risk.factories import make_applicant, make_application
 from workflows.selectors.assessment import assessment_request
 
 from .policy_factories import configure_sources, make_policy, make_scorecard
+from creditfactory.core.rows import prepared_text
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def test_the_locked_applicant_read_is_the_orms_locked_get():
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         found = fastpath.APPLICANT_BY_ID_NUMBER_LOCKED.get(applicant.id_number_index)
     expected = Applicant.objects.select_for_update(of=("self",)).get(id_number_index=applicant.id_number_index)
-    assert len(queries) == 1 and queries[0]["sql"].endswith("FOR UPDATE OF t0")
+    assert len(queries) == 1 and prepared_text(queries[0]["sql"]).endswith("FOR UPDATE OF t0")
     assert type(found) is Applicant and _fields(found) == _fields(expected)
     assert found.id_number == applicant.id_number  # decrypted as the ORM decrypts
     assert fastpath.APPLICANT_BY_ID_NUMBER_LOCKED.get("no such index") is None
@@ -51,7 +52,7 @@ def test_the_decision_insert_writes_what_create_writes(decided):
     unsaved = Decision(application=make_application(product=product), **values)
     with CaptureQueriesContext(connection) as queries:
         prebuilt = fastpath.DECISIONS.insert(unsaved)
-    assert len(queries) == 1 and queries[0]["sql"].startswith('INSERT INTO "risk_decision"')
+    assert len(queries) == 1 and prepared_text(queries[0]["sql"]).startswith('INSERT INTO "risk_decision"')
     assert prebuilt.pk is not None and prebuilt.created_at is not None
     stored = {decision.pk: decision for decision in Decision.objects.filter(pk__in=[by_orm.pk, prebuilt.pk])}
     ignored = ("id", "application_id", "created_at")

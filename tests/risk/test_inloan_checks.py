@@ -16,6 +16,7 @@ from tests.factories import make_product
 from tests.risk.factories import make_applicant
 
 from .policy_factories import configure_sources, make_in_loan_policy, make_policy
+from creditfactory.core.rows import prepared_text
 
 pytestmark = pytest.mark.django_db
 
@@ -250,8 +251,8 @@ def test_a_check_is_one_read_and_one_write_and_decrypts_no_bank_account(product,
     monkeypatch.setattr(pii, "decrypt", lambda token: decrypted.append(token) or real(token))
     with CaptureQueriesContext(connection) as queries:
         result = check(product, applicant, reference="DD0001")
-    assert len(queries) == 2, [query["sql"] for query in queries]
-    assert queries[1]["sql"].startswith("WITH c AS (INSERT INTO")
+    assert len(queries) == 2, [prepared_text(query["sql"]) for query in queries]
+    assert prepared_text(queries[1]["sql"]).startswith("WITH c AS (INSERT INTO")
     assert len(decrypted) == 2  # the ID number and the mobile, for the query
     record = InLoanCheck.objects.get(reference=result.reference)
     assert DataSourceCall.objects.filter(in_loan_check=record).count() == 3

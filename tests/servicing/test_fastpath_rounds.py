@@ -11,6 +11,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from creditfactory.core.rows import prepared_text
 from creditfactory.core.state import transitions_for
 from servicing import fastpath
 from servicing.models import (
@@ -98,7 +99,8 @@ def test_a_loan_booked_in_one_statement_is_the_loan_the_orm_books(orm_path):
     assert len(_loan_rows(fused)["entries"]) == 4 and len(_loan_rows(fused)["schedule"]) == 12
     # the loan, its two parts, twelve installments and its log entry: one statement; four journal
     # entries with their lines: one each (plus the two charts' reads and creation)
-    inserts = [q["sql"] for q in fused_statements.captured_queries if "servicing_loan\"" in q["sql"]]
+    inserts = [sql for sql in (prepared_text(q["sql"]) for q in fused_statements.captured_queries)
+               if "servicing_loan\"" in sql]
     assert len(inserts) == 1 and "nextval" in inserts[0]
 
 

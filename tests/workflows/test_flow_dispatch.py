@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.models import Task
 
+from creditfactory.core.rows import prepared_text
 from creditfactory.core.state import transitions_for
 from creditfactory.organisations import services as org_services
 from creditfactory.organisations.models import AssignmentPolicy
@@ -158,12 +159,14 @@ def test_the_job_message_names_its_process_and_node(monkeypatch, django_capture_
 
     with CaptureQueriesContext(connection) as queries:
         run_job(job.pk, **sent[0][1])
-    statements = [q["sql"] for q in queries.captured_queries
-                  if q["sql"] not in ("BEGIN", "COMMIT") and not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    sent_sql = [q["sql"] for q in queries.captured_queries
+                if q["sql"] not in ("BEGIN", "COMMIT") and not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    statements = [prepared_text(sql) for sql in sent_sql]  # a prepared statement's text, its values in sent_sql
     assert "FOR UPDATE NOWAIT" in statements[0]  # no read of the task before the lock
     # The start moves the application and logs it in one statement, and so does the decision's move
     # (``change_state``).
-    moves = [sql for sql in statements if "INSERT INTO \"core_statetransition\"" in sql and "UPDATE" in sql]
+    moves = [sent for sent, sql in zip(sent_sql, statements)
+             if "INSERT INTO \"core_statetransition\"" in sql and "UPDATE" in sql]
     assert len(moves) == 2 and "'assessing'" in moves[0] and "'in_review'" in moves[1]
     application.refresh_from_db()
     assert application.status == "in_review"

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.core.exceptions import ValidationError
 from viewflow.workflow.status import PROCESS, STATUS
 
+from creditfactory.core.rows import prepared_text
 from creditfactory.core.state import transitions_for
 from creditfactory.partners.models import WebhookEvent
 from risk.models import Decision
@@ -315,7 +316,7 @@ def test_the_flow_takes_viewflows_select_for_update_lock_with_a_memo_per_round(s
             assert round_memo() == {("application", application.pk): first}
     assert round_memo() is None
     process_table = CreditApplicationFlow.process_class._meta.db_table
-    locks = [q["sql"] for q in queries.captured_queries if "FOR UPDATE NOWAIT" in q["sql"]]
+    locks = [prepared_text(q["sql"]) for q in queries.captured_queries if "FOR UPDATE NOWAIT" in prepared_text(q["sql"])]
     assert len(locks) == 1 and process_table in locks[0]
     # The next round reads afresh.
     with CreditApplicationFlow.lock(application.process_id):
@@ -337,7 +338,7 @@ def test_the_locked_application_is_one_statement_with_its_product_and_partner(su
         seen = (found.product_code, found.product_version.code, found.partner_id, found.partner,
                 found.number, found.amount, found.status)
     assert len(queries) == 1
-    assert queries[0]["sql"].rstrip().endswith('FOR UPDATE OF t0')  # its own row alone is locked
+    assert prepared_text(queries[0]["sql"]).rstrip().endswith('FOR UPDATE OF t0')  # its own row alone is locked
     assert seen == (o.product.code, o.product.current_version.code, partner.pk, partner, application.number,
                     Decimal("20000.00"), application.status)
     with pytest.raises(CreditApplication.DoesNotExist):
