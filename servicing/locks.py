@@ -20,7 +20,8 @@ from django.db.models import Exists, F, Q, Value
 from django.db.models.functions import Greatest, Now
 
 from servicing.fastpath import (
-    LOCKED_DISBURSEMENT, LOCKED_DRAWDOWN, LOCKED_INSTALLMENTS, LOCKED_LOAN, funder_quotas_take,
+    LOCKED_DISBURSEMENT, LOCKED_DRAWDOWN, LOCKED_INSTALLMENTS, LOCKED_LOAN, drawdown_line_hold_update,
+    funder_quotas_take, line_draw_update, line_hold_update,
 )
 from servicing.models import (
     BusinessDate,
@@ -68,6 +69,13 @@ def line_hold(*, line_id: int, amount: Decimal, unless_reference: tuple[int, str
     is more than is available. ``unless_reference=(partner id, external reference)``: also
     refused when that partner has a drawdown with that reference (the check rides on the same
     statement; the caller asks why when it is refused)."""
+    if connection.vendor == "postgresql":  # the same UPDATE, built once (servicing.fastpath)
+        return line_hold_update(line_id=line_id, amount=Decimal(amount), active=CreditLineStatus.ACTIVE,
+                                unless_reference=unless_reference)
+    return _line_hold_orm(line_id=line_id, amount=amount, unless_reference=unless_reference)
+
+
+def _line_hold_orm(*, line_id: int, amount: Decimal, unless_reference: tuple[int, str] | None = None) -> bool:
     rows = CreditLine.objects.filter(pk=line_id, status=CreditLineStatus.ACTIVE,
                                      used__lte=F("limit") - F("held") - amount)
     if unless_reference is not None:
@@ -86,6 +94,12 @@ def line_draw(*, line_id: int, amount: Decimal) -> bool:
     """Post a reservation at confirmed disbursement: ``held -= amount, used += amount WHERE held
     >= amount``. The money is paid already, so the line's status is not asked; used + held stays
     the same, so the limit still holds."""
+    if connection.vendor == "postgresql":  # the same UPDATE, built once (servicing.fastpath)
+        return line_draw_update(line_id=line_id, amount=Decimal(amount))
+    return _line_draw_orm(line_id=line_id, amount=amount)
+
+
+def _line_draw_orm(*, line_id: int, amount: Decimal) -> bool:
     return bool(CreditLine.objects.filter(pk=line_id, held__gte=amount)
                 .update(held=F("held") - amount, used=F("used") + amount))
 
@@ -94,6 +108,13 @@ def drawdown_line_hold_settle(*, drawdown_id: int, to_status: str) -> bool:
     """Move a drawdown's reservation from held to ``to_status`` (posted or released) exactly once:
     ``UPDATE … SET line_hold = :to WHERE line_hold = held``. True for the one caller that moved
     it; that caller then releases or draws the line."""
+    if connection.vendor == "postgresql":  # the same UPDATE, built once (servicing.fastpath)
+        return drawdown_line_hold_update(drawdown_id=drawdown_id, from_status=FundingHoldStatus.HELD,
+                                         to_status=to_status)
+    return _drawdown_line_hold_settle_orm(drawdown_id=drawdown_id, to_status=to_status)
+
+
+def _drawdown_line_hold_settle_orm(*, drawdown_id: int, to_status: str) -> bool:
     return bool(Drawdown.objects.filter(pk=drawdown_id, line_hold=FundingHoldStatus.HELD)
                 .update(line_hold=to_status))
 

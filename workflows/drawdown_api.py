@@ -142,7 +142,9 @@ def _represent_created(drawdown) -> dict:
     commit), so nothing is read again. One serializer per process writes it (its fields are
     built once; ``to_representation`` keeps no state between calls)."""
     Drawdown.loan.related.set_cached_value(drawdown, None)
-    drawdown._prefetched_objects_cache = {"funding": DrawdownFunding.objects.none()}
+    funding = DrawdownFunding.objects.none()
+    funding._result_cache, funding._prefetch_done = [], True  # as a prefetch leaves it: nothing to compile
+    drawdown._prefetched_objects_cache = {"funding": funding}
     if not _CREATED_OUTPUT:
         _CREATED_OUTPUT.append(DrawdownOutputSerializer())
     return _CREATED_OUTPUT[0].to_representation(drawdown)

@@ -45,7 +45,7 @@ from ..models import (
 __all__ = ["CHANNEL_BY_CODE", "DISBURSEMENT_OF_DRAWDOWN", "DRAWDOWN_TO_CHECK", "DRAWDOWN_TO_PAY", "FUNDER_ACCOUNTS", "LOAN_PARTS",
            "INSTALLMENTS", "JOURNAL_LINES", "LINE_TO_DRAW", "LOANS", "LOCKED_DISBURSEMENT", "LOCKED_DRAWDOWN",
            "LOCKED_INSTALLMENTS", "LOCKED_LOAN", "REPAYMENTS", "SANDBOX_TRANSFER", "drawdown_insert", "funder_quotas_take",
-           "journal_entry_insert", "routing_state",
+           "journal_entry_insert", "routing_state", "drawdown_line_hold_update", "line_draw_update", "line_hold_update",
            "business_date_value", "drawdown_funding", "event_move_logged", "fused", "insert_logged",
            "journal_entry_with_lines_insert", "loan_booked_insert", "payment_channel_active", "sandbox_callback_sent",
            "sandbox_transfer_insert"]
@@ -267,6 +267,64 @@ def funder_quotas_take(*, funder_id: int, day, amount: Decimal) -> tuple[bool, b
         execute(cursor, _quota_take_sql(connection.vendor), {"funder": funder_id, "day": day, "amount": amount})
         total, daily = cursor.fetchone()
     return bool(total), bool(daily)
+
+
+# --- the credit line's reservation (``servicing.locks``): conditional UPDATEs built once ---------------
+
+
+@lru_cache(maxsize=None)
+def _line_claim_sql(kind: str, vendor: str) -> str:
+    quote = connection.ops.quote_name
+    line, drawdown = CreditLine._meta, Drawdown._meta
+    table = quote(line.db_table)
+    held, used, limit = (quote(line.get_field(name).column) for name in ("held", "used", "limit"))
+    pk = quote(line.pk.column)
+    if kind == "draw":
+        return (f"UPDATE {table} SET {held} = {table}.{held} - %s, {used} = {table}.{used} + %s "
+                f"WHERE {table}.{held} >= %s AND {table}.{pk} = %s")
+    sql = (f"UPDATE {table} SET {held} = {table}.{held} + %s WHERE {table}.{pk} = %s "
+           f"AND {table}.{quote(line.get_field('status').column)} = %s "
+           f"AND {table}.{used} <= (({table}.{limit} - {table}.{held}) - %s)")
+    if kind == "hold_unless_reference":
+        sql += (f" AND NOT EXISTS (SELECT 1 FROM {quote(drawdown.db_table)} d "
+                f"WHERE d.{quote(drawdown.get_field('partner').column)} = %s "
+                f"AND d.{quote(drawdown.get_field('external_reference').column)} = %s)")
+    return sql
+
+
+def line_hold_update(*, line_id: int, amount: Decimal, active: str, unless_reference=None) -> bool:
+    """``servicing.locks.line_hold``'s conditional UPDATE (``held += amount WHERE id AND status =
+    active AND used <= limit − held − amount`` [AND no drawdown of that partner has that reference]),
+    built once: True when it held."""
+    kind = "hold" if unless_reference is None else "hold_unless_reference"
+    params = [amount, line_id, str(active), amount, *(unless_reference or ())]
+    with connection.cursor() as cursor:
+        execute(cursor, _line_claim_sql(kind, connection.vendor), params)
+        return cursor.rowcount > 0
+
+
+def line_draw_update(*, line_id: int, amount: Decimal) -> bool:
+    """``servicing.locks.line_draw``'s conditional UPDATE (``held −= amount, used += amount WHERE
+    held >= amount``), built once: True when it posted."""
+    with connection.cursor() as cursor:
+        execute(cursor, _line_claim_sql("draw", connection.vendor), [amount, amount, amount, line_id])
+        return cursor.rowcount > 0
+
+
+@lru_cache(maxsize=None)
+def _hold_settle_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    meta = Drawdown._meta
+    table, column = quote(meta.db_table), quote(meta.get_field("line_hold").column)
+    return f"UPDATE {table} SET {column} = %s WHERE {table}.{column} = %s AND {table}.{quote(meta.pk.column)} = %s"
+
+
+def drawdown_line_hold_update(*, drawdown_id: int, from_status: str, to_status: str) -> bool:
+    """``servicing.locks.drawdown_line_hold_settle``'s ``UPDATE … SET line_hold = to WHERE line_hold
+    = from``, built once: True for the one caller that moved it."""
+    with connection.cursor() as cursor:
+        execute(cursor, _hold_settle_sql(connection.vendor), [str(to_status), str(from_status), drawdown_id])
+        return cursor.rowcount > 0
 
 
 # The worker rounds' fused writes (``servicing.fastpath.rounds``), at the end: they use the journal

@@ -347,3 +347,64 @@ def test_the_drawdown_insert_writes_what_create_number_and_log_write():
     assert drawdown_insert(big, prefix=_number_prefix, log=logged(big))
     assert big.pk == 123456789 and Drawdown.objects.get(pk=big.pk).number == _number(big) == big.number
     assert big.number.endswith("123456789")
+
+
+def test_the_line_claims_built_once_do_what_the_orm_updates_do():
+    """``servicing.locks``' conditional UPDATEs on the credit line and the drawdown's reservation,
+    prebuilt on PostgreSQL, against the ORM updates they replace on twin rows: every case holds,
+    posts or refuses alike and leaves the same figures."""
+    from servicing.locks import (
+        _drawdown_line_hold_settle_orm, _line_draw_orm, _line_hold_orm, drawdown_line_hold_settle, line_draw,
+        line_hold,
+    )
+    from servicing.models import CreditLine, Drawdown
+    from tests.partners.factories import make_partner
+    from tests.servicing.factories import make_drawdown as make_booked_drawdown
+    from tests.servicing.factories import make_line as make_limited_line
+
+    partner = make_partner("ACME")
+    fast, orm = (make_limited_line(limit=Decimal("50000.00"), sequence=sequence, partner=partner)
+                 for sequence in ("301", "302"))
+
+    def figures(line):
+        return CreditLine.objects.values_list("limit", "used", "held", "status").get(pk=line.pk)
+
+    def both(fast_call, orm_call, **kwargs):
+        outcome = (fast_call(line_id=fast.pk, **kwargs), orm_call(line_id=orm.pk, **kwargs))
+        assert figures(fast)[1:] == figures(orm)[1:]
+        return outcome
+
+    assert both(line_hold, _line_hold_orm, amount=Decimal("30000.00")) == (True, True)
+    assert both(line_hold, _line_hold_orm, amount=Decimal("20000.00")) == (True, True)  # to the limit exactly
+    assert both(line_hold, _line_hold_orm, amount=Decimal("0.01")) == (False, False)
+    assert both(line_draw, _line_draw_orm, amount=Decimal("30000.00")) == (True, True)
+    assert both(line_draw, _line_draw_orm, amount=Decimal("30000.00")) == (False, False)  # only 20,000 held
+    assert figures(fast) == (Decimal("50000.00"), Decimal("30000.00"), Decimal("20000.00"), "active")
+    assert both(line_draw, _line_draw_orm, amount=Decimal("20000.00")) == (True, True)
+    CreditLine.objects.filter(pk__in=[fast.pk, orm.pk]).update(limit=Decimal("60000.00"))
+    taken = make_booked_drawdown(line=fast, external_reference="ORDER-1")
+    assert both(line_hold, _line_hold_orm, amount=Decimal("1.00"),
+                unless_reference=(partner.pk, "ORDER-1")) == (False, False)  # the reference is taken
+    assert both(line_hold, _line_hold_orm, amount=Decimal("1.00"),
+                unless_reference=(partner.pk, "ORDER-2")) == (True, True)
+    CreditLine.objects.filter(pk__in=[fast.pk, orm.pk]).update(status="frozen")
+    assert both(line_hold, _line_hold_orm, amount=Decimal("1.00")) == (False, False)
+    assert figures(fast) == (Decimal("60000.00"), Decimal("50000.00"), Decimal("1.00"), "frozen")
+
+    Drawdown.objects.filter(pk=taken.pk).update(line_hold="held")
+    twin = make_booked_drawdown(line=orm, line_hold="held")
+    assert (drawdown_line_hold_settle(drawdown_id=taken.pk, to_status="posted"),
+            _drawdown_line_hold_settle_orm(drawdown_id=twin.pk, to_status="posted")) == (True, True)
+    assert (drawdown_line_hold_settle(drawdown_id=taken.pk, to_status="released"),
+            _drawdown_line_hold_settle_orm(drawdown_id=twin.pk, to_status="released")) == (False, False)
+    assert list(Drawdown.objects.filter(pk__in=[taken.pk, twin.pk]).values_list("line_hold", flat=True)) \
+        == ["posted", "posted"]
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from creditfactory.core.rows import prepared_text
+
+    with CaptureQueriesContext(connection) as queries:
+        assert line_draw(line_id=fast.pk, amount=Decimal("1.00"))
+    assert len(queries) == 1 and queries[0]["sql"].startswith("EXECUTE cf_")  # built once, prepared
+    assert prepared_text(queries[0]["sql"]).startswith('UPDATE "servicing_creditline" SET "held"')
