@@ -11,7 +11,7 @@ from django.utils import timezone
 from servicing.channels.signing import callback_signature
 
 
-@shared_task(name="servicing.sandbox_bank_callback", acks_late=True)
+@shared_task(name="servicing.sandbox_bank_callback", acks_late=True, ignore_result=True)
 def sandbox_bank_callback(*, reference: str) -> dict:
     """The sandbox bank calls back for a payment it received: a signed body into the same code
     path as ``POST /api/v1/payments/callback``. Safe to run twice: the second is a replay."""
