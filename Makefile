@@ -63,7 +63,7 @@ serve: install
 	  $(PY) manage.py collectstatic --noinput
 	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-creditfactory.settings.production} \
 	  $(VENV)/bin/gunicorn creditfactory.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-4} \
-	  --access-logfile - --timeout 60
+	  --threads $${WEB_THREADS:-1} --access-logfile - --timeout 60
 
 bench: install-dev
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/schedule.py

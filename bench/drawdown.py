@@ -193,9 +193,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=30.0, help="offered drawdowns per second (0: flat out)")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--web-workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--concurrency", type=int, default=2)
+    # 2 gunicorn processes × 4 threads and 3 worker processes: the best of the shapes measured on
+    # 2 CPUs (docs/benchmarks.md, 2026-12-06 afternoon) — a third worker process uses the CPU the
+    # other two leave while they wait for PostgreSQL
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=3)
     parser.add_argument("--pool", choices=("prefork", "solo"), default="prefork")
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"))
     parser.add_argument("--contended", action="store_true", help="also the 50-on-one-line run")
