@@ -4,6 +4,8 @@ everything else in core uses the ORM. The mechanism is ``creditfactory.core.rows
 entry points stay in ``creditfactory.core.state``.
 """
 
+from functools import lru_cache
+
 from django.db import connection
 
 from .models import StateTransition
@@ -36,18 +38,23 @@ def state_move_and_log(model, pk, *, field: str, from_state: str, values: dict, 
     log row ``log`` (``StateTransition`` field names → values) inserted from its ``RETURNING``, in
     one statement (a data-modifying CTE), so the entry exists exactly when the row moved. True
     when it moved. ``values`` maps field names of ``model`` to their new values."""
-    quote = connection.ops.quote_name
-    meta = model._meta
-    assignments = [f"{quote(meta.get_field(name).column)} = %s" for name in values]
-    log_fields = [StateTransition._meta.get_field(name) for name in log]
-    columns = [field.column for field in log_fields]
-    pk_column = quote(meta.pk.column)
-    sql = (
-        f"WITH moved AS (UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
-        f"WHERE {pk_column} = %s AND {quote(meta.get_field(field).column)} = %s RETURNING {pk_column}) "
-        f"INSERT INTO {quote(StateTransition._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
-        f"SELECT {', '.join(map(typed_placeholder, log_fields))} FROM moved RETURNING 1"
-    )
+    sql = _state_move_sql(model, field, tuple(values), tuple(log), connection.vendor)
     with connection.cursor() as cursor:
         execute(cursor, sql, [*values.values(), pk, from_state, *log.values()])
         return cursor.fetchone() is not None
+
+
+@lru_cache(maxsize=None)
+def _state_move_sql(model, field: str, names: tuple, log_names: tuple, vendor: str) -> str:
+    """``state_move_and_log``'s statement, built once per model, fields and vendor."""
+    quote = connection.ops.quote_name
+    meta = model._meta
+    assignments = [f"{quote(meta.get_field(name).column)} = %s" for name in names]
+    log_fields = [StateTransition._meta.get_field(name) for name in log_names]
+    pk_column = quote(meta.pk.column)
+    return (
+        f"WITH moved AS (UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
+        f"WHERE {pk_column} = %s AND {quote(meta.get_field(field).column)} = %s RETURNING {pk_column}) "
+        f"INSERT INTO {quote(StateTransition._meta.db_table)} ({', '.join(quote(f.column) for f in log_fields)}) "
+        f"SELECT {', '.join(map(typed_placeholder, log_fields))} FROM moved RETURNING 1"
+    )

@@ -209,6 +209,13 @@ class RowWriter:
             values.append(field.get_db_prep_save(value, connection))
         return values
 
+    def _new_values(self, obj) -> tuple[list, list | None]:
+        """The fields of a new row whose key the database gives, and ``obj``'s values of them as
+        ``save`` prepares them (None: an expression value, the ORM must write it)."""
+        fields = [field for field in self._all if field is not self._meta.auto_field]
+        obj._prepare_related_fields_for_save(operation_name="save")
+        return fields, self._values(obj, fields, True)
+
     def insert(self, obj):
         """``obj.save()`` of a new instance (``force_insert``): returns ``obj`` with its primary
         key and any other returned columns set."""
@@ -260,9 +267,7 @@ class RowWriter:
         pk = self._meta.pk
         if getattr(obj, pk.attname) is not None or (numbered and pk is not self._meta.auto_field):
             return False
-        fields = [field for field in self._all if field is not self._meta.auto_field]
-        obj._prepare_related_fields_for_save(operation_name="save")
-        values = self._values(obj, fields, True)
+        fields, values = self._new_values(obj)
         if values is None:
             return False
         quote = connection.ops.quote_name
@@ -307,9 +312,7 @@ class RowWriter:
         ``insert`` prepares them (``pre_save``, so ``auto_now_add`` applies)."""
         if not self.fast() or getattr(obj, self._meta.pk.attname) is not None:
             return None
-        fields = [field for field in self._all if field is not self._meta.auto_field]
-        obj._prepare_related_fields_for_save(operation_name="save")
-        values = self._values(obj, fields, True)
+        fields, values = self._new_values(obj)
         if values is None:
             return None
         key = ("insert_select", tuple(field.attname for field in fields), source)

@@ -89,8 +89,13 @@ def _log_parts(vendor: str) -> tuple[str, tuple]:
 
 def _log_sql(source: str) -> str:
     """``INSERT INTO <state log> … SELECT <log values>, <source>.id::text FROM <source>``: one log
-    row per row the CTE ``source`` returned."""
-    head, fields = _log_parts(connection.vendor)
+    row per row the CTE ``source`` returned (built once per source and vendor)."""
+    return _log_sql_of(source, connection.vendor)
+
+
+@lru_cache(maxsize=None)
+def _log_sql_of(source: str, vendor: str) -> str:
+    head, fields = _log_parts(vendor)
     return f"{head} SELECT {', '.join(map(typed_placeholder, fields))}, {source}.id::text FROM {source}"
 
 
