@@ -16,9 +16,9 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 
-from django.db import connection
 
-from creditfactory.core.rows import RowReader, RowWriter, execute
+from creditfactory.core.dbvalues import db_value
+from creditfactory.core.rows import RowReader, RowWriter, default_connection, execute, instance_converters
 
 from .models import (
     Applicant,
@@ -57,6 +57,7 @@ def _inputs_sql() -> str:
     """Hand-written because it runs for every decision: the ORM took ~4 ms of CPU to build this
     union each time, the database well under 1 ms to answer it. Plain SQL (PostgreSQL and SQLite),
     joins kept few (planning a 9-table join cost PostgreSQL ~4 ms); names come from the models."""
+    connection = default_connection()
     quote = connection.ops.quote_name
 
     def table(model):
@@ -99,6 +100,7 @@ def assessment_input_rows(*, application_id: int, product_id: int) -> list[tuple
       pricing strategies;
     * ``champion`` / ``challenger``: no id; one rule set of the policy (its stage) in the first pair.
     """
+    connection = default_connection()
     params = ["decision", application_id, DecisionStatus.CURRENT.value, "policy", product_id, True,
               "champion", product_id, True, "challenger", product_id, True]
     with connection.cursor() as cursor:
@@ -125,6 +127,7 @@ OWN_LIST_ENTRY_FIELDS = tuple(field.attname for field in RiskListEntry._meta.con
 
 
 def in_loan_fast() -> bool:
+    connection = default_connection()
     return connection.vendor == "postgresql"
 
 
@@ -139,10 +142,12 @@ class InLoanInputs:
 
 
 def _table(model) -> str:
+    connection = default_connection()
     return connection.ops.quote_name(model._meta.db_table)
 
 
 def _column(model, name) -> str:
+    connection = default_connection()
     return connection.ops.quote_name(model._meta.get_field(name).column)
 
 
@@ -150,6 +155,7 @@ def _column(model, name) -> str:
 def _in_loan_inputs_sql() -> tuple[str, tuple]:
     """Hand-written: one round trip instead of six ORM reads (the stored check, the rule sets, the
     applicant, the source configurations, our own lists, the call ids). PostgreSQL only."""
+    connection = default_connection()
     policies = RiskPolicy.rule_sets.through
     rule_set, policy = _column(policies, "ruleset"), _column(policies, "riskpolicy")
     entry = {name: f"e.{_column(RiskListEntry, name)}" for name in (*OWN_LIST_ENTRY_FIELDS, "value_index", "active",
@@ -187,7 +193,7 @@ def _in_loan_inputs_sql() -> tuple[str, tuple]:
     converters = []
     for index, field in enumerate(applicant_fields):
         expression = field.get_col("a")
-        found = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+        found = instance_converters(field, expression, connection)
         if found:
             converters.append((index, tuple(found), expression))
     return sql, tuple(converters)
@@ -197,6 +203,7 @@ def in_loan_inputs(*, kind: str, subject_reference: str, product_id: int, stage:
                    sources, device_index: str | None, now, calls: int) -> InLoanInputs:
     """What ``risk.services.inloan`` reads before it pulls data, in one statement (see
     ``InLoanInputs``). ``device_index`` is the blind index of the request's device (None: none)."""
+    connection = default_connection()
     sql, converters = _in_loan_inputs_sql()
     params = [kind, subject_reference, product_id, stage, list(sources), now,
               ListKind.ID_NUMBER.value, ListKind.MOBILE.value, ListKind.DEVICE.value, device_index,
@@ -230,6 +237,7 @@ def _in_loan_check_insert_sql(calls: int) -> str:
     """The check, unless a check of the same subject is stored (``ON CONFLICT DO NOTHING``), and its
     calls in one statement: the calls are written in any case, linked to the check only when it
     was inserted (a concurrent duplicate leaves them unlinked, as ``_record``'s rollback did)."""
+    connection = default_connection()
     quote = connection.ops.quote_name
     check_fields = [field for field in InLoanCheck._meta.concrete_fields if not field.primary_key]
     sql = (f"WITH c AS (INSERT INTO {_table(InLoanCheck)} ({', '.join(quote(f.column) for f in check_fields)}) "
@@ -246,8 +254,9 @@ def _in_loan_check_insert_sql(calls: int) -> str:
 def _prepared(obj, *, skip) -> list:
     """The values ``Model.save`` would write for a new ``obj`` (``pre_save``, then
     ``get_db_prep_save``), leaving out the fields in ``skip``."""
+    connection = default_connection()
     obj._prepare_related_fields_for_save(operation_name="save")
-    return [field.get_db_prep_save(field.pre_save(obj, True), connection)
+    return [db_value(field, field.pre_save(obj, True), connection)
             for field in obj._meta.concrete_fields if field.name not in skip]
 
 
@@ -256,6 +265,7 @@ def in_loan_check_insert(check: InLoanCheck, calls: list[DataSourceCall]) -> boo
     one statement. Returns False, with the calls written unlinked, when a check of the same kind
     and subject reference is stored already; else sets the check's primary key and links the
     calls to it."""
+    connection = default_connection()
     params = _prepared(check, skip=("id",))
     for call in calls:
         params.extend(_prepared(call, skip=("in_loan_check",)))

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from django.db import connection
 from django.utils.timezone import now
 from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.status import STATUS
 
-from creditfactory.core.rows import RowReader, RowWriter, execute, save_fields
+from creditfactory.core.rows import RowReader, RowWriter, default_connection, execute, save_fields
 from creditfactory.organisations.models import WorkGroup
 from products.models import LoanProduct
 
@@ -88,6 +87,7 @@ def process_save(process) -> None:
 def open_tasks_count(task_class, *, process_pk: int, other_than: int | None) -> int:
     """``task_class.objects.filter(process=…, finished__isnull=True).exclude(pk=other_than).count()``
     (viewflow's End asks it on every process), prebuilt."""
+    connection = default_connection()
     quote = connection.ops.quote_name
     meta = task_class._meta
     finished, process = quote(meta.get_field("finished").column), quote(meta.get_field("process").column)
@@ -109,6 +109,7 @@ def task_insert_linked(task, *, previous_pk: int) -> bool:
     in one statement: the task's INSERT and its link to the previous task (``viewflow_task_previous``,
     ``ON CONFLICT DO NOTHING`` as the many-to-many ``add``) in one round trip. False when the raw path
     cannot be taken (``RowWriter.insert_and``): nothing written, the caller saves with the ORM."""
+    connection = default_connection()
     task_class = type(task)
     writer = _TASK_WRITERS.get(task_class)
     if writer is None:
@@ -124,6 +125,7 @@ def task_insert_linked(task, *, previous_pk: int) -> bool:
 
 @lru_cache(maxsize=None)
 def _process_lock_sql(process_class) -> str:
+    connection = default_connection()
     quote = connection.ops.quote_name
     meta = process_class._meta
     return (f"SELECT 1 AS {quote('a')} FROM {quote(meta.db_table)} WHERE {quote(meta.db_table)}."
@@ -135,6 +137,7 @@ def process_row_lock(process_class, process_pk) -> None:
     .select_for_update(nowait=True).exists()``, built once per process (every round of every
     flow takes it). Raises ``DatabaseError`` when another transaction holds the row. Taken
     through ``workflows.locks`` only."""
+    connection = default_connection()
     if connection.vendor != "postgresql":  # SQLite (make run) locks the whole database: nothing to ask
         process_class._default_manager.filter(pk=process_pk).exists()
         return
@@ -145,6 +148,7 @@ def process_row_lock(process_class, process_pk) -> None:
 
 @lru_cache(maxsize=None)
 def _artifact_process_sql(process_class) -> str:
+    connection = default_connection()
     quote = connection.ops.quote_name
     meta = process_class._meta
     column = {name: quote(meta.get_field(name).column) for name in ("artifact_content_type", "artifact_object_id")}
@@ -157,6 +161,7 @@ def artifact_process_id(process_class, *, content_type_id: int, object_id: int) 
     """The newest process whose artifact is (``content_type_id``, ``object_id``): its id, or None
     (``Process.objects.filter(artifact_content_type=…, artifact_object_id=…).order_by("-id")
     .first()``, the key alone, prebuilt: every drawdown's settlement asks it)."""
+    connection = default_connection()
     with connection.cursor() as cursor:
         execute(cursor, _artifact_process_sql(process_class), [content_type_id, object_id])
         row = cursor.fetchone()
@@ -181,6 +186,7 @@ def process_open_task(task_class, *, process_pk: int, flow_task_ref: str, status
 
 @lru_cache(maxsize=None)
 def _disarm_sql(task_class) -> str:
+    connection = default_connection()
     quote = connection.ops.quote_name
     meta = task_class._meta
     previous = meta.get_field("previous").remote_field.through._meta
@@ -201,6 +207,7 @@ def error_boundaries_disarm(task_class, *, boundary_ref: str, process_pk: int, h
     task ``host_task_pk``: the queryset update ``task_class.objects.filter(flow_task=…,
     process_id=…, previous=host_task_pk, status=NEW).update(status=CANCELED, finished=now())`` as
     one prebuilt statement (every application's job disarms its boundary)."""
+    connection = default_connection()
     with connection.cursor() as cursor:
         execute(cursor, _disarm_sql(task_class), [
             STATUS.CANCELED, now(), boundary_ref, process_pk, host_task_pk, STATUS.NEW,
@@ -217,6 +224,7 @@ WORK_GROUPS = RowReader(WorkGroup)
 
 @lru_cache(maxsize=None)
 def _node_config_sql(vendor: str) -> str:
+    connection = default_connection()
     quote = connection.ops.quote_name
     return (
         "SELECT s.auto_approval_enabled, s.auto_approval_ceiling, s.approval_threshold, s.qa_sample_percent, "
@@ -234,6 +242,7 @@ def node_config_rows(*, product_id: int, flow: str) -> list[tuple]:
     rows of (auto_approval_enabled, auto_approval_ceiling, approval_threshold, qa_sample_percent
     — all None without a settings row —, then node, enabled, work group id, the work group's code,
     assignee id, SLA hours — all None without node rows); no row for an unknown product."""
+    connection = default_connection()
     with connection.cursor() as cursor:
         execute(cursor, _node_config_sql(connection.vendor), [flow, product_id])
         return cursor.fetchall()

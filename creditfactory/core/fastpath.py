@@ -6,10 +6,9 @@ entry points stay in ``creditfactory.core.state``.
 
 from functools import lru_cache
 
-from django.db import connection
 
 from .models import StateTransition
-from .rows import RowWriter, execute, save_fields, save_fields_and_insert, typed_placeholder
+from .rows import RowWriter, default_connection, execute, save_fields, save_fields_and_insert, typed_placeholder
 
 # Several log entries per application: the INSERT is built once per process.
 _TRANSITIONS = RowWriter(StateTransition)
@@ -38,6 +37,7 @@ def state_move_and_log(model, pk, *, field: str, from_state: str, values: dict, 
     log row ``log`` (``StateTransition`` field names → values) inserted from its ``RETURNING``, in
     one statement (a data-modifying CTE), so the entry exists exactly when the row moved. True
     when it moved. ``values`` maps field names of ``model`` to their new values."""
+    connection = default_connection()
     sql = _state_move_sql(model, field, tuple(values), tuple(log), connection.vendor)
     with connection.cursor() as cursor:
         execute(cursor, sql, [*values.values(), pk, from_state, *log.values()])
@@ -47,6 +47,7 @@ def state_move_and_log(model, pk, *, field: str, from_state: str, values: dict, 
 @lru_cache(maxsize=None)
 def _state_move_sql(model, field: str, names: tuple, log_names: tuple, vendor: str) -> str:
     """``state_move_and_log``'s statement, built once per model, fields and vendor."""
+    connection = default_connection()
     quote = connection.ops.quote_name
     meta = model._meta
     assignments = [f"{quote(meta.get_field(name).column)} = %s" for name in names]

@@ -29,11 +29,13 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.db.models.query_utils import DeferredAttribute
 
 __all__ = [
     "EncryptedTextField",
     "PIIDecryptionError",
     "PIIMaskingFilter",
+    "Sealed",
     "blind_index",
     "decrypt",
     "encrypt",
@@ -102,22 +104,79 @@ def rotate(token: str) -> str:
 
 
 # --- the model field -------------------------------------------------------------------------------
+class Sealed:
+    """A value read from the database and not decrypted yet (``RowReader`` builds instances with
+    these): the field's attribute decrypts it on first read, and a save that never read it
+    writes the stored token back unchanged."""
+
+    __slots__ = ("token",)
+
+    def __init__(self, token: str):
+        self.token = token
+
+    def __reduce__(self):
+        return (Sealed, (self.token,))
+
+    def __repr__(self) -> str:
+        return "Sealed(…)"
+
+
+class DecryptingAttribute(DeferredAttribute):
+    """The attribute of an ``EncryptedTextField``: a ``Sealed`` value is decrypted on its first
+    read and replaced by the plaintext. A data descriptor (it defines ``__set__``), so every read
+    passes here; otherwise as Django's ``DeferredAttribute`` (a deferred column is loaded on
+    first read)."""
+
+    def __get__(self, instance, cls=None):
+        if instance is None:
+            return self
+        data = instance.__dict__
+        attname = self.field.attname
+        if attname in data:
+            value = data[attname]
+            if type(value) is Sealed:
+                value = data[attname] = decrypt(value.token)
+            return value
+        return super().__get__(instance, cls)
+
+    def __set__(self, instance, value):
+        instance.__dict__[self.field.attname] = value
+
+
 class EncryptedTextField(models.TextField):
     """Plaintext in Python, a Fernet token in the database. Empty strings stay empty.
 
     Lookups other than ``isnull`` are refused: every encryption of a value differs, so an
     equality test on ciphertext would silently find nothing. Query the blind-index column
     stored beside the field instead.
+
+    A queryset decrypts as it reads (``from_db_value``). ``core.rows.RowReader``, which builds
+    model instances only, reads with ``from_db_value_sealed`` instead: the instance holds the
+    token until the attribute is first read (most reads on the hot paths never read it).
     """
 
     description = "Text encrypted at rest"
+    descriptor_class = DecryptingAttribute
 
     def from_db_value(self, value, expression, connection):
         if value is None or value == "":
             return value
         return decrypt(value)
 
+    def from_db_value_sealed(self, value, expression, connection):
+        if value is None or value == "":
+            return value
+        return Sealed(value)
+
+    def pre_save(self, model_instance, add):
+        value = model_instance.__dict__.get(self.attname)
+        if type(value) is Sealed:
+            return value  # never read: written back as stored
+        return super().pre_save(model_instance, add)
+
     def get_prep_value(self, value):
+        if type(value) is Sealed:
+            return value.token
         value = super().get_prep_value(value)
         if value is None or value == "":
             return value

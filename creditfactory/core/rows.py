@@ -22,14 +22,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import DatabaseError, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db import models
 from django.db.models import signals
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query_utils import DeferredAttribute
 
+from .dbvalues import db_value
+from .pii import DecryptingAttribute
 from .prepared import execute, prepared_text, typed_placeholder
 
-__all__ = ["RowReader", "RowWriter", "RowWriterSaveMixin", "execute", "prepared_text", "save_fields",
-           "typed_placeholder"]
+__all__ = ["RowReader", "RowWriter", "RowWriterSaveMixin", "default_connection", "execute", "instance_converters",
+           "prepared_text", "save_fields", "typed_placeholder"]
+
+
+def default_connection():
+    """The default connection itself: ``django.db.connection`` is a proxy that looks the
+    connection up (a thread-local read) on every attribute read — and a field preparing a value
+    reads several — hundreds of times for the rows of one drawdown. The hot paths take it once
+    per call and hand it on."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+_db = default_connection
+
+
+def instance_converters(field, expression, connection) -> list:
+    """The converters of ``field``'s column (as ``expression``) for a value going into a model
+    instance: the backend's and the field's, as a queryset applies them — but a field that can
+    leave its value sealed until first read (``core.pii.EncryptedTextField``: decryption) does."""
+    found = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+    sealed = getattr(field, "from_db_value_sealed", None)
+    if sealed is not None:
+        found = [sealed if converter == field.from_db_value else converter for converter in found]
+    return found
 
 
 @dataclass(frozen=True)
@@ -42,6 +68,22 @@ class _Part:
     parent: int | None  # index of the parent part
     width: int
     pk_index: int
+    plain: bool  # instances can be built without __init__ (``_plain``)
+
+
+# The attributes ``Model.__init__`` sets a column through that only store the value in the
+# instance's ``__dict__`` when the instance is new (nothing cached yet).
+_STORING_ATTRIBUTES = (DeferredAttribute, ForeignKeyDeferredAttribute, DecryptingAttribute)
+
+
+def _plain(model, fields) -> bool:
+    """Whether ``model.from_db`` with every concrete column is, to the letter, a new instance whose
+    ``__dict__`` holds the values: Django's own ``__init__`` and ``from_db``, and each column's
+    class attribute one that only stores the value (Django's, or ``core.pii``'s decrypting
+    attribute). ``pre_init``/``post_init`` receivers are checked on each read."""
+    if model.__init__ is not models.Model.__init__ or model.from_db.__func__ is not models.Model.from_db.__func__:
+        return False
+    return all(type(getattr(model, field.attname, None)) in _STORING_ATTRIBUTES for field in fields)
 
 
 class RowReader:
@@ -60,6 +102,7 @@ class RowReader:
 
     # -- compilation (once per vendor) ---------------------------------------------------------------
     def _compile(self):
+        connection = _db()
         vendor = connection.vendor
         compiled = self._compiled.get(vendor)
         if compiled is None:
@@ -67,20 +110,22 @@ class RowReader:
         return compiled
 
     def _part(self, model, alias: str, via, parent):
+        connection = _db()
         fields = model._meta.concrete_fields
         converters = []
         for index, field in enumerate(fields):
             expression = field.get_col(alias)
-            found = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+            found = instance_converters(field, expression, connection)
             if found:
                 converters.append((index, tuple(found), expression))
         part = _Part(model=model, alias=alias, attnames=tuple(field.attname for field in fields),
                      converters=tuple(converters), via=via, parent=parent, width=len(fields),
-                     pk_index=list(fields).index(model._meta.pk))
+                     pk_index=list(fields).index(model._meta.pk), plain=_plain(model, fields))
         columns = [f"{alias}.{connection.ops.quote_name(field.column)}" for field in fields]
         return part, columns
 
     def _build(self):
+        connection = _db()
         quote = connection.ops.quote_name
         root, columns = self._part(self.model, "t0", None, None)
         parts = [root]
@@ -120,6 +165,7 @@ class RowReader:
     # -- reading -------------------------------------------------------------------------------------
     def filter(self, value) -> list:
         """Every instance whose ``by`` field equals ``value`` (in the database's order)."""
+        connection = _db()
         sql, parts = self._compile()
         value = self._by_field.get_db_prep_value(value, connection, prepared=False)
         with connection.cursor() as cursor:
@@ -134,6 +180,7 @@ class RowReader:
 
     @staticmethod
     def _instance(parts, row):
+        connection = _db()
         alias = connection.alias
         instances = []
         start = 0
@@ -148,6 +195,13 @@ class RowReader:
             parent = instances[part.parent] if part.parent is not None else None
             if part.via is not None and (parent is None or values[part.pk_index] is None):
                 instance = None  # no joined row (a null foreign key)
+            elif part.plain and not (signals.pre_init.has_listeners(part.model)
+                                     or signals.post_init.has_listeners(part.model)):
+                # what ``from_db`` builds, without ``__init__``'s setattr per column (see ``_plain``)
+                instance = part.model.__new__(part.model)
+                instance._state = models.base.ModelState()
+                instance._state.adding, instance._state.db = False, alias
+                instance.__dict__.update(zip(part.attnames, values))
             else:
                 instance = part.model.from_db(alias, part.attnames, values)
             if part.via is not None and parent is not None:
@@ -181,11 +235,13 @@ class RowWriter:
 
     def fast(self) -> bool:
         """Whether the raw path is taken now (else the caller saves through the ORM)."""
+        connection = _db()
         return connection.vendor == "postgresql" and not (
             signals.pre_save.has_listeners(self.model) or signals.post_save.has_listeners(self.model)
         )
 
     def _insert_sql(self, fields, rows: int) -> str:
+        connection = _db()
         key = ("insert", tuple(field.attname for field in fields), rows)
         sql = self._sql.get(key)
         if sql is None:
@@ -201,12 +257,13 @@ class RowWriter:
 
     @staticmethod
     def _values(obj, fields, add: bool) -> list | None:
+        connection = _db()
         values = []
         for field in fields:
             value = field.pre_save(obj, add)
             if hasattr(value, "resolve_expression"):
                 return None
-            values.append(field.get_db_prep_save(value, connection))
+            values.append(db_value(field, value, connection))
         return values
 
     def _new_values(self, obj) -> tuple[list, list | None]:
@@ -225,6 +282,7 @@ class RowWriter:
         """One multi-row INSERT for ``objs`` (all new instances of this model), as
         ``bulk_create`` would, but also through ``save`` semantics (``pre_save``), returning the
         objects with their primary keys set."""
+        connection = _db()
         if not objs:
             return objs
         if not self.fast():
@@ -262,6 +320,7 @@ class RowWriter:
         — the key taken from its sequence first, so the row is inserted once, with its number.
         Returns False when the raw path cannot be taken (another database, save receivers, an
         expression value): then nothing was written and the caller saves with the ORM."""
+        connection = _db()
         if not self.fast() or not self._returning:
             return False
         pk = self._meta.pk
@@ -310,6 +369,7 @@ class RowWriter:
         source``, for a data-modifying CTE that writes it only when ``source`` returned a row:
         (sql, params), or None when the raw path cannot be taken. The values are prepared as
         ``insert`` prepares them (``pre_save``, so ``auto_now_add`` applies)."""
+        connection = _db()
         if not self.fast() or getattr(obj, self._meta.pk.attname) is not None:
             return None
         fields, values = self._new_values(obj)
@@ -329,6 +389,7 @@ class RowWriter:
         as ``new``) in one round trip. True when the row was updated, False when no row has the
         key (then ``then`` wrote nothing either), None when the raw path cannot be taken (nothing
         written: the caller saves with the ORM)."""
+        connection = _db()
         if not self.fast():
             return None
         names = tuple(fields)
@@ -366,6 +427,7 @@ class RowWriter:
         ``fields``, as ``save(update_fields=…)``), in one UPDATE. Returns False when no row has
         the primary key (``save`` would then insert, or raise with ``update_fields``: the caller
         decides)."""
+        connection = _db()
         if fields is not None:
             names = tuple(fields)
             chosen = [self._meta.get_field(name) for name in names]
@@ -449,6 +511,7 @@ def save_fields_and_insert(obj, fields, new) -> bool:
     log entry of the change) in one statement where both are plain prebuilt writes; True when
     done, False when they must be saved one by one (nothing written). Raises as ``save`` does when
     ``obj`` has no row."""
+    connection = _db()
     writer, other = _writer_of(type(obj)), _writer_of(type(new))
     if writer is None or other is None:
         return False

@@ -7,10 +7,9 @@ ORM. The mechanism is ``creditfactory.core.rows``.
 
 from __future__ import annotations
 
-from django.db import connection
 from django.utils import timezone
 
-from creditfactory.core.rows import RowReader, RowWriter, execute, save_fields
+from creditfactory.core.rows import RowReader, RowWriter, default_connection, execute, save_fields
 
 from .models import (
     ApiUsage,
@@ -50,6 +49,7 @@ def idempotency_key_complete(record: IdempotencyKey) -> None:
 
 def outbox_in_one_statement() -> bool:
     """Whether ``webhook_event_insert`` can be used (a data-modifying CTE: PostgreSQL)."""
+    connection = default_connection()
     return connection.vendor == "postgresql"
 
 
@@ -58,6 +58,7 @@ def webhook_event_insert(*, partner, event: str, payload: dict) -> tuple[Webhook
     deleted, ``event`` in its ``events``; in the endpoints' order, created_at then id) in a single
     statement; every application writes two or three events, and the ORM's two statements (plus
     reading the endpoints) cost more than the rows. Returns the event and its delivery ids."""
+    connection = default_connection()
     quote = connection.ops.quote_name
 
     def column(model, name):
@@ -99,6 +100,7 @@ def api_usage_add(*, partner_id: int, day, endpoint: str, method: str, status_co
     ``count``: ``INSERT … ON CONFLICT DO UPDATE SET count = count + EXCLUDED.count``, atomic in the
     database (PostgreSQL and SQLite ≥ 3.24), so concurrent requests never lose an increment — the
     ORM's upsert can only overwrite the counter."""
+    connection = default_connection()
     quote = connection.ops.quote_name
     meta = ApiUsage._meta
     table = quote(meta.db_table)

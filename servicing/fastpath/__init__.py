@@ -12,11 +12,12 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import signals
 
 from creditfactory.core.models import StateTransition
-from creditfactory.core.rows import RowReader, RowWriter, execute
+from creditfactory.core.dbvalues import db_value
+from creditfactory.core.rows import RowReader, RowWriter, default_connection, execute
 from products.models import LoanProduct
 from risk.models import Applicant
 
@@ -62,6 +63,7 @@ def drawdown_insert(drawdown: Drawdown, *, prefix, log) -> bool:
     ``log`` is the unsaved ``core.StateTransition`` (its ``object_id`` becomes the new id; the
     log insert is the rounds' own, ``rounds._log_sql``). False when the prebuilt path cannot be
     taken (nothing written: save with the ORM)."""
+    connection = default_connection()
     if signals.pre_save.has_listeners(StateTransition) or signals.post_save.has_listeners(StateTransition):
         return False
     if not _DRAWDOWNS.insert_and(drawdown, then=_log_sql("new"), params=_log_values(log, connection),
@@ -113,6 +115,7 @@ DRAWDOWNS = RowWriter(Drawdown)
 
 @lru_cache(maxsize=None)
 def _journal_entry_insert_sql(vendor: str) -> tuple[str, tuple]:
+    connection = default_connection()
     quote = connection.ops.quote_name
     meta = JournalEntry._meta
     fields = tuple(field for field in meta.local_concrete_fields if field is not meta.auto_field)
@@ -129,6 +132,7 @@ def journal_entry_insert(entry: JournalEntry) -> bool:
     until it committed). PostgreSQL: one ``INSERT … ON CONFLICT (reference) DO NOTHING RETURNING
     id``, with no savepoint around it; elsewhere ``save`` in a savepoint, the unique reference
     deciding."""
+    connection = default_connection()
     if connection.vendor != "postgresql":
         try:
             with transaction.atomic():
@@ -138,7 +142,7 @@ def journal_entry_insert(entry: JournalEntry) -> bool:
         return True
     sql, fields = _journal_entry_insert_sql(connection.vendor)
     entry._prepare_related_fields_for_save(operation_name="save")
-    values = [field.get_db_prep_save(field.pre_save(entry, True), connection) for field in fields]
+    values = [db_value(field, field.pre_save(entry, True), connection) for field in fields]
     with connection.cursor() as cursor:
         execute(cursor, sql, values)
         row = cursor.fetchone()
@@ -151,6 +155,7 @@ def journal_entry_insert(entry: JournalEntry) -> bool:
 
 def _rows_text(model, *, alias: str, exclude: tuple[str, ...] = ()) -> str:
     """Every row of ``model``'s table as JSON text, in id order (``exclude``: volatile columns)."""
+    connection = default_connection()
     quote = connection.ops.quote_name
     row = f"to_jsonb({alias})" + "".join(f" - '{column}'" for column in exclude)
     return (f"(SELECT string_agg(({row})::text, ',' ORDER BY {alias}.{quote(model._meta.pk.column)}) "
@@ -161,6 +166,7 @@ def _rows_text(model, *, alias: str, exclude: tuple[str, ...] = ()) -> str:
 def _routing_state_sql(vendor: str, *, of_business_date: bool = False) -> str:
     """``of_business_date``: the day is the business date's row (selected as a fifth column; no
     row at all when it is not set yet), not a parameter."""
+    connection = default_connection()
     quote = connection.ops.quote_name
     funder, quota = Funder._meta, FunderQuotaDay._meta
     parts = [
@@ -201,6 +207,7 @@ def routing_state(*, day) -> tuple[str | None, dict[int, Decimal], dict[int, Dec
     ``total_used``, funder product, and the products' codes — it changes whenever any of them
     does), each funder's ``total_used`` and its quota used on ``day``. The fingerprint is None
     when there is no funder."""
+    connection = default_connection()
     if connection.vendor != "postgresql":  # the embedded SQLite default: no fingerprint, no cache
         total_used = dict(Funder.objects.values_list("pk", "total_used"))
         day_used = dict(FunderQuotaDay.objects.filter(business_date=day).values_list("funder_id", "used"))
@@ -220,6 +227,7 @@ def routing_state_of_business_date(*, applicant_id: int, drawdown_id: int):
     the drawdown has funding rows, an earlier routing's) — or None when the statement cannot
     tell the day (no funder, or the business date not set yet: the caller reads it with
     ``business_date()`` and asks ``routing_state``)."""
+    connection = default_connection()
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
@@ -236,6 +244,7 @@ def routing_state_of_business_date(*, applicant_id: int, drawdown_id: int):
 
 @lru_cache(maxsize=None)
 def _quota_take_sql(vendor: str) -> str:
+    connection = default_connection()
     quote = connection.ops.quote_name
     funder, day = Funder._meta, FunderQuotaDay._meta
     f_table, d_table = quote(funder.db_table), quote(day.db_table)
@@ -263,6 +272,7 @@ def funder_quotas_take(*, funder_id: int, day, amount: Decimal) -> tuple[bool, b
     took — the day's row inserted with ``used = amount`` or, when it exists, ``used += amount``,
     both only while ``daily_quota IS NULL OR used + amount <= daily_quota``. Returns (total taken,
     day taken); (True, False) leaves the total taken: the caller gives it back."""
+    connection = default_connection()
     with connection.cursor() as cursor:
         execute(cursor, _quota_take_sql(connection.vendor), {"funder": funder_id, "day": day, "amount": amount})
         total, daily = cursor.fetchone()
@@ -274,6 +284,7 @@ def funder_quotas_take(*, funder_id: int, day, amount: Decimal) -> tuple[bool, b
 
 @lru_cache(maxsize=None)
 def _line_claim_sql(kind: str, vendor: str) -> str:
+    connection = default_connection()
     quote = connection.ops.quote_name
     line, drawdown = CreditLine._meta, Drawdown._meta
     table = quote(line.db_table)
@@ -296,6 +307,7 @@ def line_hold_update(*, line_id: int, amount: Decimal, active: str, unless_refer
     """``servicing.locks.line_hold``'s conditional UPDATE (``held += amount WHERE id AND status =
     active AND used <= limit − held − amount`` [AND no drawdown of that partner has that reference]),
     built once: True when it held."""
+    connection = default_connection()
     kind = "hold" if unless_reference is None else "hold_unless_reference"
     params = [amount, line_id, str(active), amount, *(unless_reference or ())]
     with connection.cursor() as cursor:
@@ -306,6 +318,7 @@ def line_hold_update(*, line_id: int, amount: Decimal, active: str, unless_refer
 def line_draw_update(*, line_id: int, amount: Decimal) -> bool:
     """``servicing.locks.line_draw``'s conditional UPDATE (``held −= amount, used += amount WHERE
     held >= amount``), built once: True when it posted."""
+    connection = default_connection()
     with connection.cursor() as cursor:
         execute(cursor, _line_claim_sql("draw", connection.vendor), [amount, amount, amount, line_id])
         return cursor.rowcount > 0
@@ -313,6 +326,7 @@ def line_draw_update(*, line_id: int, amount: Decimal) -> bool:
 
 @lru_cache(maxsize=None)
 def _hold_settle_sql(vendor: str) -> str:
+    connection = default_connection()
     quote = connection.ops.quote_name
     meta = Drawdown._meta
     table, column = quote(meta.db_table), quote(meta.get_field("line_hold").column)
@@ -322,6 +336,7 @@ def _hold_settle_sql(vendor: str) -> str:
 def drawdown_line_hold_update(*, drawdown_id: int, from_status: str, to_status: str) -> bool:
     """``servicing.locks.drawdown_line_hold_settle``'s ``UPDATE … SET line_hold = to WHERE line_hold
     = from``, built once: True for the one caller that moved it."""
+    connection = default_connection()
     with connection.cursor() as cursor:
         execute(cursor, _hold_settle_sql(connection.vendor), [str(to_status), str(from_status), drawdown_id])
         return cursor.rowcount > 0

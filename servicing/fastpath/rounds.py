@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 
-from creditfactory.core.rows import RowReader, execute, typed_placeholder
+from creditfactory.core.dbvalues import db_value
+from creditfactory.core.rows import RowReader, default_connection, execute, typed_placeholder
 
 from ..models import (
     BusinessDate,
@@ -46,13 +47,11 @@ def _entry_sql(vendor: str):
 
 def fused() -> bool:
     """Whether the fused statements below can be used (PostgreSQL: data-modifying CTEs)."""
+    connection = _db()
     return connection.vendor == "postgresql"
 
 
-def _db():
-    """The default connection itself: ``django.db.connection`` is a proxy that looks the
-    connection up on every attribute read — hundreds of times for one prepared row."""
-    return connections[DEFAULT_DB_ALIAS]
+_db = default_connection  # the connection itself, not django.db's proxy (core.rows)
 
 
 def _insert_fields(model, *, exclude: tuple[str, ...] = ()) -> tuple:
@@ -67,7 +66,7 @@ def _prepared(obj, fields, db, *, check_related: bool = True) -> list:
     ``fields`` and is not checked)."""
     if check_related:
         obj._prepare_related_fields_for_save(operation_name="save")
-    return [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
+    return [db_value(field, field.pre_save(obj, True), db) for field in fields]
 
 
 def _placeholders(count: int) -> str:
@@ -78,6 +77,7 @@ def _placeholders(count: int) -> str:
 def _log_parts(vendor: str) -> tuple[str, tuple]:
     """The state log's INSERT head and the fields it takes (all but ``object_id``, which the
     statement fills from the row it records)."""
+    connection = _db()
     from creditfactory.core.models import StateTransition
 
     quote = connection.ops.quote_name
@@ -90,6 +90,7 @@ def _log_parts(vendor: str) -> tuple[str, tuple]:
 def _log_sql(source: str) -> str:
     """``INSERT INTO <state log> … SELECT <log values>, <source>.id::text FROM <source>``: one log
     row per row the CTE ``source`` returned (built once per source and vendor)."""
+    connection = _db()
     return _log_sql_of(source, connection.vendor)
 
 
@@ -110,6 +111,7 @@ def _finish_insert(obj, pk) -> None:
 
 @lru_cache(maxsize=None)
 def _insert_logged_sql(model, unless_exists: bool, vendor: str) -> tuple[str, tuple]:
+    connection = _db()
     quote = connection.ops.quote_name
     meta = model._meta
     fields = _insert_fields(model)
@@ -139,6 +141,7 @@ def insert_logged(obj, *, log, unless_exists: bool = False) -> bool:
 
 @lru_cache(maxsize=None)
 def _event_move_logged_sql(event_model, model, field: str, names: tuple, vendor: str) -> tuple[str, tuple]:
+    connection = _db()
     quote = connection.ops.quote_name
     meta = model._meta
     event_fields = _insert_fields(event_model)
@@ -160,7 +163,7 @@ def event_move_logged(event, model, pk, *, field: str, from_state: str, values: 
     sql, event_fields = _event_move_logged_sql(type(event), model, field, names, db.vendor)
     meta = model._meta
     params = [*_prepared(event, event_fields, db),
-              *(meta.get_field(name).get_db_prep_save(value, db) for name, value in values.items()),
+              *(db_value(meta.get_field(name), value, db) for name, value in values.items()),
               meta.pk.get_db_prep_value(pk, db), from_state, *_log_values(log, db)]
     with db.cursor() as cursor:
         execute(cursor, sql, params)
@@ -173,6 +176,7 @@ def event_move_logged(event, model, pk, *, field: str, from_state: str, values: 
 
 @lru_cache(maxsize=None)
 def _loan_booked_sql(parts: int, installments: int, vendor: str) -> tuple[str, tuple, tuple, tuple]:
+    connection = _db()
     quote = connection.ops.quote_name
     loan, part, row = Loan._meta, LoanPart._meta, Installment._meta
     loan_fields = _insert_fields(Loan, exclude=("number",))
@@ -236,6 +240,7 @@ def loan_booked_insert(loan: Loan, *, number_prefix: str, parts: list[LoanPart],
 
 @lru_cache(maxsize=None)
 def _journal_entry_with_lines_sql(lines: int, vendor: str) -> tuple[str, tuple]:
+    connection = _db()
     quote = connection.ops.quote_name
     entry_sql, _fields = _entry_sql(vendor)
     line = JournalLine._meta
@@ -257,7 +262,7 @@ def journal_entry_with_lines_insert(entry: JournalEntry, lines: list[JournalLine
     sql, line_fields = _journal_entry_with_lines_sql(len(lines), db.vendor)
     params = _prepared(entry, entry_fields, db)
     for line in lines:
-        params.extend(field.get_db_prep_save(field.pre_save(line, True), db) for field in line_fields)
+        params.extend(db_value(field, field.pre_save(line, True), db) for field in line_fields)
     with db.cursor() as cursor:
         execute(cursor, sql, params)
         row = cursor.fetchone()
@@ -272,6 +277,7 @@ def journal_entry_with_lines_insert(entry: JournalEntry, lines: list[JournalLine
 
 @lru_cache(maxsize=None)
 def _sandbox_transfer_insert_sql(vendor: str) -> tuple[str, tuple]:
+    connection = _db()
     quote = connection.ops.quote_name
     meta = SandboxBankTransfer._meta
     fields = _insert_fields(SandboxBankTransfer)
@@ -306,6 +312,7 @@ _CHANNELS = RowReader(PaymentChannel, by="code")
 
 @lru_cache(maxsize=None)
 def _channel_sql(vendor: str) -> tuple[str, tuple]:
+    connection = _db()
     sql, parts = _CHANNELS._compile()  # the reader's columns, read by another condition
     quote = connection.ops.quote_name
     code = quote(PaymentChannel._meta.get_field("code").column)
@@ -318,6 +325,7 @@ def payment_channel_active(code: str) -> PaymentChannel | None:
     """The active payment channel ``code`` names, else the first active one by code (``code``
     empty or naming none), else None — in one statement: what ``filter(active=True,
     code=code).first() or filter(active=True).order_by("code").first()`` reads in two."""
+    connection = _db()
     sql, parts = _channel_sql(connection.vendor)
     with connection.cursor() as cursor:
         execute(cursor, sql, [code, code])
@@ -327,6 +335,7 @@ def payment_channel_active(code: str) -> PaymentChannel | None:
 
 @lru_cache(maxsize=None)
 def _business_date_sql(vendor: str) -> str:
+    connection = _db()
     quote = connection.ops.quote_name
     meta = BusinessDate._meta
     return (f"SELECT {quote(meta.get_field('date').column)} FROM {quote(meta.db_table)} "
@@ -345,6 +354,7 @@ def business_date_value():
 
 @lru_cache(maxsize=None)
 def _callback_sent_sql(vendor: str) -> str:
+    connection = _db()
     quote = connection.ops.quote_name
     meta = SandboxBankTransfer._meta
     sent = quote(meta.get_field("callback_sent_at").column)

@@ -252,3 +252,74 @@ def test_a_plain_save_of_a_partly_loaded_instance_writes_only_the_loaded_columns
     assert len(queries) == 1 and '"external_task_id"' not in prepared_text(queries[0]["sql"])
     stored = Task.objects.get(pk=task.pk)
     assert (stored.status, stored.external_task_id) == ("STARTED", "changed elsewhere")
+
+
+def _stored_token(model, pk, column: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT "{column}" FROM {model._meta.db_table} WHERE id = %s', [pk])
+        return cursor.fetchone()[0]
+
+
+def test_a_read_leaves_encrypted_columns_sealed_until_first_read_and_a_save_keeps_an_unread_token():
+    from creditfactory.core.pii import Sealed
+    from creditfactory.partners.models import Partner
+
+    partner = make_partner("SEAL", require_signature=True)
+    webhook_secret, signing_secret = partner.webhook_secret, partner.signing_secret
+    assert webhook_secret != signing_secret and len(webhook_secret) >= 32
+    webhook_token = _stored_token(Partner, partner.pk, "webhook_secret")
+    signing_token = _stored_token(Partner, partner.pk, "signing_secret")
+    assert webhook_secret not in webhook_token
+    found = RowReader(Partner).get(partner.pk)
+    # read but not decrypted: the instance holds the stored token, never shown
+    assert type(found.__dict__["webhook_secret"]) is Sealed and repr(found.__dict__["webhook_secret"]) == "Sealed(…)"
+    assert found.signing_secret == signing_secret  # the first read decrypts (and keeps the plaintext)
+    assert found.__dict__["signing_secret"] == signing_secret
+    found.name = "Sealed Ltd"
+    found.save()
+    # the unread secret went back as stored (a new encryption would differ); the read one was encrypted again
+    assert _stored_token(Partner, partner.pk, "webhook_secret") == webhook_token
+    assert _stored_token(Partner, partner.pk, "signing_secret") != signing_token
+    stored = Partner.objects.get(pk=partner.pk)
+    assert (stored.name, stored.webhook_secret, stored.signing_secret) == ("Sealed Ltd", webhook_secret, signing_secret)
+    # a queryset decrypts as it reads, values lists included
+    assert type(stored.__dict__["webhook_secret"]) is str
+    assert list(Partner.objects.filter(pk=partner.pk).values_list("webhook_secret", flat=True)) == [webhook_secret]
+
+
+def test_a_sealed_value_survives_pickling_and_a_new_value_replaces_it():
+    import pickle
+
+    from creditfactory.partners.models import Partner
+
+    partner = make_partner("SEAL2")
+    found = RowReader(Partner).get(partner.pk)
+    copy = pickle.loads(pickle.dumps(found))
+    assert copy.webhook_secret == partner.webhook_secret
+    found.webhook_secret = "whsec-0004"  # set before ever reading it
+    found.save(update_fields=["webhook_secret"])
+    assert Partner.objects.get(pk=partner.pk).webhook_secret == "whsec-0004"
+
+
+def test_a_read_builds_its_instances_as_from_db_does_and_init_receivers_still_run():
+    application = make_application(applicant=make_applicant())
+    reader = RowReader(CreditApplication, related=("applicant",))
+    assert all(part.plain for part in reader._compile()[1])  # built without __init__
+    found = reader.get(application.pk)
+    expected = CreditApplication.objects.get(pk=application.pk)
+    assert {k: v for k, v in found.__dict__.items() if k != "_state"} == {
+        k: v for k, v in expected.__dict__.items() if k != "_state"}
+    assert (found._state.adding, found._state.db) == (False, "default")
+    found.status = found.status  # a stored instance saves as an update
+    found.save(update_fields=["status"])
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    signals.post_init.connect(receiver, sender=CreditApplication)
+    try:
+        again = reader.get(application.pk)  # with a receiver: through from_db (and __init__)
+    finally:
+        signals.post_init.disconnect(receiver, sender=CreditApplication)
+    assert seen == [again] and again.pk == application.pk
