@@ -17,7 +17,10 @@ What it does:
    disbursement review. Each goes request → in-loan check (job) → routing → disbursement (task)
    → the sandbox bank's signed callback → settlement task → booked loan.
 3. Reports request → booked (the loan's ``created_at``): median, p95, max; booked per second;
-   the CPU per drawdown by process (gunicorn, worker, PostgreSQL, Redis, from /proc).
+   the CPU per drawdown by process (gunicorn, worker, PostgreSQL, Redis, from /proc); the host's
+   speed idle and during the run (``bench/hostprobe.py``: a fixed workload's CPU time, ~1 % of a
+   CPU, counted in "the rest of the machine"), so runs on a slower minute of this shared host show
+   as such.
 4. ``--contended``: 50 concurrent drawdowns of 10,000.00 on one line of 100,000.00 (a borrower
    whose in-loan check passes) — used ≤ limit and used = Σ booked, afterwards.
 
@@ -61,7 +64,7 @@ from servicing.models import (  # noqa: E402
     RoutingRule,
 )
 from servicing.services.calendar import business_date  # noqa: E402
-from support import fresh_database, percentile, seed_demo  # noqa: E402
+from support import HostProbe, fresh_database, percentile, seed_demo  # noqa: E402
 from workflows.models import CreditApplication  # noqa: E402
 
 
@@ -210,6 +213,7 @@ def main() -> None:
     original = connection.settings_dict["NAME"]
     name = fresh_database()
     processes = []
+    probe = None
     try:
         began = time.perf_counter()
         key, lines = seed(args.lines)
@@ -218,17 +222,24 @@ def main() -> None:
         processes = [base.start_web(args, port), *base.start_worker(args)]
         base.wait_until_up(port, key, processes)
         print(f"Set up {name} with {len(lines)} lines in {time.perf_counter() - began:.1f} s")
+        probe = HostProbe()
+        idle_from = time.monotonic()
+        time.sleep(5)  # the host's speed with the servers idle
+        idle_until = time.monotonic()
         run = uuid.uuid4().hex[:6]
         warm = submit_all(port, key, lines, list(range(args.warmup)), run, clients=args.clients, rate=0)
         wait_booked([row[0] for row in warm], timeout=180)
 
         cpu_before, machine_before = base.cpu_by_role(processes, name), base.machine_cpu()
         load_before = os.getloadavg()
+        run_from = time.monotonic()
         indexes = list(range(args.warmup, args.warmup + args.n))
         submitted = submit_all(port, key, lines, indexes, run, clients=args.clients, rate=args.rate)
         booked = wait_booked([row[0] for row in submitted], timeout=max(180, args.n))
         cpu_after, machine_after = base.cpu_by_role(processes, name), base.machine_cpu()
         load_after = os.getloadavg()
+        run_until = time.monotonic()
+        probe.stop()
         per = {role: (cpu_after[role] - cpu_before[role]) * 1000 / args.n for role in cpu_after}
         busy = (machine_after["busy"] - machine_before["busy"]) * 1000 / args.n
         latencies = sorted(booked[pk] - sent for pk, sent, _answer in submitted if pk in booked)
@@ -252,9 +263,15 @@ def main() -> None:
         own = sum(per[role] for role in ("web", "worker", "postgres (database)", "redis"))
         print(f"  PostgreSQL backends of {name} alone: {per['postgres (database)']:.0f} ms — gunicorn + worker + "
               f"these + Redis {own:.0f} ms per drawdown (≤ {2000 / own:.1f} booked/s on 2 CPUs)")
+        idle, during = probe.median(idle_from, idle_until), probe.median(run_from, run_until)
+        if idle and during:
+            print(f"host speed (bench/hostprobe.py, a fixed Python workload's CPU time; higher is slower): "
+                  f"idle {idle:.1f} ms, during the run {during:.1f} ms")
         if args.contended:
             contended(port, key)
     finally:
+        if probe is not None:
+            probe.stop()
         for process in processes:
             process.terminate()
         for process in processes:

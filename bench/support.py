@@ -40,3 +40,39 @@ def seed_demo() -> None:
 
 def percentile(ordered: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+class HostProbe:
+    """``bench/hostprobe.py`` in a process of its own for the length of a benchmark: a fixed
+    workload's CPU time every ``interval`` seconds. ``median(since, until)`` is the median figure
+    between two ``time.monotonic()`` readings — how fast the host ran Python then (a higher figure:
+    a slower host, every process's CPU per request inflated alike)."""
+
+    def __init__(self, interval: float = 0.5):
+        import subprocess
+        import sys
+        import threading
+        from pathlib import Path
+
+        script = Path(__file__).resolve().parent / "hostprobe.py"
+        self._process = subprocess.Popen([sys.executable, str(script), str(interval)],
+                                         stdout=subprocess.PIPE, text=True)
+        self._samples: list[tuple[float, float]] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        import time
+
+        for line in self._process.stdout:
+            self._samples.append((time.monotonic(), float(line)))
+
+    def median(self, since: float, until: float) -> float | None:
+        import statistics
+
+        found = [value for at, value in list(self._samples) if since <= at <= until]
+        return statistics.median(found) if found else None
+
+    def stop(self) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=10)
