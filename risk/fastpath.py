@@ -16,7 +16,6 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 
-
 from creditfactory.core.dbvalues import db_value
 from creditfactory.core.rows import RowReader, RowWriter, default_connection, execute, instance_converters
 

@@ -6,7 +6,6 @@ entry points stay in ``creditfactory.core.state``.
 
 from functools import lru_cache
 
-
 from .models import StateTransition
 from .rows import RowWriter, default_connection, execute, save_fields, save_fields_and_insert, typed_placeholder
 
